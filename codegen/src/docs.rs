@@ -1466,8 +1466,10 @@ fn base_schema(p: &str) -> Value {
         "date" => json!({"type": "string", "format": "date"}),
         "datetime" | "date-time" => json!({"type": "string", "format": "date-time"}),
         "time" => json!({"type": "string", "format": "time"}),
-        "object" => json!({"type": "object"}),
-        "array" => json!({"type": "array"}),
+        // PHP arrays: a bare `object` or `array` may arrive as a map or a list. Without a
+        // nested table saying more, any JSON value (a nested table makes it a struct).
+        "object" => json!({"x-bitrix-type": "object"}),
+        "array" => json!({"x-bitrix-type": "array"}),
         "" | "any" | "mixed" | "unknown" => json!({}),
         other => json!({"x-bitrix-type": other}),
     }
@@ -1502,9 +1504,11 @@ pub fn param_schema(p: &Param) -> Value {
     }
     if !p.children.is_empty() {
         let obj = object_schema(&p.children, true);
+        let bare = s.get("x-bitrix-type").and_then(Value::as_str);
         match s.get("type").and_then(Value::as_str) {
             Some("array") => s["items"] = obj,
-            Some("object") => s = merge_nullable(obj, &s),
+            _ if bare == Some("object") => s = merge_nullable(obj, &s),
+            _ if bare == Some("array") => s = json!({"type": "array", "items": obj}),
             _ => {}
         }
     }
@@ -1519,8 +1523,8 @@ fn merge_nullable(mut obj: Value, from: &Value) -> Value {
 }
 
 /// An object schema from table rows; `required` lists the marked rows when `with_required`.
-/// Unlisted keys are kept (`additionalProperties` is left open): the docs rarely list every
-/// field a portal sends.
+/// Unlisted keys are kept (`additionalProperties: true`, a flattened map in Rust): the docs
+/// rarely list every key (user fields `UF_*`, filter prefixes, `propertyN`).
 pub fn object_schema(params: &[Param], with_required: bool) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
@@ -1536,6 +1540,7 @@ pub fn object_schema(params: &[Param], with_required: bool) -> Value {
         s.insert("required".into(), Value::Array(required));
     }
     s.insert("properties".into(), Value::Object(props));
+    s.insert("additionalProperties".into(), Value::Bool(true));
     Value::Object(s)
 }
 
@@ -1728,8 +1733,9 @@ HTTP-статус: **200**
         );
         assert_eq!(
             type_schema("object[]"),
-            json!({"type": "array", "items": {"type": "object"}})
+            json!({"type": "array", "items": {"x-bitrix-type": "object"}})
         );
+        assert_eq!(type_schema("array"), json!({"x-bitrix-type": "array"}));
         assert_eq!(
             type_schema("datetime"),
             json!({"type": "string", "format": "date-time"})

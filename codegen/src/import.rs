@@ -119,7 +119,8 @@ pub fn returns_schema(page: &Page) -> Value {
     const ENVELOPE: &[&str] = &["time", "total", "next", "error", "error_description"];
     if let Some(r) = page.returned.iter().find(|p| p.name == "result") {
         let mut s = docs::param_schema(r);
-        if s.get("type") == Some(&json!("object"))
+        if (s.get("type") == Some(&json!("object"))
+            || s.get("x-bitrix-type") == Some(&json!("object")))
             && s.get("properties").is_none()
             && let Some(ex) = example_result(page)
             && ex.is_object()
@@ -175,7 +176,7 @@ fn infer(v: &Value, depth: usize) -> Value {
             for (k, x) in m {
                 props.insert(k.clone(), infer(x, depth + 1));
             }
-            json!({"type": "object", "properties": props})
+            json!({"type": "object", "properties": props, "additionalProperties": true})
         }
     }
 }
@@ -318,7 +319,7 @@ mod tests {
         let page = docs::read_page(PAGE);
         assert_eq!(
             returns_schema(&page),
-            json!({"type": "array", "items": {"type": "object", "properties": {"ID": {"type": "string"}, "N": {"type": "integer"}}}})
+            json!({"type": "array", "items": {"type": "object", "properties": {"ID": {"type": "string"}, "N": {"type": "integer"}}, "additionalProperties": true}})
         );
     }
 

@@ -18,7 +18,10 @@ pub async fn name(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct NameRequest {
     #[serde(rename = "ACCESS")]
-    pub access: Vec<::serde_json::Value>,
+    pub access: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for NameRequest {
@@ -38,28 +41,29 @@ impl<'de> ::serde::Deserialize<'de> for NameRequest {
                 self,
                 mut map: A,
             ) -> Result<NameRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACCESS" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ACCESS"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<Vec<::serde_json::Value>>::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(NameRequest {
                     access: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("ACCESS"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -84,6 +88,9 @@ pub struct NameResponse {
     pub provider: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for NameResponse {
@@ -106,6 +113,10 @@ impl<'de> ::serde::Deserialize<'de> for NameResponse {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "name" => {
@@ -144,7 +155,8 @@ impl<'de> ::serde::Deserialize<'de> for NameResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -152,6 +164,7 @@ impl<'de> ::serde::Deserialize<'de> for NameResponse {
                     name: __f0.unwrap_or_default(),
                     provider: __f1.unwrap_or_default(),
                     provider_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

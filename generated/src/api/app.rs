@@ -19,7 +19,11 @@ pub async fn info(
 
 /// Parameters of `app.info`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct InfoRequest {}
+pub struct InfoRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for InfoRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -38,11 +42,15 @@ impl<'de> ::serde::Deserialize<'de> for InfoRequest {
                 self,
                 mut map: A,
             ) -> Result<InfoRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(InfoRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(InfoRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -82,6 +90,9 @@ pub struct InfoResponse {
     pub status: Option<String>,
     #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for InfoResponse {
@@ -112,6 +123,10 @@ impl<'de> ::serde::Deserialize<'de> for InfoResponse {
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -241,7 +256,8 @@ impl<'de> ::serde::Deserialize<'de> for InfoResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -257,6 +273,7 @@ impl<'de> ::serde::Deserialize<'de> for InfoResponse {
                     payment_expired: __f8.unwrap_or_default(),
                     status: __f9.unwrap_or_default(),
                     version: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -27,12 +27,15 @@ pub async fn add(
 /// Parameters of `entity.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "ACCESS", skip_serializing_if = "Option::is_none")]
-    pub access: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ACCESS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub access: ::serde_json::Value,
     #[serde(rename = "ENTITY")]
     pub entity: String,
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -52,25 +55,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACCESS" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ACCESS"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ENTITY" => {
                             if __f1.is_some() {
@@ -89,7 +87,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -98,6 +97,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     entity: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("ENTITY"))?,
                     name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -136,6 +136,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "ENTITY")]
     pub entity: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -156,6 +159,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY" => {
@@ -167,13 +174,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     entity: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("ENTITY"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -212,6 +221,9 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -232,6 +244,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY" => {
@@ -246,12 +262,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     entity: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -288,10 +306,13 @@ pub async fn rights(
 /// Parameters of `entity.rights`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RightsRequest {
-    #[serde(rename = "ACCESS", skip_serializing_if = "Option::is_none")]
-    pub access: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ACCESS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub access: ::serde_json::Value,
     #[serde(rename = "ENTITY")]
     pub entity: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RightsRequest {
@@ -311,24 +332,19 @@ impl<'de> ::serde::Deserialize<'de> for RightsRequest {
                 self,
                 mut map: A,
             ) -> Result<RightsRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACCESS" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ACCESS"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ENTITY" => {
                             if __f1.is_some() {
@@ -339,7 +355,8 @@ impl<'de> ::serde::Deserialize<'de> for RightsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -347,6 +364,7 @@ impl<'de> ::serde::Deserialize<'de> for RightsRequest {
                     access: __f0.unwrap_or_default(),
                     entity: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("ENTITY"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -383,14 +401,17 @@ pub async fn update(
 /// Parameters of `entity.update`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(rename = "ACCESS", skip_serializing_if = "Option::is_none")]
-    pub access: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ACCESS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub access: ::serde_json::Value,
     #[serde(rename = "ENTITY")]
     pub entity: String,
     #[serde(rename = "ENTITY_NEW", skip_serializing_if = "Option::is_none")]
     pub entity_new: Option<String>,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -410,26 +431,21 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACCESS" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ACCESS"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ENTITY" => {
                             if __f1.is_some() {
@@ -464,7 +480,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -474,6 +491,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ENTITY"))?,
                     entity_new: __f2.unwrap_or_default(),
                     name: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

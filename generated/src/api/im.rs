@@ -53,8 +53,8 @@ pub async fn notify(
 /// Parameters of `im.notify`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct NotifyRequest {
-    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
-    pub attach: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attach: ::serde_json::Value,
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     #[serde(rename = "MESSAGE")]
@@ -69,6 +69,9 @@ pub struct NotifyRequest {
     pub type_: Option<NotifyRequestType>,
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
@@ -88,9 +91,7 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                 self,
                 mut map: A,
             ) -> Result<NotifyRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Option<String>> = None;
@@ -98,20 +99,17 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<NotifyRequestType>> = None;
                 let mut __f7: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ATTACH" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ATTACH"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "CLIENT_ID" => {
                             if __f1.is_some() {
@@ -189,7 +187,8 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -204,6 +203,7 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                     type_: __f6.unwrap_or_default(),
                     user_id: __f7
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -63,6 +63,9 @@ pub struct RegisterRequest {
     pub properties: RegisterRequestProperties,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<RegisterRequestType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
@@ -93,6 +96,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                 let mut __f8: Option<Option<RegisterRequestOpenline>> = None;
                 let mut __f9: Option<RegisterRequestProperties> = None;
                 let mut __f10: Option<Option<RegisterRequestType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CLIENT_ID" => {
@@ -223,7 +230,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -249,6 +257,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                     properties: __f9
                         .ok_or_else(|| ::serde::de::Error::missing_field("PROPERTIES"))?,
                     type_: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -346,6 +355,9 @@ pub struct RegisterRequestProperties {
     pub personal_www: Option<String>,
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequestProperties {
@@ -374,6 +386,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestProperties {
                 let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "COLOR" => {
@@ -477,7 +493,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestProperties {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -492,6 +509,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestProperties {
                     personal_photo: __f6.unwrap_or_default(),
                     personal_www: __f7.unwrap_or_default(),
                     work_position: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -600,6 +618,9 @@ pub struct UnregisterRequest {
     pub bot_id: i64,
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
@@ -621,6 +642,10 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
             ) -> Result<UnregisterRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -645,7 +670,8 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -653,6 +679,7 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                     bot_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("BOT_ID"))?,
                     client_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -696,6 +723,9 @@ pub struct UpdateRequest {
     pub client_id: Option<String>,
     #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -718,6 +748,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<UpdateRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -753,7 +787,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -763,6 +798,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     client_id: __f1.unwrap_or_default(),
                     fields: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -796,6 +832,9 @@ pub struct UpdateRequestFields {
     pub event_welcome_message: Option<String>,
     #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub properties: Option<UpdateRequestFieldsProperties>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -823,6 +862,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<UpdateRequestFieldsProperties>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -930,7 +973,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -943,6 +987,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     event_message_update: __f5.unwrap_or_default(),
                     event_welcome_message: __f6.unwrap_or_default(),
                     properties: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -981,6 +1026,9 @@ pub struct UpdateRequestFieldsProperties {
     pub personal_www: Option<String>,
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
@@ -1009,6 +1057,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
                 let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "COLOR" => {
@@ -1118,7 +1170,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1132,6 +1185,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
                     personal_photo: __f6.unwrap_or_default(),
                     personal_www: __f7.unwrap_or_default(),
                     work_position: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -44,6 +44,9 @@ pub struct ActivateRequest {
     pub connector: String,
     #[serde(rename = "LINE")]
     pub line: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "imopenlines")]
@@ -67,6 +70,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivateRequest {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -96,7 +103,8 @@ impl<'de> ::serde::Deserialize<'de> for ActivateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -106,6 +114,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivateRequest {
                     connector: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("CONNECTOR"))?,
                     line: __f2.ok_or_else(|| ::serde::de::Error::missing_field("LINE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -146,7 +155,11 @@ pub async fn list(
 /// Parameters of `imconnector.list`.
 #[cfg(feature = "imopenlines")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ListRequest {}
+pub struct ListRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 #[cfg(feature = "imopenlines")]
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -166,11 +179,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ListRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ListRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -198,6 +215,9 @@ pub struct ListResponse {
     pub network: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub telegrambot: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "imopenlines")]
@@ -222,6 +242,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "livechat" => {
@@ -273,7 +297,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -282,6 +307,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                     myconnector: __f1.unwrap_or_default(),
                     network: __f2.unwrap_or_default(),
                     telegrambot: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -343,6 +369,9 @@ pub struct RegisterRequest {
     pub newsletter: Option<bool>,
     #[serde(rename = "PLACEMENT_HANDLER")]
     pub placement_handler: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "imopenlines")]
@@ -375,6 +404,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                 let mut __f9: Option<Option<bool>> = None;
                 let mut __f10: Option<Option<bool>> = None;
                 let mut __f11: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_GROUP" => {
@@ -523,7 +556,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -543,6 +577,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "PLACEMENT_HANDLER",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -570,6 +605,9 @@ pub struct RegisterRequestIcon {
     pub position: Option<String>,
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "imopenlines")]
@@ -594,6 +632,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIcon {
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "COLOR" => {
@@ -640,7 +682,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIcon {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -650,6 +693,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIcon {
                         .ok_or_else(|| ::serde::de::Error::missing_field("DATA_IMAGE"))?,
                     position: __f2.unwrap_or_default(),
                     size: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -677,6 +721,9 @@ pub struct RegisterRequestIconDisabled {
     pub position: Option<String>,
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "imopenlines")]
@@ -701,6 +748,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIconDisabled {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "COLOR" => {
@@ -750,7 +801,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIconDisabled {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -759,6 +811,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestIconDisabled {
                     data_image: __f1.unwrap_or_default(),
                     position: __f2.unwrap_or_default(),
                     size: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -785,6 +838,9 @@ pub struct RegisterResponse {
     pub error_description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "imopenlines")]
@@ -808,6 +864,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "error" => {
@@ -846,7 +906,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -854,6 +915,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                     error: __f0.unwrap_or_default(),
                     error_description: __f1.unwrap_or_default(),
                     result: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -895,6 +957,9 @@ pub struct StatusRequest {
     pub connector: String,
     #[serde(rename = "LINE", skip_serializing_if = "Option::is_none")]
     pub line: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "imopenlines")]
@@ -917,6 +982,10 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
             ) -> Result<StatusRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONNECTOR" => {
@@ -941,7 +1010,8 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -949,6 +1019,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
                     connector: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CONNECTOR"))?,
                     line: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -979,6 +1050,9 @@ pub struct StatusResponse {
     pub line: Option<i64>,
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "imopenlines")]
@@ -1004,6 +1078,10 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONFIGURED" => {
@@ -1066,7 +1144,8 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1076,6 +1155,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                     error: __f2.unwrap_or_default(),
                     line: __f3.unwrap_or_default(),
                     status: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1115,6 +1195,9 @@ pub async fn unregister(
 pub struct UnregisterRequest {
     #[serde(rename = "ID")]
     pub id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "imopenlines")]
@@ -1136,6 +1219,10 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                 mut map: A,
             ) -> Result<UnregisterRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -1147,12 +1234,14 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnregisterRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -38,12 +38,15 @@ pub struct AddRequest {
     pub iblock_code: String,
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: AddRequestIblockTypeId,
-    #[serde(rename = "MESSAGES", skip_serializing_if = "Option::is_none")]
-    pub messages: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "RIGHTS", skip_serializing_if = "Option::is_none")]
-    pub rights: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "MESSAGES", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub messages: ::serde_json::Value,
+    #[serde(rename = "RIGHTS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
     #[serde(rename = "SOCNET_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub socnet_group_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -66,9 +69,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f0: Option<Vec<AddRequestFieldsItem>> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<AddRequestIblockTypeId> = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELDS" => {
@@ -109,27 +116,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MESSAGES"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "RIGHTS" => {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("RIGHTS"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SOCNET_GROUP_ID" => {
                             if __f5.is_some() {
@@ -145,7 +138,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -163,6 +157,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     messages: __f3.unwrap_or_default(),
                     rights: __f4.unwrap_or_default(),
                     socnet_group_id: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -186,10 +181,13 @@ pub struct AddRequestFieldsItem {
     pub description: Option<String>,
     #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(rename = "PICTURE", skip_serializing_if = "Option::is_none")]
-    pub picture: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub picture: ::serde_json::Value,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
@@ -212,8 +210,12 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                 let mut __f0: Option<Option<AddRequestFieldsItemBizproc>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BIZPROC" => {
@@ -254,14 +256,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("PICTURE"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SORT" => {
                             if __f4.is_some() {
@@ -275,7 +270,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -285,6 +281,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                     name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
                     picture: __f3.unwrap_or_default(),
                     sort: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -449,6 +446,9 @@ pub struct DeleteRequest {
     pub iblock_id: i64,
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: DeleteRequestIblockTypeId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -471,6 +471,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<DeleteRequestIblockTypeId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IBLOCK_CODE" => {
@@ -507,7 +511,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -522,6 +527,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "IBLOCK_TYPE_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -627,14 +633,20 @@ pub struct GetRequest {
     pub iblock_code: Option<String>,
     #[serde(rename = "IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub iblock_id: Option<i64>,
-    #[serde(rename = "IBLOCK_ORDER", skip_serializing_if = "Option::is_none")]
-    pub iblock_order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "IBLOCK_ORDER",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub iblock_order: ::serde_json::Value,
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
     #[serde(rename = "SOCNET_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub socnet_group_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -656,12 +668,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<GetRequestIblockTypeId> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IBLOCK_CODE" => {
@@ -696,14 +710,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                                     ::serde::de::Error::duplicate_field("IBLOCK_ORDER"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "IBLOCK_TYPE_ID" => {
                             if __f3.is_some() {
@@ -743,7 +750,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -757,6 +765,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         ))?,
                     socnet_group_id: __f4.unwrap_or_default(),
                     start: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -836,7 +845,7 @@ impl crate::runtime::loose::Loose for GetRequestIblockTypeId {
 }
 
 /// The `result` of `lists.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "lists.get";
@@ -864,12 +873,15 @@ pub struct UpdateRequest {
     pub iblock_id: i64,
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UpdateRequestIblockTypeId,
-    #[serde(rename = "MESSAGES", skip_serializing_if = "Option::is_none")]
-    pub messages: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "RIGHTS", skip_serializing_if = "Option::is_none")]
-    pub rights: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "MESSAGES", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub messages: ::serde_json::Value,
+    #[serde(rename = "RIGHTS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
     #[serde(rename = "SOCNET_GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub socnet_group_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -893,9 +905,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<UpdateRequestIblockTypeId> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELDS" => {
@@ -946,27 +962,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MESSAGES"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "RIGHTS" => {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("RIGHTS"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SOCNET_GROUP_ID" => {
                             if __f6.is_some() {
@@ -982,7 +984,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1002,6 +1005,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     messages: __f4.unwrap_or_default(),
                     rights: __f5.unwrap_or_default(),
                     socnet_group_id: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1025,10 +1029,13 @@ pub struct UpdateRequestFieldsItem {
     pub description: Option<String>,
     #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(rename = "PICTURE", skip_serializing_if = "Option::is_none")]
-    pub picture: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub picture: ::serde_json::Value,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
@@ -1051,8 +1058,12 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                 let mut __f0: Option<Option<UpdateRequestFieldsItemBizproc>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BIZPROC" => {
@@ -1093,14 +1104,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("PICTURE"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SORT" => {
                             if __f4.is_some() {
@@ -1114,7 +1118,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1124,6 +1129,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                     name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
                     picture: __f3.unwrap_or_default(),
                     sort: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -26,16 +26,19 @@ pub struct BindRequest {
     pub group_name: Option<String>,
     #[serde(rename = "HANDLER")]
     pub handler: String,
-    #[serde(rename = "LANG_ALL", skip_serializing_if = "Option::is_none")]
-    pub lang_all: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
-    pub options: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "LANG_ALL", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub lang_all: ::serde_json::Value,
+    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub options: ::serde_json::Value,
     #[serde(rename = "PLACEMENT")]
     pub placement: String,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for BindRequest {
@@ -58,15 +61,15 @@ impl<'de> ::serde::Deserialize<'de> for BindRequest {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<String> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DESCRIPTION" => {
@@ -107,27 +110,13 @@ impl<'de> ::serde::Deserialize<'de> for BindRequest {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("LANG_ALL"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "OPTIONS" => {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("OPTIONS"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PLACEMENT" => {
                             if __f5.is_some() {
@@ -162,7 +151,8 @@ impl<'de> ::serde::Deserialize<'de> for BindRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -177,6 +167,7 @@ impl<'de> ::serde::Deserialize<'de> for BindRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("PLACEMENT"))?,
                     title: __f6.unwrap_or_default(),
                     user_id: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -212,7 +203,11 @@ pub async fn get(
 
 /// Parameters of `placement.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetRequest {}
+pub struct GetRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -231,11 +226,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 self,
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -275,6 +274,9 @@ pub struct ListRequest {
     pub full: Option<bool>,
     #[serde(rename = "SCOPE", skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -296,6 +298,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FULL" => {
@@ -321,13 +327,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     full: __f0.unwrap_or_default(),
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -370,6 +378,9 @@ pub struct UnbindRequest {
     pub placement: String,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
@@ -392,6 +403,10 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "HANDLER" => {
@@ -427,7 +442,8 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -436,6 +452,7 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
                     placement: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("PLACEMENT"))?,
                     user_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -456,6 +473,9 @@ impl crate::runtime::loose::Loose for UnbindRequest {
 pub struct UnbindResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnbindResponse {
@@ -476,6 +496,10 @@ impl<'de> ::serde::Deserialize<'de> for UnbindResponse {
                 mut map: A,
             ) -> Result<UnbindResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "count" => {
@@ -490,12 +514,14 @@ impl<'de> ::serde::Deserialize<'de> for UnbindResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnbindResponse {
                     count: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

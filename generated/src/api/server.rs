@@ -16,7 +16,11 @@ pub async fn time(
 
 /// Parameters of `server.time`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct TimeRequest {}
+pub struct TimeRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for TimeRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -35,11 +39,15 @@ impl<'de> ::serde::Deserialize<'de> for TimeRequest {
                 self,
                 mut map: A,
             ) -> Result<TimeRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(TimeRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(TimeRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)

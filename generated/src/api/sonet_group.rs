@@ -55,12 +55,15 @@ pub struct CreateRequest {
     pub project_date_start: Option<String>,
     #[serde(rename = "SCRUM_MASTER_ID", skip_serializing_if = "Option::is_none")]
     pub scrum_master_id: Option<i64>,
-    #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
-    pub site_id: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "SITE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub site_id: ::serde_json::Value,
     #[serde(rename = "SUBJECT_ID", skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<i64>,
     #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<CreateRequestVisible>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CreateRequest {
@@ -93,9 +96,13 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
                 let mut __f14: Option<Option<i64>> = None;
                 let mut __f15: Option<Option<CreateRequestVisible>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CLOSED" => {
@@ -251,14 +258,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             if __f13.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SITE_ID"));
                             }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SUBJECT_ID" => {
                             if __f14.is_some() {
@@ -285,7 +285,8 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -306,6 +307,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                     site_id: __f13.unwrap_or_default(),
                     subject_id: __f14.unwrap_or_default(),
                     visible: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -643,6 +645,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "GROUP_ID")]
     pub group_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -663,6 +668,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "GROUP_ID" => {
@@ -674,13 +683,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     group_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -725,10 +736,13 @@ pub struct GetRequest {
     pub group_id: Option<i64>,
     #[serde(rename = "IS_ADMIN", skip_serializing_if = "Option::is_none")]
     pub is_admin: Option<String>,
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -751,10 +765,12 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f0: Option<Option<GetRequestFilter>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILTER" => {
@@ -794,14 +810,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ORDER"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f4.is_some() {
@@ -815,7 +824,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -825,6 +835,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     is_admin: __f2.unwrap_or_default(),
                     order: __f3.unwrap_or_default(),
                     start: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -867,6 +878,9 @@ pub struct GetRequestFilter {
     pub owner_id: Option<i64>,
     #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<GetRequestFilterVisible>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
@@ -897,6 +911,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                 let mut __f8: Option<Option<GetRequestFilterOpened>> = None;
                 let mut __f9: Option<Option<i64>> = None;
                 let mut __f10: Option<Option<GetRequestFilterVisible>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -1039,7 +1057,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1055,6 +1074,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                     opened: __f8.unwrap_or_default(),
                     owner_id: __f9.unwrap_or_default(),
                     visible: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1366,7 +1386,7 @@ impl crate::runtime::loose::Loose for GetRequestFilterVisible {
 }
 
 /// The `result` of `sonet_group.get`.
-pub type GetResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sonet_group.get";
@@ -1390,6 +1410,9 @@ pub struct SetownerRequest {
     pub group_id: i64,
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetownerRequest {
@@ -1411,6 +1434,10 @@ impl<'de> ::serde::Deserialize<'de> for SetownerRequest {
             ) -> Result<SetownerRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "GROUP_ID" => {
@@ -1430,7 +1457,8 @@ impl<'de> ::serde::Deserialize<'de> for SetownerRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1439,6 +1467,7 @@ impl<'de> ::serde::Deserialize<'de> for SetownerRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
                     user_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1501,10 +1530,13 @@ pub struct UpdateRequest {
     /// Format: `date-time`.
     #[serde(rename = "PROJECT_DATE_START", skip_serializing_if = "Option::is_none")]
     pub project_date_start: Option<String>,
-    #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
-    pub site_id: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "SITE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub site_id: ::serde_json::Value,
     #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<UpdateRequestVisible>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1536,8 +1568,12 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f9: Option<Option<i64>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f12: Option<::serde_json::Value> = None;
                 let mut __f13: Option<Option<UpdateRequestVisible>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CLOSED" => {
@@ -1680,14 +1716,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             if __f12.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SITE_ID"));
                             }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "VISIBLE" => {
                             if __f13.is_some() {
@@ -1701,7 +1730,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1721,6 +1751,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     project_date_start: __f11.unwrap_or_default(),
                     site_id: __f12.unwrap_or_default(),
                     visible: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -47,7 +47,11 @@ pub async fn item(
 
 /// Parameters of `task.item`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ItemRequest {}
+pub struct ItemRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ItemRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -66,11 +70,15 @@ impl<'de> ::serde::Deserialize<'de> for ItemRequest {
                 self,
                 mut map: A,
             ) -> Result<ItemRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ItemRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ItemRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)

@@ -44,6 +44,9 @@ pub struct CloseRequest {
     pub time: Option<String>,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CloseRequest {
@@ -68,6 +71,10 @@ impl<'de> ::serde::Deserialize<'de> for CloseRequest {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "LAT" => {
@@ -126,7 +133,8 @@ impl<'de> ::serde::Deserialize<'de> for CloseRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -136,6 +144,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseRequest {
                     report: __f2.unwrap_or_default(),
                     time: __f3.unwrap_or_default(),
                     user_id: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -180,6 +189,9 @@ pub struct CloseResponse {
     pub time_start: Option<String>,
     #[serde(rename = "TZ_OFFSET", skip_serializing_if = "Option::is_none")]
     pub tz_offset: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CloseResponse {
@@ -212,6 +224,10 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -370,7 +386,8 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -388,6 +405,7 @@ impl<'de> ::serde::Deserialize<'de> for CloseResponse {
                     time_leaks: __f10.unwrap_or_default(),
                     time_start: __f11.unwrap_or_default(),
                     tz_offset: __f12.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -432,6 +450,9 @@ pub struct OpenRequest {
     pub time: Option<String>,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for OpenRequest {
@@ -456,6 +477,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "LAT" => {
@@ -514,7 +539,8 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -524,6 +550,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
                     report: __f2.unwrap_or_default(),
                     time: __f3.unwrap_or_default(),
                     user_id: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -571,6 +598,9 @@ pub struct OpenResponse {
     pub time_start: Option<String>,
     #[serde(rename = "TZ_OFFSET", skip_serializing_if = "Option::is_none")]
     pub tz_offset: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for OpenResponse {
@@ -603,6 +633,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -756,7 +790,8 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -774,6 +809,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                     time_leaks: __f10.unwrap_or_default(),
                     time_start: __f11.unwrap_or_default(),
                     tz_offset: __f12.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -809,6 +845,9 @@ pub async fn pause(
 pub struct PauseRequest {
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for PauseRequest {
@@ -829,6 +868,10 @@ impl<'de> ::serde::Deserialize<'de> for PauseRequest {
                 mut map: A,
             ) -> Result<PauseRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "USER_ID" => {
@@ -843,12 +886,14 @@ impl<'de> ::serde::Deserialize<'de> for PauseRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(PauseRequest {
                     user_id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -896,6 +941,9 @@ pub struct PauseResponse {
     pub time_start: Option<String>,
     #[serde(rename = "TZ_OFFSET", skip_serializing_if = "Option::is_none")]
     pub tz_offset: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for PauseResponse {
@@ -928,6 +976,10 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -1081,7 +1133,8 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1099,6 +1152,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                     time_leaks: __f10.unwrap_or_default(),
                     time_start: __f11.unwrap_or_default(),
                     tz_offset: __f12.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1134,6 +1188,9 @@ pub async fn settings(
 pub struct SettingsRequest {
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SettingsRequest {
@@ -1154,6 +1211,10 @@ impl<'de> ::serde::Deserialize<'de> for SettingsRequest {
                 mut map: A,
             ) -> Result<SettingsRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "USER_ID" => {
@@ -1168,12 +1229,14 @@ impl<'de> ::serde::Deserialize<'de> for SettingsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SettingsRequest {
                     user_id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1206,6 +1269,9 @@ pub struct SettingsResponse {
     pub uf_tm_min_duration: Option<String>,
     #[serde(rename = "UF_TM_MIN_FINISH", skip_serializing_if = "Option::is_none")]
     pub uf_tm_min_finish: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SettingsResponse {
@@ -1232,6 +1298,10 @@ impl<'de> ::serde::Deserialize<'de> for SettingsResponse {
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADMIN" => {
@@ -1324,7 +1394,8 @@ impl<'de> ::serde::Deserialize<'de> for SettingsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1336,6 +1407,7 @@ impl<'de> ::serde::Deserialize<'de> for SettingsResponse {
                     uf_tm_max_start: __f4.unwrap_or_default(),
                     uf_tm_min_duration: __f5.unwrap_or_default(),
                     uf_tm_min_finish: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1371,6 +1443,9 @@ pub async fn status(
 pub struct StatusRequest {
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StatusRequest {
@@ -1391,6 +1466,10 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
                 mut map: A,
             ) -> Result<StatusRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "USER_ID" => {
@@ -1405,12 +1484,14 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StatusRequest {
                     user_id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1460,6 +1541,9 @@ pub struct StatusResponse {
     pub time_start: Option<String>,
     #[serde(rename = "TZ_OFFSET", skip_serializing_if = "Option::is_none")]
     pub tz_offset: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StatusResponse {
@@ -1493,6 +1577,10 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -1659,7 +1747,8 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1678,6 +1767,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                     time_leaks: __f11.unwrap_or_default(),
                     time_start: __f12.unwrap_or_default(),
                     tz_offset: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

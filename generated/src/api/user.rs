@@ -33,7 +33,10 @@ pub async fn access(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AccessRequest {
     #[serde(rename = "ACCESS")]
-    pub access: Vec<::serde_json::Value>,
+    pub access: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "basic")]
@@ -54,28 +57,29 @@ impl<'de> ::serde::Deserialize<'de> for AccessRequest {
                 self,
                 mut map: A,
             ) -> Result<AccessRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACCESS" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ACCESS"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<Vec<::serde_json::Value>>::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AccessRequest {
                     access: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("ACCESS"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -145,8 +149,11 @@ pub struct AddRequest {
     pub personal_pager: Option<String>,
     #[serde(rename = "PERSONAL_PHONE", skip_serializing_if = "Option::is_none")]
     pub personal_phone: Option<String>,
-    #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
-    pub personal_photo: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "PERSONAL_PHOTO",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub personal_photo: ::serde_json::Value,
     #[serde(rename = "PERSONAL_PROFESSION", skip_serializing_if = "Option::is_none")]
     pub personal_profession: Option<String>,
     #[serde(rename = "PERSONAL_STATE", skip_serializing_if = "Option::is_none")]
@@ -195,8 +202,8 @@ pub struct AddRequest {
     pub work_department: Option<String>,
     #[serde(rename = "WORK_FAX", skip_serializing_if = "Option::is_none")]
     pub work_fax: Option<String>,
-    #[serde(rename = "WORK_LOGO", skip_serializing_if = "Option::is_none")]
-    pub work_logo: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "WORK_LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub work_logo: ::serde_json::Value,
     #[serde(rename = "WORK_MAILBOX", skip_serializing_if = "Option::is_none")]
     pub work_mailbox: Option<String>,
     #[serde(rename = "WORK_NOTES", skip_serializing_if = "Option::is_none")]
@@ -217,6 +224,9 @@ pub struct AddRequest {
     pub work_www: Option<String>,
     #[serde(rename = "WORK_ZIP", skip_serializing_if = "Option::is_none")]
     pub work_zip: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "user")]
@@ -251,7 +261,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<String>> = None;
@@ -276,7 +286,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f36: Option<Option<String>> = None;
                 let mut __f37: Option<Option<String>> = None;
                 let mut __f38: Option<Option<String>> = None;
-                let mut __f39: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f39: Option<::serde_json::Value> = None;
                 let mut __f40: Option<Option<String>> = None;
                 let mut __f41: Option<Option<String>> = None;
                 let mut __f42: Option<Option<String>> = None;
@@ -287,6 +297,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f47: Option<Option<String>> = None;
                 let mut __f48: Option<Option<String>> = None;
                 let mut __f49: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EMAIL" => {
@@ -470,14 +484,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                     ::serde::de::Error::duplicate_field("PERSONAL_PHOTO"),
                                 );
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PERSONAL_PROFESSION" => {
                             if __f15.is_some() {
@@ -789,14 +796,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                     ::serde::de::Error::duplicate_field("WORK_LOGO"),
                                 );
                             }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f39 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "WORK_MAILBOX" => {
                             if __f40.is_some() {
@@ -925,7 +925,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -981,6 +982,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     work_street: __f47.unwrap_or_default(),
                     work_www: __f48.unwrap_or_default(),
                     work_zip: __f49.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1021,7 +1023,11 @@ pub async fn admin(
 /// Parameters of `user.admin`.
 #[cfg(feature = "basic")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct AdminRequest {}
+pub struct AdminRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 #[cfg(feature = "basic")]
 impl<'de> ::serde::Deserialize<'de> for AdminRequest {
@@ -1041,11 +1047,17 @@ impl<'de> ::serde::Deserialize<'de> for AdminRequest {
                 self,
                 mut map: A,
             ) -> Result<AdminRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(AdminRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(AdminRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1085,7 +1097,11 @@ pub async fn current(
 /// Parameters of `user.current`.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct CurrentRequest {}
+pub struct CurrentRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 #[cfg(feature = "user")]
 impl<'de> ::serde::Deserialize<'de> for CurrentRequest {
@@ -1105,11 +1121,17 @@ impl<'de> ::serde::Deserialize<'de> for CurrentRequest {
                 self,
                 mut map: A,
             ) -> Result<CurrentRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(CurrentRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(CurrentRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1157,6 +1179,9 @@ pub struct CurrentResponse {
     pub uf_employment_date: Option<String>,
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "user")]
@@ -1191,6 +1216,10 @@ impl<'de> ::serde::Deserialize<'de> for CurrentResponse {
                 let mut __f11: Option<Option<Vec<i64>>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -1368,7 +1397,8 @@ impl<'de> ::serde::Deserialize<'de> for CurrentResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1387,6 +1417,7 @@ impl<'de> ::serde::Deserialize<'de> for CurrentResponse {
                     uf_department: __f11.unwrap_or_default(),
                     uf_employment_date: __f12.unwrap_or_default(),
                     work_position: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1423,7 +1454,11 @@ pub async fn fields(
 /// Parameters of `user.fields`.
 #[cfg(feature = "user")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 #[cfg(feature = "user")]
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
@@ -1443,11 +1478,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1591,6 +1632,9 @@ pub struct FieldsResponse {
     pub work_zip: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "user")]
@@ -1673,6 +1717,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f59: Option<Option<String>> = None;
                 let mut __f60: Option<Option<String>> = None;
                 let mut __f61: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -2458,7 +2506,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2525,6 +2574,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     work_www: __f59.unwrap_or_default(),
                     work_zip: __f60.unwrap_or_default(),
                     xml_id: __f61.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2572,12 +2622,15 @@ pub struct GetRequest {
     pub image_resize: Option<GetRequestImageResize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<GetRequestOrder>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "user")]
@@ -2602,9 +2655,13 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f1: Option<Option<GetRequestFilter>> = None;
                 let mut __f2: Option<Option<GetRequestImageResize>> = None;
                 let mut __f3: Option<Option<GetRequestOrder>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADMIN_MODE" => {
@@ -2659,14 +2716,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "sort" => {
                             if __f5.is_some() {
@@ -2691,7 +2741,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2703,6 +2754,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     select: __f4.unwrap_or_default(),
                     sort: __f5.unwrap_or_default(),
                     start: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2936,7 +2988,7 @@ impl crate::runtime::loose::Loose for GetRequestOrder {
 
 /// The `result` of `user.get`.
 #[cfg(feature = "user")]
-pub type GetResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 #[cfg(feature = "user")]
 impl crate::runtime::Method for GetRequest {
@@ -2967,12 +3019,15 @@ pub struct SearchRequest {
     pub filter: Option<SearchRequestFilter>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<SearchRequestOrder>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "user")]
@@ -2996,9 +3051,13 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<SearchRequestFilter>> = None;
                 let mut __f2: Option<Option<SearchRequestOrder>> = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADMIN_MODE" => {
@@ -3040,14 +3099,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "sort" => {
                             if __f4.is_some() {
@@ -3072,7 +3124,8 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3083,6 +3136,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                     select: __f3.unwrap_or_default(),
                     sort: __f4.unwrap_or_default(),
                     start: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3243,7 +3297,7 @@ impl crate::runtime::loose::Loose for SearchRequestOrder {
 
 /// The `result` of `user.search`.
 #[cfg(feature = "user")]
-pub type SearchResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type SearchResponse = ::serde_json::Value;
 
 #[cfg(feature = "user")]
 impl crate::runtime::Method for SearchRequest {
@@ -3298,8 +3352,11 @@ pub struct UpdateRequest {
     pub personal_pager: Option<String>,
     #[serde(rename = "PERSONAL_PHONE", skip_serializing_if = "Option::is_none")]
     pub personal_phone: Option<String>,
-    #[serde(rename = "PERSONAL_PHOTO", skip_serializing_if = "Option::is_none")]
-    pub personal_photo: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "PERSONAL_PHOTO",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub personal_photo: ::serde_json::Value,
     #[serde(rename = "PERSONAL_PROFESSION", skip_serializing_if = "Option::is_none")]
     pub personal_profession: Option<String>,
     #[serde(rename = "PERSONAL_STATE", skip_serializing_if = "Option::is_none")]
@@ -3348,8 +3405,8 @@ pub struct UpdateRequest {
     pub work_department: Option<String>,
     #[serde(rename = "WORK_FAX", skip_serializing_if = "Option::is_none")]
     pub work_fax: Option<String>,
-    #[serde(rename = "WORK_LOGO", skip_serializing_if = "Option::is_none")]
-    pub work_logo: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "WORK_LOGO", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub work_logo: ::serde_json::Value,
     #[serde(rename = "WORK_MAILBOX", skip_serializing_if = "Option::is_none")]
     pub work_mailbox: Option<String>,
     #[serde(rename = "WORK_NOTES", skip_serializing_if = "Option::is_none")]
@@ -3370,6 +3427,9 @@ pub struct UpdateRequest {
     pub work_www: Option<String>,
     #[serde(rename = "WORK_ZIP", skip_serializing_if = "Option::is_none")]
     pub work_zip: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "user")]
@@ -3406,7 +3466,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<String>> = None;
                 let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f16: Option<::serde_json::Value> = None;
                 let mut __f17: Option<Option<String>> = None;
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<String>> = None;
@@ -3431,7 +3491,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f38: Option<Option<String>> = None;
                 let mut __f39: Option<Option<String>> = None;
                 let mut __f40: Option<Option<String>> = None;
-                let mut __f41: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f41: Option<::serde_json::Value> = None;
                 let mut __f42: Option<Option<String>> = None;
                 let mut __f43: Option<Option<String>> = None;
                 let mut __f44: Option<Option<String>> = None;
@@ -3442,6 +3502,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f49: Option<Option<String>> = None;
                 let mut __f50: Option<Option<String>> = None;
                 let mut __f51: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -3647,14 +3711,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                                     ::serde::de::Error::duplicate_field("PERSONAL_PHOTO"),
                                 );
                             }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PERSONAL_PROFESSION" => {
                             if __f17.is_some() {
@@ -3966,14 +4023,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                                     ::serde::de::Error::duplicate_field("WORK_LOGO"),
                                 );
                             }
-                            __f41 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f41 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "WORK_MAILBOX" => {
                             if __f42.is_some() {
@@ -4102,7 +4152,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4159,6 +4210,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     work_street: __f49.unwrap_or_default(),
                     work_www: __f50.unwrap_or_default(),
                     work_zip: __f51.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

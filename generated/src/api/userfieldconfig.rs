@@ -25,6 +25,9 @@ pub struct AddRequest {
     pub field: AddRequestField,
     #[serde(rename = "moduleId")]
     pub module_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -46,6 +49,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestField> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "field" => {
@@ -68,7 +75,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -77,6 +85,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("field"))?,
                     module_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("moduleId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -122,6 +131,9 @@ pub struct AddRequestField {
     pub user_type_id: String,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestField {
@@ -155,6 +167,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestField {
                 let mut __f11: Option<Option<i64>> = None;
                 let mut __f12: Option<String> = None;
                 let mut __f13: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "editFormLabel" => {
@@ -323,7 +339,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestField {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -345,6 +362,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestField {
                     user_type_id: __f12
                         .ok_or_else(|| ::serde::de::Error::missing_field("userTypeId"))?,
                     xml_id: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -374,6 +392,9 @@ pub struct AddRequestFieldSettings {
     pub rows: Option<i64>,
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldSettings {
@@ -399,6 +420,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldSettings {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT_VALUE" => {
@@ -474,7 +499,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -485,6 +511,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldSettings {
                     regexp: __f3.unwrap_or_default(),
                     rows: __f4.unwrap_or_default(),
                     size: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -505,6 +532,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldSettings {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<AddResponseField>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -525,6 +555,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseField>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "field" => {
@@ -539,12 +573,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     field: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -590,6 +626,9 @@ pub struct AddResponseField {
     pub user_type_id: String,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseField {
@@ -623,6 +662,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseField {
                 let mut __f11: Option<Option<i64>> = None;
                 let mut __f12: Option<String> = None;
                 let mut __f13: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "editFormLabel" => {
@@ -791,7 +834,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseField {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -813,6 +857,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseField {
                     user_type_id: __f12
                         .ok_or_else(|| ::serde::de::Error::missing_field("userTypeId"))?,
                     xml_id: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -842,6 +887,9 @@ pub struct AddResponseFieldSettings {
     pub rows: Option<i64>,
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseFieldSettings {
@@ -867,6 +915,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseFieldSettings {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT_VALUE" => {
@@ -942,7 +994,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseFieldSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -953,6 +1006,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseFieldSettings {
                     regexp: __f3.unwrap_or_default(),
                     rows: __f4.unwrap_or_default(),
                     size: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -989,6 +1043,9 @@ pub struct DeleteRequest {
     pub id: i64,
     #[serde(rename = "moduleId")]
     pub module_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -1010,6 +1067,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1029,7 +1090,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1037,6 +1099,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     module_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("moduleId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1076,6 +1139,9 @@ pub struct GetRequest {
     pub id: i64,
     #[serde(rename = "moduleId")]
     pub module_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1097,6 +1163,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1116,7 +1186,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1124,6 +1195,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     module_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("moduleId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1144,6 +1216,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<GetResponseField>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1164,6 +1239,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseField>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "field" => {
@@ -1178,12 +1257,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     field: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1211,7 +1292,7 @@ pub struct GetResponseField {
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub enum_: Option<Vec<::serde_json::Value>>,
     #[serde(
         rename = "errorMessage",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -1228,8 +1309,8 @@ pub struct GetResponseField {
     pub id: Option<i64>,
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "languageId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub language_id: ::serde_json::Value,
     #[serde(
         rename = "listColumnLabel",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -1244,8 +1325,8 @@ pub struct GetResponseField {
     pub mandatory: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<bool>,
     #[serde(rename = "showInList", skip_serializing_if = "Option::is_none")]
@@ -1256,6 +1337,9 @@ pub struct GetResponseField {
     pub user_type_id: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseField {
@@ -1278,29 +1362,27 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseField {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
+                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
                 let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<i64>> = None;
                 let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<::serde_json::Value> = None;
                 let mut __f12: Option<Option<bool>> = None;
                 let mut __f13: Option<Option<bool>> = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<bool>> = None;
                 let mut __f16: Option<Option<bool>> = None;
                 let mut __f17: Option<Option<i64>> = None;
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "editFormLabel" => {
@@ -1343,7 +1425,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseField {
                                 map
                                     .next_value_seed(
                                         super::LooseSeed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                            Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
                             );
@@ -1407,14 +1489,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseField {
                                     ::serde::de::Error::duplicate_field("languageId"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "listColumnLabel" => {
                             if __f10.is_some() {
@@ -1460,14 +1535,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseField {
                             if __f14.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("settings"));
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "showFilter" => {
                             if __f15.is_some() {
@@ -1531,7 +1599,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseField {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1556,6 +1625,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseField {
                     sort: __f17.unwrap_or_default(),
                     user_type_id: __f18.unwrap_or_default(),
                     xml_id: __f19.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1591,6 +1661,9 @@ pub async fn get_types(
 pub struct GetTypesRequest {
     #[serde(rename = "moduleId")]
     pub module_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetTypesRequest {
@@ -1611,6 +1684,10 @@ impl<'de> ::serde::Deserialize<'de> for GetTypesRequest {
                 mut map: A,
             ) -> Result<GetTypesRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "moduleId" => {
@@ -1622,13 +1699,15 @@ impl<'de> ::serde::Deserialize<'de> for GetTypesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetTypesRequest {
                     module_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("moduleId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1647,8 +1726,11 @@ impl crate::runtime::loose::Loose for GetTypesRequest {
 /// The `result` of `userfieldconfig.getTypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetTypesResponse {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub types: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub types: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetTypesResponse {
@@ -1668,31 +1750,28 @@ impl<'de> ::serde::Deserialize<'de> for GetTypesResponse {
                 self,
                 mut map: A,
             ) -> Result<GetTypesResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "types" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("types"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetTypesResponse {
                     types: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1732,12 +1811,15 @@ pub struct ListRequest {
     pub filter: Option<ListRequestFilter>,
     #[serde(rename = "moduleId")]
     pub module_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<ListRequestSelect>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -1759,11 +1841,13 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<ListRequestFilter>> = None;
                 let mut __f1: Option<String> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<ListRequestSelect>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -1789,14 +1873,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f3.is_some() {
@@ -1821,7 +1898,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1832,6 +1910,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f2.unwrap_or_default(),
                     select: __f3.unwrap_or_default(),
                     start: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1871,6 +1950,9 @@ pub struct ListRequestFilter {
     pub user_type_id: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
@@ -1901,6 +1983,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "editInList" => {
@@ -2039,7 +2125,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2055,6 +2142,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                     sort: __f8.unwrap_or_default(),
                     user_type_id: __f9.unwrap_or_default(),
                     xml_id: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2102,6 +2190,9 @@ pub struct ListRequestSelect {
     pub user_type_id: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestSelect {
@@ -2136,6 +2227,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelect {
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "editInList" => {
@@ -2322,7 +2417,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelect {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2342,6 +2438,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelect {
                     sort: __f12.unwrap_or_default(),
                     user_type_id: __f13.unwrap_or_default(),
                     xml_id: __f14.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2433,6 +2530,9 @@ impl crate::runtime::loose::Loose for ListRequestSelectLanguageId {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<ListResponseFieldsItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -2453,6 +2553,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 mut map: A,
             ) -> Result<ListResponse, A::Error> {
                 let mut __f0: Option<Option<Vec<ListResponseFieldsItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -2469,12 +2573,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     fields: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2502,7 +2608,7 @@ pub struct ListResponseFieldsItem {
     #[serde(rename = "entityId", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
-    pub enum_: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    pub enum_: Option<Vec<::serde_json::Value>>,
     #[serde(
         rename = "errorMessage",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -2519,8 +2625,8 @@ pub struct ListResponseFieldsItem {
     pub id: Option<i64>,
     #[serde(rename = "isSearchable", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<bool>,
-    #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
-    pub language_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "languageId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub language_id: ::serde_json::Value,
     #[serde(
         rename = "listColumnLabel",
         skip_serializing_if = "::serde_json::Value::is_null"
@@ -2535,8 +2641,8 @@ pub struct ListResponseFieldsItem {
     pub mandatory: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub multiple: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     #[serde(rename = "showFilter", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
     #[serde(rename = "showInList", skip_serializing_if = "Option::is_none")]
@@ -2547,6 +2653,9 @@ pub struct ListResponseFieldsItem {
     pub user_type_id: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseFieldsItem {
@@ -2569,29 +2678,27 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseFieldsItem {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
+                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
                 let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<i64>> = None;
                 let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<::serde_json::Value> = None;
                 let mut __f12: Option<Option<bool>> = None;
                 let mut __f13: Option<Option<bool>> = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<bool>> = None;
                 let mut __f17: Option<Option<i64>> = None;
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "editFormLabel" => {
@@ -2634,7 +2741,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseFieldsItem {
                                 map
                                     .next_value_seed(
                                         super::LooseSeed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                            Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
                             );
@@ -2698,14 +2805,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseFieldsItem {
                                     ::serde::de::Error::duplicate_field("languageId"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "listColumnLabel" => {
                             if __f10.is_some() {
@@ -2751,14 +2851,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseFieldsItem {
                             if __f14.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("settings"));
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "showFilter" => {
                             if __f15.is_some() {
@@ -2822,7 +2915,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseFieldsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2847,6 +2941,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseFieldsItem {
                     sort: __f17.unwrap_or_default(),
                     user_type_id: __f18.unwrap_or_default(),
                     xml_id: __f19.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2884,6 +2979,9 @@ pub struct UpdateRequest {
     pub id: i64,
     #[serde(rename = "moduleId")]
     pub module_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -2906,6 +3004,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<UpdateRequestField> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "field" => {
@@ -2936,7 +3038,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2946,6 +3049,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     module_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("moduleId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2989,6 +3093,9 @@ pub struct UpdateRequestField {
     pub user_type_id: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestField {
@@ -3018,6 +3125,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestField {
                 let mut __f7: Option<Option<i64>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "editFormLabel" => {
@@ -3137,7 +3248,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestField {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3152,6 +3264,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestField {
                     sort: __f7.unwrap_or_default(),
                     user_type_id: __f8.unwrap_or_default(),
                     xml_id: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3181,6 +3294,9 @@ pub struct UpdateRequestFieldSettings {
     pub rows: Option<i64>,
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldSettings {
@@ -3206,6 +3322,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldSettings {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT_VALUE" => {
@@ -3281,7 +3401,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3292,6 +3413,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldSettings {
                     regexp: __f3.unwrap_or_default(),
                     rows: __f4.unwrap_or_default(),
                     size: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3312,6 +3434,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldSettings {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<UpdateResponseField>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -3332,6 +3457,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseField>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "field" => {
@@ -3346,12 +3475,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     field: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3395,6 +3526,9 @@ pub struct UpdateResponseField {
     pub user_type_id: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseField {
@@ -3424,6 +3558,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseField {
                 let mut __f7: Option<Option<i64>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "editFormLabel" => {
@@ -3543,7 +3681,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseField {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3558,6 +3697,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseField {
                     sort: __f7.unwrap_or_default(),
                     user_type_id: __f8.unwrap_or_default(),
                     xml_id: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3587,6 +3727,9 @@ pub struct UpdateResponseFieldSettings {
     pub rows: Option<i64>,
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseFieldSettings {
@@ -3612,6 +3755,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseFieldSettings {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT_VALUE" => {
@@ -3687,7 +3834,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseFieldSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3698,6 +3846,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseFieldSettings {
                     regexp: __f3.unwrap_or_default(),
                     rows: __f4.unwrap_or_default(),
                     size: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -24,12 +24,15 @@ pub struct AddRequest {
     pub description: Option<String>,
     #[serde(rename = "HANDLER")]
     pub handler: String,
-    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub options: ::serde_json::Value,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(rename = "USER_TYPE_ID")]
     pub user_type_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -51,9 +54,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DESCRIPTION" => {
@@ -81,14 +88,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("OPTIONS"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TITLE" => {
                             if __f3.is_some() {
@@ -112,7 +112,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -126,6 +127,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "USER_TYPE_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -164,6 +166,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "USER_TYPE_ID")]
     pub user_type_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -184,6 +189,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "USER_TYPE_ID" => {
@@ -197,7 +206,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -206,6 +216,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "USER_TYPE_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -247,6 +258,9 @@ pub struct ListRequest {
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -267,6 +281,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "start" => {
@@ -281,12 +299,14 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     start: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -303,7 +323,7 @@ impl crate::runtime::loose::Loose for ListRequest {
 }
 
 /// The `result` of `userfieldtype.list`.
-pub type ListResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "userfieldtype.list";
@@ -327,12 +347,15 @@ pub struct UpdateRequest {
     pub description: Option<String>,
     #[serde(rename = "HANDLER")]
     pub handler: String,
-    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub options: ::serde_json::Value,
     #[serde(rename = "TITLE")]
     pub title: String,
     #[serde(rename = "USER_TYPE_ID")]
     pub user_type_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -354,9 +377,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DESCRIPTION" => {
@@ -384,14 +411,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("OPTIONS"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TITLE" => {
                             if __f3.is_some() {
@@ -412,7 +432,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -427,6 +448,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "USER_TYPE_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }

@@ -23,6 +23,9 @@ pub struct ListRequest {
     pub filter: Option<Vec<ListRequestFilterItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -44,6 +47,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<Vec<ListRequestFilterItem>>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -71,13 +78,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     filter: __f0.unwrap_or_default(),
                     limit: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -110,6 +119,9 @@ pub struct ListRequestFilterItem {
     pub id: Option<i64>,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestFilterItem {
@@ -136,6 +148,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterItem {
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "APP_CODE" => {
@@ -220,7 +236,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -232,6 +249,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterItem {
                     date_create: __f4.unwrap_or_default(),
                     id: __f5.unwrap_or_default(),
                     name: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -266,8 +284,11 @@ pub struct ListResponseItem {
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -294,9 +315,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "app_code" => {
@@ -384,17 +407,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             if __f7.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("settings"));
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -407,6 +424,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     id: __f5.unwrap_or_default(),
                     name: __f6.unwrap_or_default(),
                     settings: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -446,6 +464,9 @@ pub struct RegisterRequest {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<RegisterRequestSettings>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
@@ -470,6 +491,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<Option<RegisterRequestSettings>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "category" => {
@@ -534,7 +559,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -548,6 +574,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                         ))?,
                     name: __f3.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
                     settings: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -638,6 +665,9 @@ pub struct RegisterRequestSettings {
     pub model_context_limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_context_type: Option<RegisterRequestSettingsModelContextType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequestSettings {
@@ -660,6 +690,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestSettings {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<RegisterRequestSettingsModelContextType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code_alias" => {
@@ -704,7 +738,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -712,6 +747,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestSettings {
                     code_alias: __f0.unwrap_or_default(),
                     model_context_limit: __f1.unwrap_or_default(),
                     model_context_type: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -809,6 +845,9 @@ pub async fn unregister(
 pub struct UnregisterRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
@@ -829,6 +868,10 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                 mut map: A,
             ) -> Result<UnregisterRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -843,12 +886,14 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnregisterRequest {
                     code: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

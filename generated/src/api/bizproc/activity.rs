@@ -27,10 +27,13 @@ pub struct AddRequest {
     pub code: String,
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "DOCUMENT_TYPE", skip_serializing_if = "Option::is_none")]
-    pub document_type: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "DOCUMENT_TYPE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub document_type: ::serde_json::Value,
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
     #[serde(rename = "HANDLER")]
     pub handler: String,
     #[serde(rename = "NAME")]
@@ -39,12 +42,18 @@ pub struct AddRequest {
     pub placement_handler: Option<String>,
     #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub properties: Option<AddRequestProperties>,
-    #[serde(rename = "RETURN_PROPERTIES", skip_serializing_if = "Option::is_none")]
-    pub return_properties: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "RETURN_PROPERTIES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub return_properties: ::serde_json::Value,
     #[serde(rename = "USE_PLACEMENT", skip_serializing_if = "Option::is_none")]
     pub use_placement: Option<bool>,
     #[serde(rename = "USE_SUBSCRIPTION", skip_serializing_if = "Option::is_none")]
     pub use_subscription: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -67,19 +76,19 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<String> = None;
                 let mut __f6: Option<String> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<AddRequestProperties>> = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<bool>> = None;
                 let mut __f11: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AUTH_USER_ID" => {
@@ -125,27 +134,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                     ::serde::de::Error::duplicate_field("DOCUMENT_TYPE"),
                                 );
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "FILTER" => {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILTER"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "HANDLER" => {
                             if __f5.is_some() {
@@ -203,14 +198,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                     ::serde::de::Error::duplicate_field("RETURN_PROPERTIES"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "USE_PLACEMENT" => {
                             if __f10.is_some() {
@@ -239,7 +227,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -257,6 +246,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     return_properties: __f9.unwrap_or_default(),
                     use_placement: __f10.unwrap_or_default(),
                     use_subscription: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -282,12 +272,15 @@ pub struct AddRequestProperties {
     pub multiple: Option<bool>,
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "Options", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub options: ::serde_json::Value,
     #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestProperties {
@@ -311,9 +304,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestProperties {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<bool>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "Default" => {
@@ -361,14 +358,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestProperties {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("Options"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "Required" => {
                             if __f5.is_some() {
@@ -393,7 +383,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestProperties {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -405,6 +396,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestProperties {
                     options: __f4.unwrap_or_default(),
                     required: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -443,6 +435,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -463,6 +458,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -477,12 +476,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -518,7 +519,11 @@ pub async fn list(
 
 /// Parameters of `bizproc.activity.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ListRequest {}
+pub struct ListRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -537,11 +542,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ListRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ListRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -557,7 +566,7 @@ impl crate::runtime::loose::Loose for ListRequest {
 }
 
 /// The `result` of `bizproc.activity.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "bizproc.activity.list";
@@ -581,6 +590,9 @@ pub struct LogRequest {
     pub event_token: String,
     #[serde(rename = "LOG_MESSAGE")]
     pub log_message: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for LogRequest {
@@ -602,6 +614,10 @@ impl<'de> ::serde::Deserialize<'de> for LogRequest {
             ) -> Result<LogRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EVENT_TOKEN" => {
@@ -631,7 +647,8 @@ impl<'de> ::serde::Deserialize<'de> for LogRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -641,7 +658,10 @@ impl<'de> ::serde::Deserialize<'de> for LogRequest {
                             "EVENT_TOKEN",
                         ))?,
                     log_message: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("LOG_MESSAGE"))?,
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "LOG_MESSAGE",
+                        ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -682,6 +702,9 @@ pub struct UpdateRequest {
     pub code: String,
     #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -703,6 +726,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<UpdateRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -728,7 +755,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -736,6 +764,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
                     fields: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -757,10 +786,13 @@ pub struct UpdateRequestFields {
     pub auth_user_id: Option<i64>,
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "DOCUMENT_TYPE", skip_serializing_if = "Option::is_none")]
-    pub document_type: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "DOCUMENT_TYPE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub document_type: ::serde_json::Value,
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
     #[serde(rename = "HANDLER", skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
@@ -769,12 +801,18 @@ pub struct UpdateRequestFields {
     pub placement_handler: Option<String>,
     #[serde(rename = "PROPERTIES", skip_serializing_if = "Option::is_none")]
     pub properties: Option<UpdateRequestFieldsProperties>,
-    #[serde(rename = "RETURN_PROPERTIES", skip_serializing_if = "Option::is_none")]
-    pub return_properties: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "RETURN_PROPERTIES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub return_properties: ::serde_json::Value,
     #[serde(rename = "USE_PLACEMENT", skip_serializing_if = "Option::is_none")]
     pub use_placement: Option<bool>,
     #[serde(rename = "USE_SUBSCRIPTION", skip_serializing_if = "Option::is_none")]
     pub use_subscription: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -796,19 +834,19 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
             ) -> Result<UpdateRequestFields, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<UpdateRequestFieldsProperties>> = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<bool>> = None;
                 let mut __f10: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AUTH_USER_ID" => {
@@ -843,27 +881,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("DOCUMENT_TYPE"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "FILTER" => {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILTER"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "HANDLER" => {
                             if __f4.is_some() {
@@ -921,14 +945,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("RETURN_PROPERTIES"),
                                 );
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "USE_PLACEMENT" => {
                             if __f9.is_some() {
@@ -957,7 +974,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -973,6 +991,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     return_properties: __f8.unwrap_or_default(),
                     use_placement: __f9.unwrap_or_default(),
                     use_subscription: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -998,12 +1017,15 @@ pub struct UpdateRequestFieldsProperties {
     pub multiple: Option<bool>,
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "Options", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub options: ::serde_json::Value,
     #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
@@ -1027,9 +1049,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<bool>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "Default" => {
@@ -1077,14 +1103,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("Options"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "Required" => {
                             if __f5.is_some() {
@@ -1109,7 +1128,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1121,6 +1141,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
                     options: __f4.unwrap_or_default(),
                     required: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

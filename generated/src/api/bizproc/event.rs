@@ -21,8 +21,14 @@ pub struct SendRequest {
     pub event_token: String,
     #[serde(rename = "LOG_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub log_message: Option<String>,
-    #[serde(rename = "RETURN_VALUES", skip_serializing_if = "Option::is_none")]
-    pub return_values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "RETURN_VALUES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub return_values: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequest {
@@ -44,9 +50,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
             ) -> Result<SendRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EVENT_TOKEN" => {
@@ -81,17 +89,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                                     ::serde::de::Error::duplicate_field("RETURN_VALUES"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -102,6 +104,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                         ))?,
                     log_message: __f1.unwrap_or_default(),
                     return_values: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -21,12 +21,15 @@ pub async fn complete(
 pub struct CompleteRequest {
     #[serde(rename = "COMMENT", skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(rename = "FIELDS", skip_serializing_if = "Option::is_none")]
-    pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "FIELDS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
     #[serde(rename = "STATUS")]
     pub status: CompleteRequestStatus,
     #[serde(rename = "TASK_ID")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
@@ -47,11 +50,13 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                 mut map: A,
             ) -> Result<CompleteRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<CompleteRequestStatus> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "COMMENT" => {
@@ -69,14 +74,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FIELDS"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "STATUS" => {
                             if __f2.is_some() {
@@ -99,7 +97,8 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -110,6 +109,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("STATUS"))?,
                     task_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASK_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -210,9 +210,12 @@ pub struct DelegateRequest {
     #[serde(rename = "FROM_USER_ID")]
     pub from_user_id: i64,
     #[serde(rename = "TASK_IDS")]
-    pub task_ids: Vec<::serde_json::Value>,
+    pub task_ids: ::serde_json::Value,
     #[serde(rename = "TO_USER_ID")]
     pub to_user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
@@ -233,8 +236,12 @@ impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
                 mut map: A,
             ) -> Result<DelegateRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Vec<::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FROM_USER_ID" => {
@@ -252,14 +259,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("TASK_IDS"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TO_USER_ID" => {
                             if __f2.is_some() {
@@ -273,7 +273,8 @@ impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -286,6 +287,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASK_IDS"))?,
                     to_user_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TO_USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -324,10 +326,10 @@ pub async fn list(
 /// Parameters of `bizproc.task.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
     #[serde(rename = "START", skip_serializing_if = "Option::is_none")]
@@ -335,6 +337,9 @@ pub struct ListRequest {
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(rename = "start", skip_serializing_if = "Option::is_none")]
     pub start_2: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -354,42 +359,28 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<Vec<ListRequestSelectItem>>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILTER" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILTER"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ORDER" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ORDER"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SELECT" => {
                             if __f2.is_some() {
@@ -427,7 +418,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -437,6 +429,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
                     start_2: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -504,6 +497,9 @@ pub struct ListRequestSelectItem {
     pub workflow_template_id: Option<i64>,
     #[serde(rename = "WORKFLOW_TEMPLATE_NAME", skip_serializing_if = "Option::is_none")]
     pub workflow_template_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
@@ -545,6 +541,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                 let mut __f19: Option<Option<String>> = None;
                 let mut __f20: Option<Option<i64>> = None;
                 let mut __f21: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVITY" => {
@@ -820,7 +820,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -847,6 +848,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                     workflow_state: __f19.unwrap_or_default(),
                     workflow_template_id: __f20.unwrap_or_default(),
                     workflow_template_name: __f21.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -939,8 +941,8 @@ pub struct ListRequestSelectItemParameters {
     pub comment_label: Option<String>,
     #[serde(rename = "CommentRequired", skip_serializing_if = "Option::is_none")]
     pub comment_required: Option<ListRequestSelectItemParametersCommentRequired>,
-    #[serde(rename = "Fields", skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "Fields", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
     #[serde(rename = "ShowComment", skip_serializing_if = "Option::is_none")]
     pub show_comment: Option<bool>,
     #[serde(rename = "StatusNoLabel", skip_serializing_if = "Option::is_none")]
@@ -949,6 +951,9 @@ pub struct ListRequestSelectItemParameters {
     pub status_ok_label: Option<String>,
     #[serde(rename = "StatusYesLabel", skip_serializing_if = "Option::is_none")]
     pub status_yes_label: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemParameters {
@@ -972,11 +977,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemParameters {
                 let mut __f1: Option<
                     Option<ListRequestSelectItemParametersCommentRequired>,
                 > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CommentLabel" => {
@@ -1011,14 +1020,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemParameters {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("Fields"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ShowComment" => {
                             if __f3.is_some() {
@@ -1073,7 +1075,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemParameters {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1085,6 +1088,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemParameters {
                     status_no_label: __f4.unwrap_or_default(),
                     status_ok_label: __f5.unwrap_or_default(),
                     status_yes_label: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1348,6 +1352,9 @@ pub struct ListResponseItem {
     pub workflow_template_id: Option<i64>,
     #[serde(rename = "WORKFLOW_TEMPLATE_NAME", skip_serializing_if = "Option::is_none")]
     pub workflow_template_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -1389,6 +1396,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f19: Option<Option<String>> = None;
                 let mut __f20: Option<Option<i64>> = None;
                 let mut __f21: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVITY" => {
@@ -1664,7 +1675,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1691,6 +1703,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     workflow_state: __f19.unwrap_or_default(),
                     workflow_template_id: __f20.unwrap_or_default(),
                     workflow_template_name: __f21.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1783,8 +1796,8 @@ pub struct ListResponseItemParameters {
     pub comment_label: Option<String>,
     #[serde(rename = "CommentRequired", skip_serializing_if = "Option::is_none")]
     pub comment_required: Option<ListResponseItemParametersCommentRequired>,
-    #[serde(rename = "Fields", skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "Fields", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
     #[serde(rename = "ShowComment", skip_serializing_if = "Option::is_none")]
     pub show_comment: Option<bool>,
     #[serde(rename = "StatusNoLabel", skip_serializing_if = "Option::is_none")]
@@ -1793,6 +1806,9 @@ pub struct ListResponseItemParameters {
     pub status_ok_label: Option<String>,
     #[serde(rename = "StatusYesLabel", skip_serializing_if = "Option::is_none")]
     pub status_yes_label: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemParameters {
@@ -1816,11 +1832,15 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemParameters {
                 let mut __f1: Option<
                     Option<ListResponseItemParametersCommentRequired>,
                 > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CommentLabel" => {
@@ -1855,14 +1875,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemParameters {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("Fields"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ShowComment" => {
                             if __f3.is_some() {
@@ -1917,7 +1930,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemParameters {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1929,6 +1943,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemParameters {
                     status_no_label: __f4.unwrap_or_default(),
                     status_ok_label: __f5.unwrap_or_default(),
                     status_yes_label: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

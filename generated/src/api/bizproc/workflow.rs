@@ -30,14 +30,17 @@ pub async fn instances(
 /// Parameters of `bizproc.workflow.instances`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct InstancesRequest {
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for InstancesRequest {
@@ -57,54 +60,33 @@ impl<'de> ::serde::Deserialize<'de> for InstancesRequest {
                 self,
                 mut map: A,
             ) -> Result<InstancesRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILTER" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILTER"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ORDER" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ORDER"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SELECT" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SELECT"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f3.is_some() {
@@ -118,7 +100,8 @@ impl<'de> ::serde::Deserialize<'de> for InstancesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -127,6 +110,7 @@ impl<'de> ::serde::Deserialize<'de> for InstancesRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -143,7 +127,7 @@ impl crate::runtime::loose::Loose for InstancesRequest {
 }
 
 /// The `result` of `bizproc.workflow.instances`.
-pub type InstancesResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type InstancesResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for InstancesRequest {
     const NAME: &'static str = "bizproc.workflow.instances";
@@ -165,6 +149,9 @@ pub async fn kill(
 pub struct KillRequest {
     #[serde(rename = "ID")]
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for KillRequest {
@@ -185,6 +172,10 @@ impl<'de> ::serde::Deserialize<'de> for KillRequest {
                 mut map: A,
             ) -> Result<KillRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -197,12 +188,14 @@ impl<'de> ::serde::Deserialize<'de> for KillRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(KillRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -240,11 +233,14 @@ pub async fn start(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct StartRequest {
     #[serde(rename = "DOCUMENT_ID")]
-    pub document_id: Vec<::serde_json::Value>,
-    #[serde(rename = "PARAMETERS", skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub document_id: ::serde_json::Value,
+    #[serde(rename = "PARAMETERS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub parameters: ::serde_json::Value,
     #[serde(rename = "TEMPLATE_ID")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StartRequest {
@@ -264,11 +260,13 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                 self,
                 mut map: A,
             ) -> Result<StartRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DOCUMENT_ID" => {
@@ -277,14 +275,7 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                                     ::serde::de::Error::duplicate_field("DOCUMENT_ID"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PARAMETERS" => {
                             if __f1.is_some() {
@@ -292,14 +283,7 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                                     ::serde::de::Error::duplicate_field("PARAMETERS"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TEMPLATE_ID" => {
                             if __f2.is_some() {
@@ -313,7 +297,8 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -324,7 +309,10 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                         ))?,
                     parameters: __f1.unwrap_or_default(),
                     template_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("TEMPLATE_ID"))?,
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "TEMPLATE_ID",
+                        ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -365,6 +353,9 @@ pub struct TerminateRequest {
     pub id: String,
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for TerminateRequest {
@@ -386,6 +377,10 @@ impl<'de> ::serde::Deserialize<'de> for TerminateRequest {
             ) -> Result<TerminateRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -411,13 +406,15 @@ impl<'de> ::serde::Deserialize<'de> for TerminateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(TerminateRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
                     status: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -21,7 +21,10 @@ pub struct GetRequest {
     pub from: String,
     /// Format: `date`.
     pub to: String,
-    pub users: Vec<::serde_json::Value>,
+    pub users: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -43,7 +46,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<String> = None;
-                let mut __f2: Option<Vec<::serde_json::Value>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "from" => {
@@ -72,17 +79,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -91,6 +92,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     to: __f1.ok_or_else(|| ::serde::de::Error::missing_field("to"))?,
                     users: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("users"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -135,6 +137,9 @@ pub struct GetResponse {
     pub tz_from: Option<i64>,
     #[serde(rename = "TZ_TO", skip_serializing_if = "Option::is_none")]
     pub tz_to: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -166,6 +171,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<i64>> = None;
                 let mut __f11: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACCESSIBILITY" => {
@@ -319,7 +328,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -336,6 +346,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     name: __f9.unwrap_or_default(),
                     tz_from: __f10.unwrap_or_default(),
                     tz_to: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

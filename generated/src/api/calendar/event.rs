@@ -26,14 +26,14 @@ pub async fn add(
 pub struct AddRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<AddRequestAccessibility>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attendees: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attendees: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_detect_section: Option<AddRequestAutoDetectSection>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub crm_fields: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub crm_fields: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Format: `date-time`.
@@ -72,6 +72,9 @@ pub struct AddRequest {
     pub to_ts: Option<i64>,
     #[serde(rename = "type")]
     pub type_: AddRequestType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -92,10 +95,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<Option<AddRequestAccessibility>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<AddRequestAutoDetectSection>> = None;
                 let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<String> = None;
                 let mut __f7: Option<Option<i64>> = None;
@@ -116,6 +119,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f22: Option<String> = None;
                 let mut __f23: Option<Option<i64>> = None;
                 let mut __f24: Option<AddRequestType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accessibility" => {
@@ -139,14 +146,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                     ::serde::de::Error::duplicate_field("attendees"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "auto_detect_section" => {
                             if __f2.is_some() {
@@ -180,14 +180,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                     ::serde::de::Error::duplicate_field("crm_fields"),
                                 );
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "description" => {
                             if __f5.is_some() {
@@ -436,7 +429,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -470,6 +464,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     to_ts: __f23.unwrap_or_default(),
                     type_: __f24
                         .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -743,6 +738,9 @@ pub struct AddRequestMeeting {
     pub notify: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reinvite: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestMeeting {
@@ -766,6 +764,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestMeeting {
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "allow_invite" => {
@@ -817,7 +819,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestMeeting {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -826,6 +829,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestMeeting {
                     hide_guests: __f1.unwrap_or_default(),
                     notify: __f2.unwrap_or_default(),
                     reinvite: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -906,6 +910,9 @@ pub struct AddRequestRemindItem {
     pub count: Option<i64>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestRemindItemType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestRemindItem {
@@ -927,6 +934,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRemindItem {
             ) -> Result<AddRequestRemindItem, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<AddRequestRemindItemType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "count" => {
@@ -954,13 +965,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRemindItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestRemindItem {
                     count: __f0.unwrap_or_default(),
                     type_: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1041,8 +1054,8 @@ impl crate::runtime::loose::Loose for AddRequestRemindItemType {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestRrule {
-    #[serde(rename = "BYDAY", skip_serializing_if = "Option::is_none")]
-    pub byday: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "BYDAY", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub byday: ::serde_json::Value,
     #[serde(rename = "COUNT", skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     #[serde(rename = "FREQ", skip_serializing_if = "Option::is_none")]
@@ -1052,6 +1065,9 @@ pub struct AddRequestRrule {
     /// Format: `date`.
     #[serde(rename = "UNTIL", skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestRrule {
@@ -1071,25 +1087,22 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRrule {
                 self,
                 mut map: A,
             ) -> Result<AddRequestRrule, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<AddRequestRruleFreq>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BYDAY" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("BYDAY"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "COUNT" => {
                             if __f1.is_some() {
@@ -1138,7 +1151,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRrule {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1148,6 +1162,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestRrule {
                     freq: __f2.unwrap_or_default(),
                     interval: __f3.unwrap_or_default(),
                     until: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1374,6 +1389,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -1394,6 +1412,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1406,12 +1428,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1453,13 +1477,16 @@ pub struct GetRequest {
     pub from: Option<String>,
     #[serde(rename = "ownerId")]
     pub owner_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub section: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub section: ::serde_json::Value,
     /// Format: `date`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     #[serde(rename = "type")]
     pub type_: GetRequestType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1481,9 +1508,13 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<GetRequestType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "from" => {
@@ -1510,14 +1541,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("section"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "to" => {
                             if __f3.is_some() {
@@ -1542,7 +1566,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1552,7 +1577,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
                     section: __f2.unwrap_or_default(),
                     to: __f3.unwrap_or_default(),
-                    type_: __f4.ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    type_: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1759,6 +1786,9 @@ pub struct GetResponseItem {
     pub user_offset_from: Option<i64>,
     #[serde(rename = "~USER_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub user_offset_to: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
@@ -1841,6 +1871,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                 let mut __f54: Option<Option<String>> = None;
                 let mut __f55: Option<Option<i64>> = None;
                 let mut __f56: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACCESSIBILITY" => {
@@ -2544,7 +2578,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2606,6 +2641,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                     rrule_description: __f54.unwrap_or_default(),
                     user_offset_from: __f55.unwrap_or_default(),
                     user_offset_to: __f56.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2640,6 +2676,9 @@ pub async fn getbyid(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetbyidRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
@@ -2660,6 +2699,10 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
                 mut map: A,
             ) -> Result<GetbyidRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2672,12 +2715,14 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetbyidRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2821,6 +2866,9 @@ pub struct GetbyidResponse {
     pub user_offset_from: Option<i64>,
     #[serde(rename = "~USER_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub user_offset_to: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
@@ -2903,6 +2951,10 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                 let mut __f54: Option<Option<String>> = None;
                 let mut __f55: Option<Option<i64>> = None;
                 let mut __f56: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACCESSIBILITY" => {
@@ -3602,7 +3654,8 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3664,6 +3717,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                     rrule_description: __f54.unwrap_or_default(),
                     user_offset_from: __f55.unwrap_or_default(),
                     user_offset_to: __f56.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3697,6 +3751,9 @@ pub struct GetbyidResponseMeeting {
     pub notify: Option<bool>,
     #[serde(rename = "REINVITE", skip_serializing_if = "Option::is_none")]
     pub reinvite: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
@@ -3724,6 +3781,10 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<bool>> = None;
                 let mut __f7: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ALLOW_INVITE" => {
@@ -3827,7 +3888,8 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3840,6 +3902,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeeting {
                     meeting_creator: __f5.unwrap_or_default(),
                     notify: __f6.unwrap_or_default(),
                     reinvite: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3861,6 +3924,9 @@ pub struct GetbyidResponseRelations {
     pub comment_xml_id: Option<String>,
     #[serde(rename = "ORIGINAL_RECURSION_ID", skip_serializing_if = "Option::is_none")]
     pub original_recursion_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRelations {
@@ -3882,6 +3948,10 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRelations {
             ) -> Result<GetbyidResponseRelations, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "COMMENT_XML_ID" => {
@@ -3911,13 +3981,15 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRelations {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetbyidResponseRelations {
                     comment_xml_id: __f0.unwrap_or_default(),
                     original_recursion_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3947,6 +4019,9 @@ pub struct GetbyidResponseRrule {
     pub until_ts: Option<i64>,
     #[serde(rename = "~UNTIL", skip_serializing_if = "Option::is_none")]
     pub until_2: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRrule {
@@ -3974,6 +4049,10 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRrule {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BYDAY" => {
@@ -4045,7 +4124,8 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRrule {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4056,6 +4136,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseRrule {
                     until: __f3.unwrap_or_default(),
                     until_ts: __f4.unwrap_or_default(),
                     until_2: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4091,12 +4172,12 @@ pub async fn update(
 pub struct UpdateRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accessibility: Option<UpdateRequestAccessibility>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attendees: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attendees: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub crm_fields: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub crm_fields: ::serde_json::Value,
     /// Format: `date`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_date_from: Option<String>,
@@ -4147,6 +4228,9 @@ pub struct UpdateRequest {
     pub to_ts: Option<i64>,
     #[serde(rename = "type")]
     pub type_: UpdateRequestType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -4167,9 +4251,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<Option<UpdateRequestAccessibility>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
@@ -4194,6 +4278,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<i64>> = None;
                 let mut __f27: Option<UpdateRequestType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accessibility" => {
@@ -4217,14 +4305,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                                     ::serde::de::Error::duplicate_field("attendees"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "color" => {
                             if __f2.is_some() {
@@ -4243,14 +4324,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                                     ::serde::de::Error::duplicate_field("crm_fields"),
                                 );
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "current_date_from" => {
                             if __f4.is_some() {
@@ -4549,7 +4623,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4584,6 +4659,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     to_ts: __f26.unwrap_or_default(),
                     type_: __f27
                         .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -4798,6 +4874,9 @@ pub struct UpdateRequestMeeting {
     pub notify: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reinvite: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestMeeting {
@@ -4821,6 +4900,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestMeeting {
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "allow_invite" => {
@@ -4872,7 +4955,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestMeeting {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4881,6 +4965,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestMeeting {
                     hide_guests: __f1.unwrap_or_default(),
                     notify: __f2.unwrap_or_default(),
                     reinvite: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5024,6 +5109,9 @@ pub struct UpdateRequestRemindItem {
     pub count: Option<i64>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<UpdateRequestRemindItemType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestRemindItem {
@@ -5045,6 +5133,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRemindItem {
             ) -> Result<UpdateRequestRemindItem, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<UpdateRequestRemindItemType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "count" => {
@@ -5072,13 +5164,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRemindItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestRemindItem {
                     count: __f0.unwrap_or_default(),
                     type_: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5159,8 +5253,8 @@ impl crate::runtime::loose::Loose for UpdateRequestRemindItemType {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestRrule {
-    #[serde(rename = "BYDAY", skip_serializing_if = "Option::is_none")]
-    pub byday: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "BYDAY", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub byday: ::serde_json::Value,
     #[serde(rename = "COUNT", skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     #[serde(rename = "FREQ", skip_serializing_if = "Option::is_none")]
@@ -5170,6 +5264,9 @@ pub struct UpdateRequestRrule {
     /// Format: `date`.
     #[serde(rename = "UNTIL", skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestRrule {
@@ -5189,25 +5286,22 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRrule {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequestRrule, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<UpdateRequestRruleFreq>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BYDAY" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("BYDAY"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "COUNT" => {
                             if __f1.is_some() {
@@ -5256,7 +5350,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRrule {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5266,6 +5361,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestRrule {
                     freq: __f2.unwrap_or_default(),
                     interval: __f3.unwrap_or_default(),
                     until: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

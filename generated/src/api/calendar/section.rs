@@ -33,6 +33,9 @@ pub struct AddRequest {
     pub text_color: Option<String>,
     #[serde(rename = "type")]
     pub type_: AddRequestType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -59,6 +62,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f4: Option<i64> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<AddRequestType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -143,7 +150,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -155,7 +163,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     owner_id: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
                     text_color: __f5.unwrap_or_default(),
-                    type_: __f6.ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    type_: __f6
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -177,6 +187,9 @@ pub struct AddRequestExport {
     pub allow: Option<bool>,
     #[serde(rename = "SET", skip_serializing_if = "Option::is_none")]
     pub set: Option<AddRequestExportSet>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestExport {
@@ -198,6 +211,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestExport {
             ) -> Result<AddRequestExport, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<AddRequestExportSet>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ALLOW" => {
@@ -225,13 +242,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestExport {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestExport {
                     allow: __f0.unwrap_or_default(),
                     set: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -395,6 +414,9 @@ pub struct DeleteRequest {
     pub owner_id: i64,
     #[serde(rename = "type")]
     pub type_: DeleteRequestType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -417,6 +439,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<DeleteRequestType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -449,7 +475,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -457,7 +484,9 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     owner_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
-                    type_: __f2.ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    type_: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -557,6 +586,9 @@ pub struct GetRequest {
     pub owner_id: i64,
     #[serde(rename = "type")]
     pub type_: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -578,6 +610,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ownerId" => {
@@ -601,14 +637,17 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     owner_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
-                    type_: __f1.ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    type_: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -625,7 +664,7 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `calendar.section.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "calendar.section.get";
@@ -660,6 +699,9 @@ pub struct UpdateRequest {
     pub text_color: Option<String>,
     #[serde(rename = "type")]
     pub type_: UpdateRequestType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -687,6 +729,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f5: Option<i64> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<UpdateRequestType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -782,7 +828,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -795,7 +842,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     owner_id: __f5
                         .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
                     text_color: __f6.unwrap_or_default(),
-                    type_: __f7.ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    type_: __f7
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -817,6 +866,9 @@ pub struct UpdateRequestExport {
     pub allow: Option<bool>,
     #[serde(rename = "SET", skip_serializing_if = "Option::is_none")]
     pub set: Option<UpdateRequestExportSet>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestExport {
@@ -838,6 +890,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestExport {
             ) -> Result<UpdateRequestExport, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<UpdateRequestExportSet>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ALLOW" => {
@@ -865,13 +921,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestExport {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestExport {
                     allow: __f0.unwrap_or_default(),
                     set: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -25,8 +25,11 @@ pub struct GetRequest {
     pub call_id: i64,
     #[serde(rename = "mentionFormat", skip_serializing_if = "Option::is_none")]
     pub mention_format: Option<GetRequestMentionFormat>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -48,7 +51,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<GetRequestMentionFormat>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "callId" => {
@@ -79,17 +86,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -98,6 +99,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("callId"))?,
                     mention_format: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -177,7 +179,7 @@ impl crate::runtime::loose::Loose for GetRequestMentionFormat {
 }
 
 /// The `result` of `call.followup.get`.
-pub type GetResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "call.followup.get";
@@ -204,8 +206,11 @@ pub struct ListRequest {
     pub order: Option<ListRequestOrder>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<ListRequestPagination>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -229,7 +234,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 let mut __f1: Option<Option<ListRequestMentionFormat>> = None;
                 let mut __f2: Option<Option<ListRequestOrder>> = None;
                 let mut __f3: Option<Option<ListRequestPagination>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -290,17 +299,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -311,6 +314,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f2.unwrap_or_default(),
                     pagination: __f3.unwrap_or_default(),
                     select: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -332,6 +336,9 @@ pub struct ListRequestFilter {
     pub participant_id: Option<i64>,
     #[serde(rename = "startDate")]
     pub start_date: ListRequestFilterStartDate,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
@@ -353,6 +360,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
             ) -> Result<ListRequestFilter, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<ListRequestFilterStartDate> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "participantId" => {
@@ -384,7 +395,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -392,6 +404,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                     participant_id: __f0.unwrap_or_default(),
                     start_date: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("startDate"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -411,6 +424,9 @@ impl crate::runtime::loose::Loose for ListRequestFilter {
 pub struct ListRequestFilterStartDate {
     pub from: String,
     pub to: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestFilterStartDate {
@@ -432,6 +448,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterStartDate {
             ) -> Result<ListRequestFilterStartDate, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "from" => {
@@ -457,13 +477,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterStartDate {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequestFilterStartDate {
                     from: __f0.ok_or_else(|| ::serde::de::Error::missing_field("from"))?,
                     to: __f1.ok_or_else(|| ::serde::de::Error::missing_field("to"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -546,6 +568,9 @@ impl crate::runtime::loose::Loose for ListRequestMentionFormat {
 pub struct ListRequestOrder {
     #[serde(rename = "startDate", skip_serializing_if = "Option::is_none")]
     pub start_date: Option<ListRequestOrderStartDate>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestOrder {
@@ -566,6 +591,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestOrder {
                 mut map: A,
             ) -> Result<ListRequestOrder, A::Error> {
                 let mut __f0: Option<Option<ListRequestOrderStartDate>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "startDate" => {
@@ -584,12 +613,14 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestOrder {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequestOrder {
                     start_date: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -670,6 +701,9 @@ pub struct ListRequestPagination {
     pub after_cursor: Option<ListRequestPaginationAfterCursor>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestPagination {
@@ -691,6 +725,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestPagination {
             ) -> Result<ListRequestPagination, A::Error> {
                 let mut __f0: Option<Option<ListRequestPaginationAfterCursor>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "afterCursor" => {
@@ -720,13 +758,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestPagination {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequestPagination {
                     after_cursor: __f0.unwrap_or_default(),
                     limit: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -747,6 +787,9 @@ pub struct ListRequestPaginationAfterCursor {
     pub id: i64,
     #[serde(rename = "startDate")]
     pub start_date: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestPaginationAfterCursor {
@@ -768,6 +811,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestPaginationAfterCursor {
             ) -> Result<ListRequestPaginationAfterCursor, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -793,7 +840,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestPaginationAfterCursor {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -801,6 +849,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestPaginationAfterCursor {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     start_date: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("startDate"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -825,6 +874,9 @@ pub struct ListResponse {
     pub has_more: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -849,6 +901,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f2: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "afterCursor" => {
@@ -891,7 +947,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -899,6 +956,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                     after_cursor: __f0.unwrap_or_default(),
                     has_more: __f1.unwrap_or_default(),
                     items: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -920,6 +978,9 @@ pub struct ListResponseAfterCursor {
     pub id: Option<i64>,
     #[serde(rename = "startDate", skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseAfterCursor {
@@ -941,6 +1002,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseAfterCursor {
             ) -> Result<ListResponseAfterCursor, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -968,13 +1033,15 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseAfterCursor {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponseAfterCursor {
                     id: __f0.unwrap_or_default(),
                     start_date: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

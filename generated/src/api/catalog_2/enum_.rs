@@ -17,7 +17,11 @@ pub async fn get_round_types(
 
 /// Parameters of `catalog.enum.getRoundTypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetRoundTypesRequest {}
+pub struct GetRoundTypesRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetRoundTypesRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -36,11 +40,17 @@ impl<'de> ::serde::Deserialize<'de> for GetRoundTypesRequest {
                 self,
                 mut map: A,
             ) -> Result<GetRoundTypesRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetRoundTypesRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetRoundTypesRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -60,6 +70,9 @@ impl crate::runtime::loose::Loose for GetRoundTypesRequest {
 pub struct GetRoundTypesResponse {
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRoundTypesResponse {
@@ -82,6 +95,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRoundTypesResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "enum" => {
@@ -98,12 +115,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRoundTypesResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRoundTypesResponse {
                     enum_: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -136,7 +155,11 @@ pub async fn get_store_document_types(
 
 /// Parameters of `catalog.enum.getStoreDocumentTypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetStoreDocumentTypesRequest {}
+pub struct GetStoreDocumentTypesRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetStoreDocumentTypesRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -155,11 +178,17 @@ impl<'de> ::serde::Deserialize<'de> for GetStoreDocumentTypesRequest {
                 self,
                 mut map: A,
             ) -> Result<GetStoreDocumentTypesRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetStoreDocumentTypesRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetStoreDocumentTypesRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -179,6 +208,9 @@ impl crate::runtime::loose::Loose for GetStoreDocumentTypesRequest {
 pub struct GetStoreDocumentTypesResponse {
     #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetStoreDocumentTypesResponse {
@@ -201,6 +233,10 @@ impl<'de> ::serde::Deserialize<'de> for GetStoreDocumentTypesResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "enum" => {
@@ -217,12 +253,14 @@ impl<'de> ::serde::Deserialize<'de> for GetStoreDocumentTypesResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetStoreDocumentTypesResponse {
                     enum_: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

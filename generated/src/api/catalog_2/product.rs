@@ -33,6 +33,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -53,6 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -67,13 +74,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -91,8 +100,11 @@ impl crate::runtime::loose::Loose for AddRequest {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(rename = "IblockSection", skip_serializing_if = "Option::is_none")]
-    pub iblock_section: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "IblockSection",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub iblock_section: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestFieldsActive>,
     #[serde(rename = "barcodeMulti", skip_serializing_if = "Option::is_none")]
@@ -112,8 +124,11 @@ pub struct AddRequestFields {
     /// Format: `date-time`.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "detailPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub detail_picture: ::serde_json::Value,
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
@@ -134,8 +149,11 @@ pub struct AddRequestFields {
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
     pub name: String,
-    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "previewPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub preview_picture: ::serde_json::Value,
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
@@ -174,6 +192,9 @@ pub struct AddRequestFields {
     pub without_order: Option<AddRequestFieldsWithoutOrder>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -193,7 +214,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 self,
                 mut map: A,
             ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<AddRequestFieldsActive>> = None;
                 let mut __f2: Option<Option<AddRequestFieldsBarcodeMulti>> = None;
                 let mut __f3: Option<Option<AddRequestFieldsCanBuyZero>> = None;
@@ -202,9 +223,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<AddRequestFieldsDetailTextType>> = None;
                 let mut __f12: Option<Option<f64>> = None;
@@ -214,9 +233,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f16: Option<::serde_json::Value> = None;
                 let mut __f17: Option<::serde_json::Value> = None;
                 let mut __f18: Option<String> = None;
-                let mut __f19: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f19: Option<::serde_json::Value> = None;
                 let mut __f20: Option<Option<String>> = None;
                 let mut __f21: Option<Option<AddRequestFieldsPreviewTextType>> = None;
                 let mut __f22: Option<::serde_json::Value> = None;
@@ -236,6 +253,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f36: Option<Option<f64>> = None;
                 let mut __f37: Option<Option<AddRequestFieldsWithoutOrder>> = None;
                 let mut __f38: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IblockSection" => {
@@ -244,14 +265,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("IblockSection"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "active" => {
                             if __f1.is_some() {
@@ -360,14 +374,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("detailPicture"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "detailText" => {
                             if __f10.is_some() {
@@ -464,14 +471,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("previewPicture"),
                                 );
                             }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f19 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "previewText" => {
                             if __f20.is_some() {
@@ -711,7 +711,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -757,6 +758,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     width: __f36.unwrap_or_default(),
                     without_order: __f37.unwrap_or_default(),
                     xml_id: __f38.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1395,6 +1397,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsWithoutOrder {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub element: Option<AddResponseElement>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -1415,6 +1420,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseElement>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "element" => {
@@ -1431,12 +1440,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     element: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1535,6 +1546,9 @@ pub struct AddResponseElement {
     pub width: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseElement {
@@ -1599,6 +1613,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseElement {
                 let mut __f36: Option<Option<i64>> = None;
                 let mut __f37: Option<Option<i64>> = None;
                 let mut __f38: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2075,7 +2093,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseElement {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2119,6 +2138,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseElement {
                     weight: __f36.unwrap_or_default(),
                     width: __f37.unwrap_or_default(),
                     xml_id: __f38.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2153,6 +2173,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -2173,6 +2196,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2182,12 +2209,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2225,6 +2254,9 @@ pub async fn download(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DownloadRequest {
     pub fields: DownloadRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
@@ -2245,6 +2277,10 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                 mut map: A,
             ) -> Result<DownloadRequest, A::Error> {
                 let mut __f0: Option<DownloadRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -2259,13 +2295,15 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DownloadRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2289,6 +2327,9 @@ pub struct DownloadRequestFields {
     pub file_id: i64,
     #[serde(rename = "productId")]
     pub product_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
@@ -2311,6 +2352,10 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
                 let mut __f0: Option<DownloadRequestFieldsFieldName> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fieldName" => {
@@ -2346,7 +2391,8 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2357,6 +2403,7 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fileId"))?,
                     product_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("productId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2457,6 +2504,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -2477,6 +2527,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2486,12 +2540,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2512,6 +2568,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product: Option<GetResponseProduct>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -2532,6 +2591,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseProduct>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "product" => {
@@ -2548,12 +2611,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     product: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2652,6 +2717,9 @@ pub struct GetResponseProduct {
     pub width: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseProduct {
@@ -2716,6 +2784,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseProduct {
                 let mut __f36: Option<Option<i64>> = None;
                 let mut __f37: Option<Option<i64>> = None;
                 let mut __f38: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -3192,7 +3264,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseProduct {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3236,6 +3309,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseProduct {
                     weight: __f36.unwrap_or_default(),
                     width: __f37.unwrap_or_default(),
                     xml_id: __f38.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3270,6 +3344,9 @@ pub async fn get_fields_by_filter(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetFieldsByFilterRequest {
     pub filter: GetFieldsByFilterRequestFilter,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequest {
@@ -3290,6 +3367,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequest {
                 mut map: A,
             ) -> Result<GetFieldsByFilterRequest, A::Error> {
                 let mut __f0: Option<GetFieldsByFilterRequestFilter> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -3306,13 +3387,15 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsByFilterRequest {
                     filter: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("filter"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3332,6 +3415,9 @@ impl crate::runtime::loose::Loose for GetFieldsByFilterRequest {
 pub struct GetFieldsByFilterRequestFilter {
     #[serde(rename = "iblockId")]
     pub iblock_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequestFilter {
@@ -3352,6 +3438,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequestFilter {
                 mut map: A,
             ) -> Result<GetFieldsByFilterRequestFilter, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "iblockId" => {
@@ -3361,13 +3451,15 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequestFilter {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsByFilterRequestFilter {
                     iblock_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("iblockId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3388,6 +3480,9 @@ impl crate::runtime::loose::Loose for GetFieldsByFilterRequestFilter {
 pub struct GetFieldsByFilterResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub product: Option<GetFieldsByFilterResponseProduct>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponse {
@@ -3408,6 +3503,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponse {
                 mut map: A,
             ) -> Result<GetFieldsByFilterResponse, A::Error> {
                 let mut __f0: Option<Option<GetFieldsByFilterResponseProduct>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "product" => {
@@ -3424,12 +3523,14 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsByFilterResponse {
                     product: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3529,6 +3630,9 @@ pub struct GetFieldsByFilterResponseProduct {
     pub width: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseProduct {
@@ -3671,6 +3775,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseProduct {
                 let mut __f40: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -4257,7 +4365,8 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseProduct {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4303,6 +4412,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseProduct {
                     weight: __f38.unwrap_or_default(),
                     width: __f39.unwrap_or_default(),
                     xml_id: __f40.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4338,14 +4448,17 @@ pub async fn list(
 /// Parameters of `catalog.product.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -4365,54 +4478,33 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f3.is_some() {
@@ -4426,7 +4518,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4435,6 +4528,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4455,6 +4549,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub products: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -4477,6 +4574,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "products" => {
@@ -4493,12 +4594,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     products: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4534,6 +4637,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -4555,6 +4661,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -4575,7 +4685,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4583,6 +4694,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -4600,8 +4712,11 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(rename = "IblockSection", skip_serializing_if = "Option::is_none")]
-    pub iblock_section: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "IblockSection",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub iblock_section: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
     #[serde(rename = "barcodeMulti", skip_serializing_if = "Option::is_none")]
@@ -4621,8 +4736,11 @@ pub struct UpdateRequestFields {
     /// Format: `date-time`.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "detailPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub detail_picture: ::serde_json::Value,
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
@@ -4642,8 +4760,11 @@ pub struct UpdateRequestFields {
     pub modified_by: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "previewPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub preview_picture: ::serde_json::Value,
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
@@ -4682,6 +4803,9 @@ pub struct UpdateRequestFields {
     pub without_order: Option<UpdateRequestFieldsWithoutOrder>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -4701,7 +4825,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<UpdateRequestFieldsActive>> = None;
                 let mut __f2: Option<Option<UpdateRequestFieldsBarcodeMulti>> = None;
                 let mut __f3: Option<Option<UpdateRequestFieldsCanBuyZero>> = None;
@@ -4710,9 +4834,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<UpdateRequestFieldsDetailTextType>> = None;
                 let mut __f12: Option<Option<f64>> = None;
@@ -4721,9 +4843,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f15: Option<::serde_json::Value> = None;
                 let mut __f16: Option<::serde_json::Value> = None;
                 let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f18: Option<::serde_json::Value> = None;
                 let mut __f19: Option<Option<String>> = None;
                 let mut __f20: Option<Option<UpdateRequestFieldsPreviewTextType>> = None;
                 let mut __f21: Option<::serde_json::Value> = None;
@@ -4743,6 +4863,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f35: Option<Option<f64>> = None;
                 let mut __f36: Option<Option<UpdateRequestFieldsWithoutOrder>> = None;
                 let mut __f37: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IblockSection" => {
@@ -4751,14 +4875,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("IblockSection"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "active" => {
                             if __f1.is_some() {
@@ -4867,14 +4984,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("detailPicture"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "detailText" => {
                             if __f10.is_some() {
@@ -4965,14 +5075,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("previewPicture"),
                                 );
                             }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "previewText" => {
                             if __f19.is_some() {
@@ -5212,7 +5315,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5255,6 +5359,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     width: __f35.unwrap_or_default(),
                     without_order: __f36.unwrap_or_default(),
                     xml_id: __f37.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5893,6 +5998,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsWithoutOrder {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub element: Option<UpdateResponseElement>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -5913,6 +6021,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseElement>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "element" => {
@@ -5929,12 +6041,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     element: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6033,6 +6147,9 @@ pub struct UpdateResponseElement {
     pub width: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseElement {
@@ -6097,6 +6214,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseElement {
                 let mut __f36: Option<Option<i64>> = None;
                 let mut __f37: Option<Option<i64>> = None;
                 let mut __f38: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -6573,7 +6694,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseElement {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -6617,6 +6739,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseElement {
                     weight: __f36.unwrap_or_default(),
                     width: __f37.unwrap_or_default(),
                     xml_id: __f38.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -23,6 +23,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -43,6 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -57,13 +64,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -100,8 +109,8 @@ pub struct AddRequestFields {
     pub gps_n: Option<f64>,
     #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
     pub gps_s: Option<f64>,
-    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
-    pub image_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "imageId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub image_id: ::serde_json::Value,
     #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<AddRequestFieldsIssuingCenter>,
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -118,6 +127,9 @@ pub struct AddRequestFields {
     pub user_id: ::serde_json::Value,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -146,9 +158,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<f64>> = None;
                 let mut __f8: Option<Option<f64>> = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<AddRequestFieldsIssuingCenter>> = None;
                 let mut __f11: Option<::serde_json::Value> = None;
                 let mut __f12: Option<Option<String>> = None;
@@ -157,6 +167,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<::serde_json::Value> = None;
                 let mut __f17: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -270,14 +284,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             if __f9.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("imageId"));
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "issuingCenter" => {
                             if __f10.is_some() {
@@ -364,7 +371,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -388,6 +396,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     title: __f15.unwrap_or_default(),
                     user_id: __f16.unwrap_or_default(),
                     xml_id: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -526,6 +535,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsIssuingCenter {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<AddResponseStore>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -546,6 +558,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseStore>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "store" => {
@@ -562,12 +578,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     store: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -623,6 +641,9 @@ pub struct AddResponseStore {
     pub user_id: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseStore {
@@ -663,6 +684,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseStore {
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<i64>> = None;
                 let mut __f18: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -882,7 +907,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseStore {
                             __f18 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -906,6 +932,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseStore {
                     title: __f16.unwrap_or_default(),
                     user_id: __f17.unwrap_or_default(),
                     xml_id: __f18.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -940,6 +967,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -960,6 +990,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -969,12 +1003,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1012,6 +1048,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1032,6 +1071,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1041,12 +1084,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1067,6 +1112,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<GetResponseStore>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1087,6 +1135,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseStore>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "store" => {
@@ -1103,12 +1155,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     store: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1164,6 +1218,9 @@ pub struct GetResponseStore {
     pub user_id: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseStore {
@@ -1204,6 +1261,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseStore {
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<i64>> = None;
                 let mut __f18: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -1423,7 +1484,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseStore {
                             __f18 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1447,6 +1509,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseStore {
                     title: __f16.unwrap_or_default(),
                     user_id: __f17.unwrap_or_default(),
                     xml_id: __f18.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1479,7 +1542,11 @@ pub async fn get_fields(
 
 /// Parameters of `catalog.store.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetFieldsRequest {}
+pub struct GetFieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1498,11 +1565,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<GetFieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetFieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetFieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1522,6 +1595,9 @@ impl crate::runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<GetFieldsResponseStore>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
@@ -1542,6 +1618,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                 mut map: A,
             ) -> Result<GetFieldsResponse, A::Error> {
                 let mut __f0: Option<Option<GetFieldsResponseStore>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "store" => {
@@ -1558,12 +1638,14 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsResponse {
                     store: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1619,6 +1701,9 @@ pub struct GetFieldsResponseStore {
     pub user_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseStore {
@@ -1695,6 +1780,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseStore {
                 let mut __f18: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -1955,7 +2044,8 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseStore {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1979,6 +2069,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseStore {
                     title: __f16.unwrap_or_default(),
                     user_id: __f17.unwrap_or_default(),
                     xml_id: __f18.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2014,14 +2105,17 @@ pub async fn list(
 /// Parameters of `catalog.store.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -2041,54 +2135,33 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f3.is_some() {
@@ -2102,7 +2175,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2111,6 +2185,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2131,6 +2206,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stores: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -2153,6 +2231,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "stores" => {
@@ -2169,12 +2251,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     stores: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2210,6 +2294,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -2231,6 +2318,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -2251,7 +2342,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2259,6 +2351,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2296,8 +2389,8 @@ pub struct UpdateRequestFields {
     pub gps_n: Option<f64>,
     #[serde(rename = "gpsS", skip_serializing_if = "Option::is_none")]
     pub gps_s: Option<f64>,
-    #[serde(rename = "imageId", skip_serializing_if = "Option::is_none")]
-    pub image_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "imageId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub image_id: ::serde_json::Value,
     #[serde(rename = "issuingCenter", skip_serializing_if = "Option::is_none")]
     pub issuing_center: Option<UpdateRequestFieldsIssuingCenter>,
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -2314,6 +2407,9 @@ pub struct UpdateRequestFields {
     pub user_id: ::serde_json::Value,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -2342,9 +2438,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<f64>> = None;
                 let mut __f8: Option<Option<f64>> = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<UpdateRequestFieldsIssuingCenter>> = None;
                 let mut __f11: Option<::serde_json::Value> = None;
                 let mut __f12: Option<Option<String>> = None;
@@ -2353,6 +2447,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<::serde_json::Value> = None;
                 let mut __f17: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2466,14 +2564,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             if __f9.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("imageId"));
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "issuingCenter" => {
                             if __f10.is_some() {
@@ -2560,7 +2651,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2583,6 +2675,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     title: __f15.unwrap_or_default(),
                     user_id: __f16.unwrap_or_default(),
                     xml_id: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2721,6 +2814,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsIssuingCenter {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<UpdateResponseStore>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -2741,6 +2837,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseStore>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "store" => {
@@ -2757,12 +2857,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     store: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2818,6 +2920,9 @@ pub struct UpdateResponseStore {
     pub user_id: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseStore {
@@ -2858,6 +2963,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseStore {
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<i64>> = None;
                 let mut __f18: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -3077,7 +3186,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseStore {
                             __f18 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3101,6 +3211,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseStore {
                     title: __f16.unwrap_or_default(),
                     user_id: __f17.unwrap_or_default(),
                     xml_id: __f18.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

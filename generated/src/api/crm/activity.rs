@@ -48,6 +48,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: Vec<AddRequestFieldsItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -68,6 +71,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<Vec<AddRequestFieldsItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -84,13 +91,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -156,14 +165,17 @@ pub struct AddRequestFieldsItem {
     pub provider_group_id: Option<String>,
     #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
-    #[serde(rename = "PROVIDER_PARAMS", skip_serializing_if = "Option::is_none")]
-    pub provider_params: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "PROVIDER_PARAMS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub provider_params: ::serde_json::Value,
     #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
     #[serde(rename = "RESPONSIBLE_ID")]
     pub responsible_id: ::serde_json::Value,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Format: `date-time`.
     #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
@@ -178,6 +190,9 @@ pub struct AddRequestFieldsItem {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub webdav_elements: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
@@ -217,19 +232,19 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                 let mut __f17: Option<Option<String>> = None;
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f20: Option<::serde_json::Value> = None;
                 let mut __f21: Option<Option<String>> = None;
                 let mut __f22: Option<::serde_json::Value> = None;
-                let mut __f23: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f23: Option<::serde_json::Value> = None;
                 let mut __f24: Option<Option<String>> = None;
                 let mut __f25: Option<::serde_json::Value> = None;
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<::serde_json::Value> = None;
                 let mut __f28: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ASSOCIATED_ENTITY_ID" => {
@@ -452,14 +467,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                                     ::serde::de::Error::duplicate_field("PROVIDER_PARAMS"),
                                 );
                             }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PROVIDER_TYPE_ID" => {
                             if __f21.is_some() {
@@ -486,14 +494,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             if __f23.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "START_TIME" => {
                             if __f24.is_some() {
@@ -540,7 +541,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             __f28 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -585,6 +587,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                     type_id: __f27
                         .ok_or_else(|| ::serde::de::Error::missing_field("TYPE_ID"))?,
                     webdav_elements: __f28.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -622,6 +625,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -642,6 +648,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -654,12 +664,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -695,7 +707,11 @@ pub async fn fields(
 
 /// Parameters of `crm.activity.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -714,11 +730,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -804,8 +826,11 @@ pub struct FieldsResponse {
     pub provider_group_id: Option<String>,
     #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
-    #[serde(rename = "PROVIDER_PARAMS", skip_serializing_if = "Option::is_none")]
-    pub provider_params: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "PROVIDER_PARAMS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub provider_params: ::serde_json::Value,
     #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
     #[serde(rename = "RESPONSIBLE_ID")]
@@ -824,8 +849,8 @@ pub struct FieldsResponse {
     pub result_sum: Option<f64>,
     #[serde(rename = "RESULT_VALUE", skip_serializing_if = "Option::is_none")]
     pub result_value: Option<f64>,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Format: `date-time`.
     #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
@@ -840,6 +865,9 @@ pub struct FieldsResponse {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub webdav_elements: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -888,9 +916,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<Option<String>> = None;
                 let mut __f28: Option<Option<String>> = None;
-                let mut __f29: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f29: Option<::serde_json::Value> = None;
                 let mut __f30: Option<Option<String>> = None;
                 let mut __f31: Option<::serde_json::Value> = None;
                 let mut __f32: Option<Option<String>> = None;
@@ -900,14 +926,16 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f36: Option<Option<i64>> = None;
                 let mut __f37: Option<Option<f64>> = None;
                 let mut __f38: Option<Option<f64>> = None;
-                let mut __f39: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f39: Option<::serde_json::Value> = None;
                 let mut __f40: Option<Option<String>> = None;
                 let mut __f41: Option<::serde_json::Value> = None;
                 let mut __f42: Option<Option<String>> = None;
                 let mut __f43: Option<::serde_json::Value> = None;
                 let mut __f44: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ASSOCIATED_ENTITY_ID" => {
@@ -1227,14 +1255,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                                     ::serde::de::Error::duplicate_field("PROVIDER_PARAMS"),
                                 );
                             }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f29 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PROVIDER_TYPE_ID" => {
                             if __f30.is_some() {
@@ -1352,14 +1373,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             if __f39.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f39 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f39 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "START_TIME" => {
                             if __f40.is_some() {
@@ -1406,7 +1420,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             __f44 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1470,6 +1485,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     type_id: __f43
                         .ok_or_else(|| ::serde::de::Error::missing_field("TYPE_ID"))?,
                     webdav_elements: __f44.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1504,6 +1520,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1524,6 +1543,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1536,12 +1559,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1656,6 +1681,9 @@ pub struct GetResponse {
     pub subject: Option<String>,
     #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1714,6 +1742,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f36: Option<Option<String>> = None;
                 let mut __f37: Option<Option<String>> = None;
                 let mut __f38: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ASSOCIATED_ENTITY_ID" => {
@@ -2166,7 +2198,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2210,6 +2243,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     status: __f36.unwrap_or_default(),
                     subject: __f37.unwrap_or_default(),
                     type_id: __f38.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2245,14 +2279,17 @@ pub async fn list(
 /// Parameters of `crm.activity.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -2272,54 +2309,33 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f3.is_some() {
@@ -2333,7 +2349,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2342,6 +2359,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2358,7 +2376,7 @@ impl crate::runtime::loose::Loose for ListRequest {
 }
 
 /// The `result` of `crm.activity.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.activity.list";
@@ -2381,6 +2399,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: Vec<UpdateRequestFieldsItem>,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -2402,6 +2423,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<Vec<UpdateRequestFieldsItem>> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -2427,7 +2452,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2435,6 +2461,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2500,14 +2527,17 @@ pub struct UpdateRequestFieldsItem {
     pub provider_group_id: Option<String>,
     #[serde(rename = "PROVIDER_ID", skip_serializing_if = "Option::is_none")]
     pub provider_id: Option<String>,
-    #[serde(rename = "PROVIDER_PARAMS", skip_serializing_if = "Option::is_none")]
-    pub provider_params: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "PROVIDER_PARAMS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub provider_params: ::serde_json::Value,
     #[serde(rename = "PROVIDER_TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub provider_type_id: Option<String>,
     #[serde(rename = "RESPONSIBLE_ID")]
     pub responsible_id: ::serde_json::Value,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     /// Format: `date-time`.
     #[serde(rename = "START_TIME", skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
@@ -2522,6 +2552,9 @@ pub struct UpdateRequestFieldsItem {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub webdav_elements: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
@@ -2561,19 +2594,19 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                 let mut __f17: Option<Option<String>> = None;
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f20: Option<::serde_json::Value> = None;
                 let mut __f21: Option<Option<String>> = None;
                 let mut __f22: Option<::serde_json::Value> = None;
-                let mut __f23: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f23: Option<::serde_json::Value> = None;
                 let mut __f24: Option<Option<String>> = None;
                 let mut __f25: Option<::serde_json::Value> = None;
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<::serde_json::Value> = None;
                 let mut __f28: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ASSOCIATED_ENTITY_ID" => {
@@ -2796,14 +2829,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                                     ::serde::de::Error::duplicate_field("PROVIDER_PARAMS"),
                                 );
                             }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PROVIDER_TYPE_ID" => {
                             if __f21.is_some() {
@@ -2830,14 +2856,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             if __f23.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "START_TIME" => {
                             if __f24.is_some() {
@@ -2884,7 +2903,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             __f28 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2929,6 +2949,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                     type_id: __f27
                         .ok_or_else(|| ::serde::de::Error::missing_field("TYPE_ID"))?,
                     webdav_elements: __f28.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

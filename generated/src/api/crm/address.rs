@@ -22,6 +22,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -56,13 +63,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -104,6 +113,9 @@ pub struct AddRequestFields {
     pub region: Option<String>,
     #[serde(rename = "TYPE_ID")]
     pub type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -135,6 +147,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADDRESS_1" => {
@@ -280,7 +296,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -302,6 +319,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     region: __f10.unwrap_or_default(),
                     type_id: __f11
                         .ok_or_else(|| ::serde::de::Error::missing_field("TYPE_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -339,6 +357,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub fields: DeleteRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -359,6 +380,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<DeleteRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -373,13 +398,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -403,6 +430,9 @@ pub struct DeleteRequestFields {
     pub entity_type_id: i64,
     #[serde(rename = "TYPE_ID")]
     pub type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequestFields {
@@ -425,6 +455,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequestFields {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY_ID" => {
@@ -461,7 +495,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -474,6 +509,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequestFields {
                         ))?,
                     type_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TYPE_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -509,7 +545,11 @@ pub async fn fields(
 
 /// Parameters of `crm.address.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -528,11 +568,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -564,6 +610,9 @@ pub struct FieldsResponse {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -590,6 +639,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -680,7 +733,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -692,6 +746,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -727,14 +782,17 @@ pub async fn list(
 /// Parameters of `crm.address.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -754,41 +812,27 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<Vec<ListRequestSelectItem>>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
@@ -815,7 +859,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -824,6 +869,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -869,6 +915,9 @@ pub struct ListRequestSelectItem {
     pub region: Option<String>,
     #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
@@ -902,6 +951,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADDRESS_1" => {
@@ -1077,7 +1130,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1096,6 +1150,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                     province: __f11.unwrap_or_default(),
                     region: __f12.unwrap_or_default(),
                     type_id: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1144,6 +1199,9 @@ pub struct ListResponseItem {
     pub region: Option<String>,
     #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -1177,6 +1235,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADDRESS_1" => {
@@ -1352,7 +1414,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1371,6 +1434,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     province: __f11.unwrap_or_default(),
                     region: __f12.unwrap_or_default(),
                     type_id: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1405,6 +1469,9 @@ pub async fn update(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1425,6 +1492,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -1439,13 +1510,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1487,6 +1560,9 @@ pub struct UpdateRequestFields {
     pub region: Option<String>,
     #[serde(rename = "TYPE_ID")]
     pub type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -1518,6 +1594,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADDRESS_1" => {
@@ -1663,7 +1743,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1685,6 +1766,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     region: __f10.unwrap_or_default(),
                     type_id: __f11
                         .ok_or_else(|| ::serde::de::Error::missing_field("TYPE_ID"))?,
+                    additional: __extra,
                 })
             }
         }

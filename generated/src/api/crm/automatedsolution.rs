@@ -23,6 +23,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -43,6 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -57,13 +64,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -84,6 +93,9 @@ pub struct AddRequestFields {
     pub title: String,
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
     pub type_ids: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -105,6 +117,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
             ) -> Result<AddRequestFields, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "title" => {
@@ -132,7 +148,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -140,6 +157,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     title: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("title"))?,
                     type_ids: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -160,6 +178,9 @@ impl crate::runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     #[serde(rename = "automatedSolution", skip_serializing_if = "Option::is_none")]
     pub automated_solution: Option<AddResponseAutomatedSolution>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -180,6 +201,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseAutomatedSolution>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "automatedSolution" => {
@@ -198,12 +223,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     automated_solution: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -227,6 +254,9 @@ pub struct AddResponseAutomatedSolution {
     pub title: Option<String>,
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
     pub type_ids: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseAutomatedSolution {
@@ -249,6 +279,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseAutomatedSolution {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -287,7 +321,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseAutomatedSolution {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -295,6 +330,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseAutomatedSolution {
                     id: __f0.unwrap_or_default(),
                     title: __f1.unwrap_or_default(),
                     type_ids: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -329,6 +365,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -349,6 +388,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -361,12 +404,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -402,7 +447,11 @@ pub async fn fields(
 
 /// Parameters of `crm.automatedsolution.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -421,11 +470,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -449,6 +504,9 @@ pub struct FieldsResponse {
     pub title: Option<FieldsResponseTitle>,
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
     pub type_ids: Option<FieldsResponseTypeIds>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -471,6 +529,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f0: Option<Option<FieldsResponseId>> = None;
                 let mut __f1: Option<Option<FieldsResponseTitle>> = None;
                 let mut __f2: Option<Option<FieldsResponseTypeIds>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -513,7 +575,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -521,6 +584,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     id: __f0.unwrap_or_default(),
                     title: __f1.unwrap_or_default(),
                     type_ids: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -554,6 +618,9 @@ pub struct FieldsResponseId {
     pub type_: Option<String>,
     #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
     pub upper_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
@@ -581,6 +648,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -684,7 +755,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -697,6 +769,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
                     upper_name: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -730,6 +803,9 @@ pub struct FieldsResponseTitle {
     pub type_: Option<String>,
     #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
     pub upper_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseTitle {
@@ -757,6 +833,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTitle {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -860,7 +940,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTitle {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -873,6 +954,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTitle {
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
                     upper_name: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -906,6 +988,9 @@ pub struct FieldsResponseTypeIds {
     pub type_: Option<String>,
     #[serde(rename = "upperName", skip_serializing_if = "Option::is_none")]
     pub upper_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseTypeIds {
@@ -933,6 +1018,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTypeIds {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -1036,7 +1125,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTypeIds {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1049,6 +1139,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseTypeIds {
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
                     upper_name: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1083,6 +1174,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1103,6 +1197,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1115,12 +1213,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1141,6 +1241,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(rename = "automatedSolution", skip_serializing_if = "Option::is_none")]
     pub automated_solution: Option<GetResponseAutomatedSolution>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1161,6 +1264,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseAutomatedSolution>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "automatedSolution" => {
@@ -1179,12 +1286,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     automated_solution: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1208,6 +1317,9 @@ pub struct GetResponseAutomatedSolution {
     pub title: Option<String>,
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
     pub type_ids: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseAutomatedSolution {
@@ -1230,6 +1342,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAutomatedSolution {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1268,7 +1384,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAutomatedSolution {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1276,6 +1393,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAutomatedSolution {
                     id: __f0.unwrap_or_default(),
                     title: __f1.unwrap_or_default(),
                     type_ids: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1311,12 +1429,15 @@ pub async fn list(
 /// Parameters of `crm.automatedsolution.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -1336,40 +1457,26 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f2.is_some() {
@@ -1383,7 +1490,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1391,6 +1499,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     filter: __f0.unwrap_or_default(),
                     order: __f1.unwrap_or_default(),
                     start: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1411,6 +1520,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(rename = "automatedSolutions", skip_serializing_if = "Option::is_none")]
     pub automated_solutions: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -1433,6 +1545,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "automatedSolutions" => {
@@ -1451,12 +1567,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     automated_solutions: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1492,6 +1610,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1513,6 +1634,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -1536,7 +1661,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1544,6 +1670,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1565,6 +1692,9 @@ pub struct UpdateRequestFields {
     pub title: Option<String>,
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
     pub type_ids: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -1586,6 +1716,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
             ) -> Result<UpdateRequestFields, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "title" => {
@@ -1613,13 +1747,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestFields {
                     title: __f0.unwrap_or_default(),
                     type_ids: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1640,6 +1776,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     #[serde(rename = "automatedSolution", skip_serializing_if = "Option::is_none")]
     pub automated_solution: Option<UpdateResponseAutomatedSolution>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -1660,6 +1799,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseAutomatedSolution>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "automatedSolution" => {
@@ -1678,12 +1821,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     automated_solution: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1707,6 +1852,9 @@ pub struct UpdateResponseAutomatedSolution {
     pub title: Option<String>,
     #[serde(rename = "typeIds", skip_serializing_if = "Option::is_none")]
     pub type_ids: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseAutomatedSolution {
@@ -1729,6 +1877,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseAutomatedSolution {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1767,7 +1919,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseAutomatedSolution {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1775,6 +1928,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseAutomatedSolution {
                     id: __f0.unwrap_or_default(),
                     title: __f1.unwrap_or_default(),
                     type_ids: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

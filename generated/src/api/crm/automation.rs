@@ -23,6 +23,9 @@ pub struct TriggerRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     pub target: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for TriggerRequest {
@@ -44,6 +47,10 @@ impl<'de> ::serde::Deserialize<'de> for TriggerRequest {
             ) -> Result<TriggerRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -69,7 +76,8 @@ impl<'de> ::serde::Deserialize<'de> for TriggerRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -77,6 +85,7 @@ impl<'de> ::serde::Deserialize<'de> for TriggerRequest {
                     code: __f0.unwrap_or_default(),
                     target: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("target"))?,
+                    additional: __extra,
                 })
             }
         }

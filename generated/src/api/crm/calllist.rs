@@ -30,6 +30,9 @@ pub struct AddRequest {
     pub entity_type: AddRequestEntityType,
     #[serde(rename = "WEBFORM_ID", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -52,6 +55,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f0: Option<Vec<i64>> = None;
                 let mut __f1: Option<AddRequestEntityType> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITIES" => {
@@ -92,7 +99,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -104,6 +112,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             "ENTITY_TYPE",
                         ))?,
                     webform_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -201,6 +210,9 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(rename = "ID")]
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -221,6 +233,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -233,12 +249,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -270,6 +288,9 @@ pub struct GetResponse {
     pub id: Option<i64>,
     #[serde(rename = "WEBFORM_ID", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -295,6 +316,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CREATED_BY_ID" => {
@@ -374,7 +399,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -385,6 +411,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     entity_type_id: __f3.unwrap_or_default(),
                     id: __f4.unwrap_or_default(),
                     webform_id: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -418,12 +445,15 @@ pub async fn list(
 /// Parameters of `crm.calllist.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -443,56 +473,36 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILTER" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILTER"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ORDER" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ORDER"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SELECT" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SELECT"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -500,6 +510,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     filter: __f0.unwrap_or_default(),
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -516,7 +527,7 @@ impl crate::runtime::loose::Loose for ListRequest {
 }
 
 /// The `result` of `crm.calllist.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.calllist.list";
@@ -535,7 +546,11 @@ pub async fn statuslist(
 
 /// Parameters of `crm.calllist.statuslist`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct StatuslistRequest {}
+pub struct StatuslistRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for StatuslistRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -554,11 +569,17 @@ impl<'de> ::serde::Deserialize<'de> for StatuslistRequest {
                 self,
                 mut map: A,
             ) -> Result<StatuslistRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(StatuslistRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(StatuslistRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -586,6 +607,9 @@ pub struct StatuslistResponseItem {
     pub sort: Option<i64>,
     #[serde(rename = "STATUS_ID", skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StatuslistResponseItem {
@@ -609,6 +633,10 @@ impl<'de> ::serde::Deserialize<'de> for StatuslistResponseItem {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -658,7 +686,8 @@ impl<'de> ::serde::Deserialize<'de> for StatuslistResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -667,6 +696,7 @@ impl<'de> ::serde::Deserialize<'de> for StatuslistResponseItem {
                     name: __f1.unwrap_or_default(),
                     sort: __f2.unwrap_or_default(),
                     status_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -701,13 +731,16 @@ pub async fn update(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "ENTITIES")]
-    pub entities: Vec<::serde_json::Value>,
+    pub entities: ::serde_json::Value,
     #[serde(rename = "ENTITY_TYPE")]
     pub entity_type: UpdateRequestEntityType,
     #[serde(rename = "LIST_ID")]
     pub list_id: i64,
     #[serde(rename = "WEBFORM_ID", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -727,24 +760,21 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<UpdateRequestEntityType> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITIES" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ENTITIES"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ENTITY_TYPE" => {
                             if __f1.is_some() {
@@ -784,7 +814,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -798,6 +829,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     list_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("LIST_ID"))?,
                     webform_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

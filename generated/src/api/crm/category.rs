@@ -25,6 +25,9 @@ pub struct AddRequest {
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -46,6 +49,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -71,7 +78,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -82,6 +90,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         ))?,
                     fields: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -104,6 +113,9 @@ pub struct AddRequestFields {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -126,6 +138,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDefault" => {
@@ -164,7 +180,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -172,6 +189,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     is_default: __f0.unwrap_or_default(),
                     name: __f1.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
                     sort: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -192,6 +210,9 @@ impl crate::runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<AddResponseCategory>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -212,6 +233,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseCategory>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "category" => {
@@ -228,12 +253,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     category: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -261,6 +288,9 @@ pub struct AddResponseCategory {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseCategory {
@@ -285,6 +315,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseCategory {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -347,7 +381,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseCategory {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -357,6 +392,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseCategory {
                     is_default: __f2.unwrap_or_default(),
                     name: __f3.unwrap_or_default(),
                     sort: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -393,6 +429,9 @@ pub struct DeleteRequest {
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -414,6 +453,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -437,7 +480,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -447,6 +491,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             "entityTypeId",
                         ))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -485,6 +530,9 @@ pub async fn fields(
 pub struct FieldsRequest {
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
@@ -505,6 +553,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -519,7 +571,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -528,6 +581,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "entityTypeId",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -564,6 +618,9 @@ pub struct FieldsResponse {
     pub originator_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -592,6 +649,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -700,7 +761,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -714,6 +776,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     origin_id: __f6.unwrap_or_default(),
                     originator_id: __f7.unwrap_or_default(),
                     sort: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -750,6 +813,9 @@ pub struct GetRequest {
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -771,6 +837,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -794,7 +864,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -804,6 +875,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             "entityTypeId",
                         ))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -824,6 +896,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<GetResponseCategory>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -844,6 +919,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseCategory>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "category" => {
@@ -860,12 +939,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     category: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -897,6 +978,9 @@ pub struct GetResponseCategory {
     pub originator_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseCategory {
@@ -923,6 +1007,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCategory {
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -1009,7 +1097,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCategory {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1021,6 +1110,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCategory {
                     origin_id: __f4.unwrap_or_default(),
                     originator_id: __f5.unwrap_or_default(),
                     sort: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1061,6 +1151,9 @@ pub struct ListRequest {
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -1082,6 +1175,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -1107,7 +1204,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1117,6 +1215,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             "entityTypeId",
                         ))?,
                     start: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1137,6 +1236,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub categories: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -1159,6 +1261,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "categories" => {
@@ -1177,12 +1283,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     categories: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1220,6 +1328,9 @@ pub struct UpdateRequest {
     pub entity_type_id: i64,
     pub fields: UpdateRequestFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1242,6 +1353,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<UpdateRequestFields> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -1276,7 +1391,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1288,6 +1404,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f2.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1311,6 +1428,9 @@ pub struct UpdateRequestFields {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -1333,6 +1453,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDefault" => {
@@ -1371,7 +1495,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1379,6 +1504,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     is_default: __f0.unwrap_or_default(),
                     name: __f1.unwrap_or_default(),
                     sort: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1399,6 +1525,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<UpdateResponseCategory>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -1419,6 +1548,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseCategory>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "category" => {
@@ -1435,12 +1568,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     category: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1468,6 +1603,9 @@ pub struct UpdateResponseCategory {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseCategory {
@@ -1492,6 +1630,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseCategory {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -1554,7 +1696,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseCategory {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1564,6 +1707,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseCategory {
                     is_default: __f2.unwrap_or_default(),
                     name: __f3.unwrap_or_default(),
                     sort: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

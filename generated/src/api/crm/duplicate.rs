@@ -25,6 +25,9 @@ pub struct FindbycommRequest {
     #[serde(rename = "type")]
     pub type_: FindbycommRequestType,
     pub values: Vec<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FindbycommRequest {
@@ -47,6 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommRequest {
                 let mut __f0: Option<Option<FindbycommRequestEntityType>> = None;
                 let mut __f1: Option<FindbycommRequestType> = None;
                 let mut __f2: Option<Vec<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entity_type" => {
@@ -87,7 +94,8 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -97,6 +105,7 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
                     values: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("values"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -243,6 +252,9 @@ pub struct FindbycommResponse {
     pub contact: Option<Vec<i64>>,
     #[serde(rename = "LEAD", skip_serializing_if = "Option::is_none")]
     pub lead: Option<Vec<i64>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FindbycommResponse {
@@ -265,6 +277,10 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommResponse {
                 let mut __f0: Option<Option<Vec<i64>>> = None;
                 let mut __f1: Option<Option<Vec<i64>>> = None;
                 let mut __f2: Option<Option<Vec<i64>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "COMPANY" => {
@@ -301,7 +317,8 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -309,6 +326,7 @@ impl<'de> ::serde::Deserialize<'de> for FindbycommResponse {
                     company: __f0.unwrap_or_default(),
                     contact: __f1.unwrap_or_default(),
                     lead: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -18,6 +18,9 @@ pub async fn merge_batch(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MergeBatchRequest {
     pub params: MergeBatchRequestParams,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MergeBatchRequest {
@@ -38,6 +41,10 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchRequest {
                 mut map: A,
             ) -> Result<MergeBatchRequest, A::Error> {
                 let mut __f0: Option<MergeBatchRequestParams> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "params" => {
@@ -54,13 +61,15 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MergeBatchRequest {
                     params: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("params"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -82,6 +91,9 @@ pub struct MergeBatchRequestParams {
     pub entity_ids: Vec<i64>,
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: MergeBatchRequestParamsEntityTypeId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MergeBatchRequestParams {
@@ -103,6 +115,10 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchRequestParams {
             ) -> Result<MergeBatchRequestParams, A::Error> {
                 let mut __f0: Option<Vec<i64>> = None;
                 let mut __f1: Option<MergeBatchRequestParamsEntityTypeId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityIds" => {
@@ -134,7 +150,8 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -145,6 +162,7 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchRequestParams {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "entityTypeId",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -240,6 +258,9 @@ pub struct MergeBatchResponse {
     pub entity_ids: Option<Vec<i64>>,
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<MergeBatchResponseStatus>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MergeBatchResponse {
@@ -261,6 +282,10 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchResponse {
             ) -> Result<MergeBatchResponse, A::Error> {
                 let mut __f0: Option<Option<Vec<i64>>> = None;
                 let mut __f1: Option<Option<MergeBatchResponseStatus>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY_IDS" => {
@@ -290,13 +315,15 @@ impl<'de> ::serde::Deserialize<'de> for MergeBatchResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MergeBatchResponse {
                     entity_ids: __f0.unwrap_or_default(),
                     status: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -29,7 +29,11 @@ pub async fn activitydirection(
 
 /// Parameters of `crm.enum.activitydirection`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ActivitydirectionRequest {}
+pub struct ActivitydirectionRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ActivitydirectionRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -48,11 +52,17 @@ impl<'de> ::serde::Deserialize<'de> for ActivitydirectionRequest {
                 self,
                 mut map: A,
             ) -> Result<ActivitydirectionRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ActivitydirectionRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ActivitydirectionRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -80,6 +90,9 @@ pub struct ActivitydirectionResponseItem {
     pub symbol_code: Option<String>,
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ActivitydirectionResponseItem {
@@ -103,6 +116,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivitydirectionResponseItem {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -154,7 +171,8 @@ impl<'de> ::serde::Deserialize<'de> for ActivitydirectionResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -163,6 +181,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitydirectionResponseItem {
                     name: __f1.unwrap_or_default(),
                     symbol_code: __f2.unwrap_or_default(),
                     symbol_code_short: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -196,7 +215,11 @@ pub async fn activitynotifytype(
 
 /// Parameters of `crm.enum.activitynotifytype`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ActivitynotifytypeRequest {}
+pub struct ActivitynotifytypeRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ActivitynotifytypeRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -215,11 +238,17 @@ impl<'de> ::serde::Deserialize<'de> for ActivitynotifytypeRequest {
                 self,
                 mut map: A,
             ) -> Result<ActivitynotifytypeRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ActivitynotifytypeRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ActivitynotifytypeRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -247,6 +276,9 @@ pub struct ActivitynotifytypeResponseItem {
     pub symbol_code: Option<String>,
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ActivitynotifytypeResponseItem {
@@ -270,6 +302,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivitynotifytypeResponseItem {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -321,7 +357,8 @@ impl<'de> ::serde::Deserialize<'de> for ActivitynotifytypeResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -330,6 +367,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitynotifytypeResponseItem {
                     name: __f1.unwrap_or_default(),
                     symbol_code: __f2.unwrap_or_default(),
                     symbol_code_short: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -363,7 +401,11 @@ pub async fn activitypriority(
 
 /// Parameters of `crm.enum.activitypriority`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ActivitypriorityRequest {}
+pub struct ActivitypriorityRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ActivitypriorityRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -382,11 +424,17 @@ impl<'de> ::serde::Deserialize<'de> for ActivitypriorityRequest {
                 self,
                 mut map: A,
             ) -> Result<ActivitypriorityRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ActivitypriorityRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ActivitypriorityRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -414,6 +462,9 @@ pub struct ActivitypriorityResponseItem {
     pub symbol_code: Option<String>,
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ActivitypriorityResponseItem {
@@ -437,6 +488,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivitypriorityResponseItem {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -488,7 +543,8 @@ impl<'de> ::serde::Deserialize<'de> for ActivitypriorityResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -497,6 +553,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitypriorityResponseItem {
                     name: __f1.unwrap_or_default(),
                     symbol_code: __f2.unwrap_or_default(),
                     symbol_code_short: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -530,7 +587,11 @@ pub async fn activitystatus(
 
 /// Parameters of `crm.enum.activitystatus`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ActivitystatusRequest {}
+pub struct ActivitystatusRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ActivitystatusRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -549,11 +610,17 @@ impl<'de> ::serde::Deserialize<'de> for ActivitystatusRequest {
                 self,
                 mut map: A,
             ) -> Result<ActivitystatusRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ActivitystatusRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ActivitystatusRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -581,6 +648,9 @@ pub struct ActivitystatusResponseItem {
     pub symbol_code: Option<String>,
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ActivitystatusResponseItem {
@@ -604,6 +674,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivitystatusResponseItem {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -655,7 +729,8 @@ impl<'de> ::serde::Deserialize<'de> for ActivitystatusResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -664,6 +739,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitystatusResponseItem {
                     name: __f1.unwrap_or_default(),
                     symbol_code: __f2.unwrap_or_default(),
                     symbol_code_short: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -697,7 +773,11 @@ pub async fn activitytype(
 
 /// Parameters of `crm.enum.activitytype`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ActivitytypeRequest {}
+pub struct ActivitytypeRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ActivitytypeRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -716,11 +796,17 @@ impl<'de> ::serde::Deserialize<'de> for ActivitytypeRequest {
                 self,
                 mut map: A,
             ) -> Result<ActivitytypeRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ActivitytypeRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ActivitytypeRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -748,6 +834,9 @@ pub struct ActivitytypeResponseItem {
     pub symbol_code: Option<String>,
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ActivitytypeResponseItem {
@@ -771,6 +860,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivitytypeResponseItem {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -822,7 +915,8 @@ impl<'de> ::serde::Deserialize<'de> for ActivitytypeResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -831,6 +925,7 @@ impl<'de> ::serde::Deserialize<'de> for ActivitytypeResponseItem {
                     name: __f1.unwrap_or_default(),
                     symbol_code: __f2.unwrap_or_default(),
                     symbol_code_short: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -863,7 +958,11 @@ pub async fn addresstype(
 
 /// Parameters of `crm.enum.addresstype`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct AddresstypeRequest {}
+pub struct AddresstypeRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for AddresstypeRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -882,11 +981,17 @@ impl<'de> ::serde::Deserialize<'de> for AddresstypeRequest {
                 self,
                 mut map: A,
             ) -> Result<AddresstypeRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(AddresstypeRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(AddresstypeRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -914,6 +1019,9 @@ pub struct AddresstypeResponseItem {
     pub symbol_code: Option<String>,
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddresstypeResponseItem {
@@ -937,6 +1045,10 @@ impl<'de> ::serde::Deserialize<'de> for AddresstypeResponseItem {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -988,7 +1100,8 @@ impl<'de> ::serde::Deserialize<'de> for AddresstypeResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -997,6 +1110,7 @@ impl<'de> ::serde::Deserialize<'de> for AddresstypeResponseItem {
                     name: __f1.unwrap_or_default(),
                     symbol_code: __f2.unwrap_or_default(),
                     symbol_code_short: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1030,7 +1144,11 @@ pub async fn contenttype(
 
 /// Parameters of `crm.enum.contenttype`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ContenttypeRequest {}
+pub struct ContenttypeRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ContenttypeRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1049,11 +1167,17 @@ impl<'de> ::serde::Deserialize<'de> for ContenttypeRequest {
                 self,
                 mut map: A,
             ) -> Result<ContenttypeRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ContenttypeRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ContenttypeRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1081,6 +1205,9 @@ pub struct ContenttypeResponseItem {
     pub symbol_code: Option<String>,
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ContenttypeResponseItem {
@@ -1104,6 +1231,10 @@ impl<'de> ::serde::Deserialize<'de> for ContenttypeResponseItem {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -1155,7 +1286,8 @@ impl<'de> ::serde::Deserialize<'de> for ContenttypeResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1164,6 +1296,7 @@ impl<'de> ::serde::Deserialize<'de> for ContenttypeResponseItem {
                     name: __f1.unwrap_or_default(),
                     symbol_code: __f2.unwrap_or_default(),
                     symbol_code_short: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1196,7 +1329,11 @@ pub async fn fields(
 
 /// Parameters of `crm.enum.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1215,11 +1352,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1237,14 +1380,23 @@ impl crate::runtime::loose::Loose for FieldsRequest {
 /// The `result` of `crm.enum.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsResponse {
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
-    pub name: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "SYMBOL_CODE", skip_serializing_if = "Option::is_none")]
-    pub symbol_code: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
-    pub symbol_code_short: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub id: ::serde_json::Value,
+    #[serde(rename = "NAME", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub name: ::serde_json::Value,
+    #[serde(
+        rename = "SYMBOL_CODE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub symbol_code: ::serde_json::Value,
+    #[serde(
+        rename = "SYMBOL_CODE_SHORT",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub symbol_code_short: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -1264,45 +1416,27 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 self,
                 mut map: A,
             ) -> Result<FieldsResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ID"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "NAME" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("NAME"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SYMBOL_CODE" => {
                             if __f2.is_some() {
@@ -1310,14 +1444,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                                     ::serde::de::Error::duplicate_field("SYMBOL_CODE"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SYMBOL_CODE_SHORT" => {
                             if __f3.is_some() {
@@ -1325,17 +1452,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                                     ::serde::de::Error::duplicate_field("SYMBOL_CODE_SHORT"),
                                 );
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1344,6 +1465,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     name: __f1.unwrap_or_default(),
                     symbol_code: __f2.unwrap_or_default(),
                     symbol_code_short: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1376,7 +1498,11 @@ pub async fn getorderownertypes(
 
 /// Parameters of `crm.enum.getorderownertypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetorderownertypesRequest {}
+pub struct GetorderownertypesRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetorderownertypesRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1395,11 +1521,17 @@ impl<'de> ::serde::Deserialize<'de> for GetorderownertypesRequest {
                 self,
                 mut map: A,
             ) -> Result<GetorderownertypesRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetorderownertypesRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetorderownertypesRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1427,6 +1559,9 @@ pub struct GetorderownertypesResponseItem {
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetorderownertypesResponseItem {
@@ -1450,6 +1585,10 @@ impl<'de> ::serde::Deserialize<'de> for GetorderownertypesResponseItem {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attribute" => {
@@ -1499,7 +1638,8 @@ impl<'de> ::serde::Deserialize<'de> for GetorderownertypesResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1508,6 +1648,7 @@ impl<'de> ::serde::Deserialize<'de> for GetorderownertypesResponseItem {
                     code: __f1.unwrap_or_default(),
                     id: __f2.unwrap_or_default(),
                     name: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1540,7 +1681,11 @@ pub async fn ownertype(
 
 /// Parameters of `crm.enum.ownertype`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct OwnertypeRequest {}
+pub struct OwnertypeRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for OwnertypeRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1559,11 +1704,17 @@ impl<'de> ::serde::Deserialize<'de> for OwnertypeRequest {
                 self,
                 mut map: A,
             ) -> Result<OwnertypeRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(OwnertypeRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(OwnertypeRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1591,6 +1742,9 @@ pub struct OwnertypeResponseItem {
     pub symbol_code: Option<String>,
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for OwnertypeResponseItem {
@@ -1614,6 +1768,10 @@ impl<'de> ::serde::Deserialize<'de> for OwnertypeResponseItem {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -1665,7 +1823,8 @@ impl<'de> ::serde::Deserialize<'de> for OwnertypeResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1674,6 +1833,7 @@ impl<'de> ::serde::Deserialize<'de> for OwnertypeResponseItem {
                     name: __f1.unwrap_or_default(),
                     symbol_code: __f2.unwrap_or_default(),
                     symbol_code_short: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

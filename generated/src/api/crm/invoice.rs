@@ -33,8 +33,11 @@ pub async fn add(
 /// Parameters of `crm.invoice.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -54,29 +57,28 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -116,6 +118,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -136,6 +141,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -150,12 +159,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -192,7 +203,11 @@ pub async fn fields(
 
 /// Parameters of `crm.invoice.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -211,11 +226,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -268,8 +289,11 @@ pub struct FieldsResponse {
     pub emp_status_id: Option<i64>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(rename = "INVOICE_PROPERTIES", skip_serializing_if = "Option::is_none")]
-    pub invoice_properties: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "INVOICE_PROPERTIES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub invoice_properties: ::serde_json::Value,
     #[serde(rename = "LID", skip_serializing_if = "Option::is_none")]
     pub lid: Option<i64>,
     #[serde(rename = "ORDER_TOPIC", skip_serializing_if = "Option::is_none")]
@@ -287,8 +311,11 @@ pub struct FieldsResponse {
     pub person_type_id: Option<i64>,
     #[serde(rename = "PRICE", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    #[serde(rename = "PRODUCT_ROWS", skip_serializing_if = "Option::is_none")]
-    pub product_rows: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "PRODUCT_ROWS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub product_rows: ::serde_json::Value,
     #[serde(rename = "PR_LOCATION", skip_serializing_if = "Option::is_none")]
     pub pr_location: Option<i64>,
     #[serde(rename = "REASON_MARKED", skip_serializing_if = "Option::is_none")]
@@ -331,6 +358,9 @@ pub struct FieldsResponse {
     pub user_description: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -364,7 +394,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f11: Option<Option<i64>> = None;
                 let mut __f12: Option<Option<i64>> = None;
                 let mut __f13: Option<Option<i64>> = None;
-                let mut __f14: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<i64>> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<String>> = None;
@@ -373,7 +403,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f20: Option<Option<String>> = None;
                 let mut __f21: Option<Option<i64>> = None;
                 let mut __f22: Option<Option<f64>> = None;
-                let mut __f23: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f23: Option<::serde_json::Value> = None;
                 let mut __f24: Option<Option<i64>> = None;
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<String>> = None;
@@ -392,6 +422,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f39: Option<Option<i64>> = None;
                 let mut __f40: Option<Option<String>> = None;
                 let mut __f41: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACCOUNT_NUMBER" => {
@@ -571,14 +605,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                                     ::serde::de::Error::duplicate_field("INVOICE_PROPERTIES"),
                                 );
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "LID" => {
                             if __f15.is_some() {
@@ -684,14 +711,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                                     ::serde::de::Error::duplicate_field("PRODUCT_ROWS"),
                                 );
                             }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PR_LOCATION" => {
                             if __f24.is_some() {
@@ -927,7 +947,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -974,6 +995,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     uf_mycompany_id: __f39.unwrap_or_default(),
                     user_description: __f40.unwrap_or_default(),
                     xml_id: __f41.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1010,6 +1032,9 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1030,6 +1055,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1044,12 +1073,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1089,6 +1120,9 @@ pub async fn getexternallink(
 pub struct GetexternallinkRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetexternallinkRequest {
@@ -1109,6 +1143,10 @@ impl<'de> ::serde::Deserialize<'de> for GetexternallinkRequest {
                 mut map: A,
             ) -> Result<GetexternallinkRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1123,12 +1161,14 @@ impl<'de> ::serde::Deserialize<'de> for GetexternallinkRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetexternallinkRequest {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1170,6 +1210,9 @@ pub struct ListRequest {
     pub filter: ::serde_json::Value,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -1191,6 +1234,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -1206,13 +1253,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     filter: __f0.unwrap_or_default(),
                     order: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1250,10 +1299,13 @@ pub async fn update(
 /// Parameters of `crm.invoice.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1273,22 +1325,19 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f1.is_some() {
@@ -1302,13 +1351,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequest {
                     fields: __f0.unwrap_or_default(),
                     id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

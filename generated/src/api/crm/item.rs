@@ -41,6 +41,9 @@ pub struct AddRequest {
     pub fields: AddRequestFields,
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -63,6 +66,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<AddRequestFields> = None;
                 let mut __f2: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -101,7 +108,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -113,6 +121,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     fields: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     use_original_uf_names: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -203,6 +212,9 @@ pub struct AddRequestFields {
     pub utm_term: Option<String>,
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -255,6 +267,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f30: Option<Option<String>> = None;
                 let mut __f31: Option<Option<String>> = None;
                 let mut __f32: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "assignedById" => {
@@ -624,7 +640,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -662,6 +679,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     utm_source: __f30.unwrap_or_default(),
                     utm_term: __f31.unwrap_or_default(),
                     webform_id: __f32.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -682,6 +700,9 @@ impl crate::runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<AddResponseItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -702,6 +723,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "item" => {
@@ -718,12 +743,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -908,6 +935,9 @@ pub struct AddResponseItem {
     pub utm_term: ::serde_json::Value,
     #[serde(rename = "webformId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub webform_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
@@ -994,6 +1024,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
                 let mut __f64: Option<Option<String>> = None;
                 let mut __f65: Option<::serde_json::Value> = None;
                 let mut __f66: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "additionalInfo" => {
@@ -1714,7 +1748,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
                             __f66 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1786,6 +1821,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
                     utm_source: __f64.unwrap_or_default(),
                     utm_term: __f65.unwrap_or_default(),
                     webform_id: __f66.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1819,11 +1855,14 @@ pub async fn batch_import(
 /// Parameters of `crm.item.batchImport`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct BatchImportRequest {
-    pub data: Vec<::serde_json::Value>,
+    pub data: ::serde_json::Value,
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for BatchImportRequest {
@@ -1843,23 +1882,20 @@ impl<'de> ::serde::Deserialize<'de> for BatchImportRequest {
                 self,
                 mut map: A,
             ) -> Result<BatchImportRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "entityTypeId" => {
                             if __f1.is_some() {
@@ -1886,7 +1922,8 @@ impl<'de> ::serde::Deserialize<'de> for BatchImportRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1897,6 +1934,7 @@ impl<'de> ::serde::Deserialize<'de> for BatchImportRequest {
                             "entityTypeId",
                         ))?,
                     use_original_uf_names: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1917,6 +1955,9 @@ impl crate::runtime::loose::Loose for BatchImportRequest {
 pub struct BatchImportResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for BatchImportResponse {
@@ -1939,6 +1980,10 @@ impl<'de> ::serde::Deserialize<'de> for BatchImportResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "items" => {
@@ -1955,12 +2000,14 @@ impl<'de> ::serde::Deserialize<'de> for BatchImportResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(BatchImportResponse {
                     items: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1997,6 +2044,9 @@ pub struct DeleteRequest {
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -2018,6 +2068,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -2041,7 +2095,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2051,6 +2106,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             "entityTypeId",
                         ))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2091,6 +2147,9 @@ pub struct FieldsRequest {
     pub entity_type_id: i64,
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
@@ -2112,6 +2171,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
             ) -> Result<FieldsRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -2139,7 +2202,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2149,6 +2213,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                             "entityTypeId",
                         ))?,
                     use_original_uf_names: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2169,6 +2234,9 @@ impl crate::runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<FieldsResponseFields>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -2189,6 +2257,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 mut map: A,
             ) -> Result<FieldsResponse, A::Error> {
                 let mut __f0: Option<Option<FieldsResponseFields>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -2205,12 +2277,14 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(FieldsResponse {
                     fields: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2296,6 +2370,9 @@ pub struct FieldsResponseFields {
     pub webform_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
@@ -2417,6 +2494,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
                 let mut __f33: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "assignedById" => {
@@ -2912,7 +2993,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2951,6 +3033,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
                     updated_time: __f31.unwrap_or_default(),
                     webform_id: __f32.unwrap_or_default(),
                     xml_id: __f33.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2989,6 +3072,9 @@ pub struct GetRequest {
     pub id: i64,
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -3011,6 +3097,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -3047,7 +3137,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3058,6 +3149,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         ))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     use_original_uf_names: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3078,6 +3170,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<GetResponseItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -3098,6 +3193,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "item" => {
@@ -3114,12 +3213,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3336,6 +3437,9 @@ pub struct GetResponseItem {
     pub utm_term: ::serde_json::Value,
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
@@ -3432,6 +3536,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                 let mut __f74: Option<::serde_json::Value> = None;
                 let mut __f75: Option<::serde_json::Value> = None;
                 let mut __f76: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "address" => {
@@ -4256,7 +4364,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4338,6 +4447,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                     utm_source: __f74.unwrap_or_default(),
                     utm_term: __f75.unwrap_or_default(),
                     webform_id: __f76.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4376,6 +4486,9 @@ pub struct ImportRequest {
     pub fields: ImportRequestFields,
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ImportRequest {
@@ -4398,6 +4511,10 @@ impl<'de> ::serde::Deserialize<'de> for ImportRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<ImportRequestFields> = None;
                 let mut __f2: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -4436,7 +4553,8 @@ impl<'de> ::serde::Deserialize<'de> for ImportRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4448,6 +4566,7 @@ impl<'de> ::serde::Deserialize<'de> for ImportRequest {
                     fields: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     use_original_uf_names: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4536,6 +4655,9 @@ pub struct ImportRequestFields {
     pub utm_term: Option<String>,
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ImportRequestFields {
@@ -4587,6 +4709,10 @@ impl<'de> ::serde::Deserialize<'de> for ImportRequestFields {
                 let mut __f29: Option<Option<String>> = None;
                 let mut __f30: Option<Option<String>> = None;
                 let mut __f31: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "assignedById" => {
@@ -4943,7 +5069,8 @@ impl<'de> ::serde::Deserialize<'de> for ImportRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4980,6 +5107,7 @@ impl<'de> ::serde::Deserialize<'de> for ImportRequestFields {
                     utm_source: __f29.unwrap_or_default(),
                     utm_term: __f30.unwrap_or_default(),
                     webform_id: __f31.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5000,6 +5128,9 @@ impl crate::runtime::loose::Loose for ImportRequestFields {
 pub struct ImportResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<ImportResponseItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ImportResponse {
@@ -5020,6 +5151,10 @@ impl<'de> ::serde::Deserialize<'de> for ImportResponse {
                 mut map: A,
             ) -> Result<ImportResponse, A::Error> {
                 let mut __f0: Option<Option<ImportResponseItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "item" => {
@@ -5036,12 +5171,14 @@ impl<'de> ::serde::Deserialize<'de> for ImportResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ImportResponse {
                     item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5061,6 +5198,9 @@ impl crate::runtime::loose::Loose for ImportResponse {
 pub struct ImportResponseItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ImportResponseItem {
@@ -5081,6 +5221,10 @@ impl<'de> ::serde::Deserialize<'de> for ImportResponseItem {
                 mut map: A,
             ) -> Result<ImportResponseItem, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -5095,12 +5239,14 @@ impl<'de> ::serde::Deserialize<'de> for ImportResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ImportResponseItem {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5138,16 +5284,19 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -5168,15 +5317,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -5194,40 +5343,19 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f4.is_some() {
@@ -5254,7 +5382,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5268,6 +5397,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     select: __f3.unwrap_or_default(),
                     start: __f4.unwrap_or_default(),
                     use_original_uf_names: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5288,6 +5418,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -5310,6 +5443,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "items" => {
@@ -5326,12 +5463,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     items: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5370,6 +5509,9 @@ pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     #[serde(rename = "useOriginalUfNames", skip_serializing_if = "Option::is_none")]
     pub use_original_uf_names: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -5392,6 +5534,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<UpdateRequestFields> = None;
                 let mut __f2: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -5430,7 +5576,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5442,6 +5589,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     use_original_uf_names: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5532,6 +5680,9 @@ pub struct UpdateRequestFields {
     pub utm_term: Option<String>,
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -5584,6 +5735,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f30: Option<Option<String>> = None;
                 let mut __f31: Option<Option<String>> = None;
                 let mut __f32: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "assignedById" => {
@@ -5953,7 +6108,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5991,6 +6147,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     utm_source: __f30.unwrap_or_default(),
                     utm_term: __f31.unwrap_or_default(),
                     webform_id: __f32.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6011,6 +6168,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<UpdateResponseItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -6031,6 +6191,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "item" => {
@@ -6047,12 +6211,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6234,6 +6400,9 @@ pub struct UpdateResponseItem {
     pub utm_term: ::serde_json::Value,
     #[serde(rename = "webformId", skip_serializing_if = "Option::is_none")]
     pub webform_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
@@ -6320,6 +6489,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                 let mut __f64: Option<Option<String>> = None;
                 let mut __f65: Option<::serde_json::Value> = None;
                 let mut __f66: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "additionalInfo" => {
@@ -7030,7 +7203,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -7102,6 +7276,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                     utm_source: __f64.unwrap_or_default(),
                     utm_term: __f65.unwrap_or_default(),
                     webform_id: __f66.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

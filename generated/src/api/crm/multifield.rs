@@ -16,7 +16,11 @@ pub async fn fields(
 
 /// Parameters of `crm.multifield.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -35,11 +39,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -57,14 +67,17 @@ impl crate::runtime::loose::Loose for FieldsRequest {
 /// The `result` of `crm.multifield.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FieldsResponse {
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    pub id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "TYPE_ID", skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
-    pub value: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "Option::is_none")]
-    pub value_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub id: ::serde_json::Value,
+    #[serde(rename = "TYPE_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub type_id: ::serde_json::Value,
+    #[serde(rename = "VALUE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub value: ::serde_json::Value,
+    #[serde(rename = "VALUE_TYPE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub value_type: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -84,58 +97,33 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 self,
                 mut map: A,
             ) -> Result<FieldsResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ID"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TYPE_ID" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("TYPE_ID"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "VALUE" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("VALUE"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "VALUE_TYPE" => {
                             if __f3.is_some() {
@@ -143,17 +131,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                                     ::serde::de::Error::duplicate_field("VALUE_TYPE"),
                                 );
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -162,6 +144,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     type_id: __f1.unwrap_or_default(),
                     value: __f2.unwrap_or_default(),
                     value_type: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -34,7 +34,10 @@ pub async fn add(
 /// Parameters of `crm.requisite.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    pub fields: ::serde_json::Map<String, ::serde_json::Value>,
+    pub fields: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -54,30 +57,29 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -115,6 +117,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -135,6 +140,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -147,12 +156,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -188,7 +199,11 @@ pub async fn fields(
 
 /// Parameters of `crm.requisite.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -207,11 +222,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -387,6 +408,9 @@ pub struct FieldsResponse {
     pub uf_crm_1707997253: Option<FieldsResponseUfCrm1707997253>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<FieldsResponseXmlId>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -485,6 +509,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f76: Option<Option<FieldsResponseUfCrm1707997236>> = None;
                 let mut __f77: Option<Option<FieldsResponseUfCrm1707997253>> = None;
                 let mut __f78: Option<Option<FieldsResponseXmlId>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -1615,7 +1643,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1699,6 +1728,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     uf_crm_1707997236: __f76.unwrap_or_default(),
                     uf_crm_1707997253: __f77.unwrap_or_default(),
                     xml_id: __f78.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1730,6 +1760,9 @@ pub struct FieldsResponseActive {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseActive {
@@ -1756,6 +1789,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseActive {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -1846,7 +1883,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseActive {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1858,6 +1896,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseActive {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1889,6 +1928,9 @@ pub struct FieldsResponseAddressOnly {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddressOnly {
@@ -1915,6 +1957,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddressOnly {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -2005,7 +2051,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddressOnly {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2017,6 +2064,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseAddressOnly {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2048,6 +2096,9 @@ pub struct FieldsResponseCode {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseCode {
@@ -2074,6 +2125,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCode {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -2164,7 +2219,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCode {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2176,6 +2232,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCode {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2207,6 +2264,9 @@ pub struct FieldsResponseCreatedById {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
@@ -2233,6 +2293,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -2323,7 +2387,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2335,6 +2400,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseCreatedById {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2366,6 +2432,9 @@ pub struct FieldsResponseDateCreate {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
@@ -2392,6 +2461,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -2482,7 +2555,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2494,6 +2568,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateCreate {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2525,6 +2600,9 @@ pub struct FieldsResponseDateModify {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
@@ -2551,6 +2629,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -2641,7 +2723,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2653,6 +2736,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDateModify {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2684,6 +2768,9 @@ pub struct FieldsResponseEntityId {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityId {
@@ -2710,6 +2797,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityId {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -2800,7 +2891,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityId {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2812,6 +2904,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityId {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2843,6 +2936,9 @@ pub struct FieldsResponseEntityTypeId {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityTypeId {
@@ -2869,6 +2965,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityTypeId {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -2959,7 +3059,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityTypeId {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2971,6 +3072,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseEntityTypeId {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3002,6 +3104,9 @@ pub struct FieldsResponseId {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
@@ -3028,6 +3133,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -3118,7 +3227,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3130,6 +3240,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseId {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3161,6 +3272,9 @@ pub struct FieldsResponseModifyById {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
@@ -3187,6 +3301,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -3277,7 +3395,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3289,6 +3408,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseModifyById {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3320,6 +3440,9 @@ pub struct FieldsResponseName {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseName {
@@ -3346,6 +3469,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseName {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -3436,7 +3563,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseName {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3448,6 +3576,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseName {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3479,6 +3608,9 @@ pub struct FieldsResponseOriginatorId {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
@@ -3505,6 +3637,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -3595,7 +3731,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3607,6 +3744,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseOriginatorId {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3638,6 +3776,9 @@ pub struct FieldsResponsePresetId {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponsePresetId {
@@ -3664,6 +3805,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponsePresetId {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -3754,7 +3899,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponsePresetId {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3766,6 +3912,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponsePresetId {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3797,6 +3944,9 @@ pub struct FieldsResponseRqAccountant {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqAccountant {
@@ -3823,6 +3973,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqAccountant {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -3913,7 +4067,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqAccountant {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3925,6 +4080,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqAccountant {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3956,6 +4112,9 @@ pub struct FieldsResponseRqBaseDoc {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBaseDoc {
@@ -3982,6 +4141,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBaseDoc {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -4072,7 +4235,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBaseDoc {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4084,6 +4248,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBaseDoc {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4115,6 +4280,9 @@ pub struct FieldsResponseRqBin {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBin {
@@ -4141,6 +4309,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBin {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -4231,7 +4403,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBin {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4243,6 +4416,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqBin {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4274,6 +4448,9 @@ pub struct FieldsResponseRqCapital {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCapital {
@@ -4300,6 +4477,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCapital {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -4390,7 +4571,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCapital {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4402,6 +4584,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCapital {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4433,6 +4616,9 @@ pub struct FieldsResponseRqCeoName {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoName {
@@ -4459,6 +4645,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoName {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -4549,7 +4739,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoName {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4561,6 +4752,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoName {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4592,6 +4784,9 @@ pub struct FieldsResponseRqCeoWorkPos {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoWorkPos {
@@ -4618,6 +4813,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoWorkPos {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -4708,7 +4907,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoWorkPos {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4720,6 +4920,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCeoWorkPos {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4751,6 +4952,9 @@ pub struct FieldsResponseRqCnpj {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCnpj {
@@ -4777,6 +4981,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCnpj {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -4867,7 +5075,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCnpj {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4879,6 +5088,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCnpj {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4910,6 +5120,9 @@ pub struct FieldsResponseRqCompanyFullName {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyFullName {
@@ -4936,6 +5149,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyFullName {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -5026,7 +5243,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyFullName {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5038,6 +5256,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyFullName {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5069,6 +5288,9 @@ pub struct FieldsResponseRqCompanyId {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyId {
@@ -5095,6 +5317,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyId {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -5185,7 +5411,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyId {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5197,6 +5424,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyId {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5228,6 +5456,9 @@ pub struct FieldsResponseRqCompanyName {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyName {
@@ -5254,6 +5485,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyName {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -5344,7 +5579,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyName {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5356,6 +5592,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyName {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5387,6 +5624,9 @@ pub struct FieldsResponseRqCompanyRegDate {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyRegDate {
@@ -5413,6 +5653,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyRegDate {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -5503,7 +5747,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyRegDate {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5515,6 +5760,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCompanyRegDate {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5546,6 +5792,9 @@ pub struct FieldsResponseRqContact {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqContact {
@@ -5572,6 +5821,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqContact {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -5662,7 +5915,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqContact {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5674,6 +5928,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqContact {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5705,6 +5960,9 @@ pub struct FieldsResponseRqCpf {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCpf {
@@ -5731,6 +5989,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCpf {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -5821,7 +6083,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCpf {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5833,6 +6096,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqCpf {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5864,6 +6128,9 @@ pub struct FieldsResponseRqDirector {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDirector {
@@ -5890,6 +6157,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDirector {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -5980,7 +6251,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDirector {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5992,6 +6264,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDirector {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6023,6 +6296,9 @@ pub struct FieldsResponseRqDrfo {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDrfo {
@@ -6049,6 +6325,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDrfo {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -6139,7 +6419,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDrfo {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -6151,6 +6432,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqDrfo {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6182,6 +6464,9 @@ pub struct FieldsResponseRqEdrpou {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEdrpou {
@@ -6208,6 +6493,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEdrpou {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -6298,7 +6587,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEdrpou {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -6310,6 +6600,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEdrpou {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6341,6 +6632,9 @@ pub struct FieldsResponseRqEmail {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEmail {
@@ -6367,6 +6661,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEmail {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -6457,7 +6755,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEmail {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -6469,6 +6768,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqEmail {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6500,6 +6800,9 @@ pub struct FieldsResponseRqFax {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFax {
@@ -6526,6 +6829,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFax {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -6616,7 +6923,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFax {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -6628,6 +6936,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFax {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6659,6 +6968,9 @@ pub struct FieldsResponseRqFirstName {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFirstName {
@@ -6685,6 +6997,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFirstName {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -6775,7 +7091,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFirstName {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -6787,6 +7104,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqFirstName {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6818,6 +7136,9 @@ pub struct FieldsResponseRqIdentDoc {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDoc {
@@ -6844,6 +7165,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDoc {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -6934,7 +7259,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDoc {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -6946,6 +7272,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDoc {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6977,6 +7304,9 @@ pub struct FieldsResponseRqIdentDocDate {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDate {
@@ -7003,6 +7333,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDate {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -7093,7 +7427,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDate {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -7105,6 +7440,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDate {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -7136,6 +7472,9 @@ pub struct FieldsResponseRqIdentDocDepCode {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDepCode {
@@ -7162,6 +7501,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDepCode {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -7252,7 +7595,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDepCode {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -7264,6 +7608,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocDepCode {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -7295,6 +7640,9 @@ pub struct FieldsResponseRqIdentDocIssuedBy {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocIssuedBy {
@@ -7321,6 +7669,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocIssuedBy {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -7411,7 +7763,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocIssuedBy {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -7423,6 +7776,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocIssuedBy {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -7454,6 +7808,9 @@ pub struct FieldsResponseRqIdentDocNum {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocNum {
@@ -7480,6 +7837,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocNum {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -7570,7 +7931,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocNum {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -7582,6 +7944,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocNum {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -7613,6 +7976,9 @@ pub struct FieldsResponseRqIdentDocPersNum {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocPersNum {
@@ -7639,6 +8005,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocPersNum {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -7729,7 +8099,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocPersNum {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -7741,6 +8112,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocPersNum {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -7772,6 +8144,9 @@ pub struct FieldsResponseRqIdentDocSer {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocSer {
@@ -7798,6 +8173,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocSer {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -7888,7 +8267,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocSer {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -7900,6 +8280,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentDocSer {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -7933,6 +8314,9 @@ pub struct FieldsResponseRqIdentType {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentType {
@@ -7960,6 +8344,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentType {
                 let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -8065,7 +8453,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentType {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -8078,6 +8467,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIdentType {
                     status_type: __f5.unwrap_or_default(),
                     title: __f6.unwrap_or_default(),
                     type_: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -8109,6 +8499,9 @@ pub struct FieldsResponseRqIfns {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIfns {
@@ -8135,6 +8528,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIfns {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -8225,7 +8622,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIfns {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -8237,6 +8635,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIfns {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -8268,6 +8667,9 @@ pub struct FieldsResponseRqIin {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIin {
@@ -8294,6 +8696,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIin {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -8384,7 +8790,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIin {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -8396,6 +8803,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqIin {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -8427,6 +8835,9 @@ pub struct FieldsResponseRqInn {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqInn {
@@ -8453,6 +8864,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqInn {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -8543,7 +8958,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqInn {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -8555,6 +8971,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqInn {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -8586,6 +9003,9 @@ pub struct FieldsResponseRqKbe {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKbe {
@@ -8612,6 +9032,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKbe {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -8702,7 +9126,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKbe {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -8714,6 +9139,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKbe {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -8745,6 +9171,9 @@ pub struct FieldsResponseRqKpp {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKpp {
@@ -8771,6 +9200,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKpp {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -8861,7 +9294,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKpp {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -8873,6 +9307,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKpp {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -8904,6 +9339,9 @@ pub struct FieldsResponseRqKrs {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKrs {
@@ -8930,6 +9368,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKrs {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -9020,7 +9462,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKrs {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -9032,6 +9475,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqKrs {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -9063,6 +9507,9 @@ pub struct FieldsResponseRqLastName {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLastName {
@@ -9089,6 +9536,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLastName {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -9179,7 +9630,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLastName {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -9191,6 +9643,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLastName {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -9222,6 +9675,9 @@ pub struct FieldsResponseRqLegalForm {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLegalForm {
@@ -9248,6 +9704,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLegalForm {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -9338,7 +9798,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLegalForm {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -9350,6 +9811,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqLegalForm {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -9381,6 +9843,9 @@ pub struct FieldsResponseRqMnplReg {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqMnplReg {
@@ -9407,6 +9872,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqMnplReg {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -9497,7 +9966,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqMnplReg {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -9509,6 +9979,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqMnplReg {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -9540,6 +10011,9 @@ pub struct FieldsResponseRqName {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqName {
@@ -9566,6 +10040,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqName {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -9656,7 +10134,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqName {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -9668,6 +10147,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqName {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -9699,6 +10179,9 @@ pub struct FieldsResponseRqOgrn {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrn {
@@ -9725,6 +10208,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrn {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -9815,7 +10302,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrn {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -9827,6 +10315,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrn {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -9858,6 +10347,9 @@ pub struct FieldsResponseRqOgrnip {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrnip {
@@ -9884,6 +10376,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrnip {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -9974,7 +10470,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrnip {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -9986,6 +10483,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOgrnip {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -10017,6 +10515,9 @@ pub struct FieldsResponseRqOkpo {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkpo {
@@ -10043,6 +10544,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkpo {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -10133,7 +10638,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkpo {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -10145,6 +10651,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkpo {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -10176,6 +10683,9 @@ pub struct FieldsResponseRqOktmo {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOktmo {
@@ -10202,6 +10712,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOktmo {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -10292,7 +10806,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOktmo {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -10304,6 +10819,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOktmo {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -10335,6 +10851,9 @@ pub struct FieldsResponseRqOkved {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkved {
@@ -10361,6 +10880,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkved {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -10451,7 +10974,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkved {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -10463,6 +10987,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqOkved {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -10494,6 +11019,9 @@ pub struct FieldsResponseRqPesel {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPesel {
@@ -10520,6 +11048,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPesel {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -10610,7 +11142,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPesel {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -10622,6 +11155,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPesel {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -10653,6 +11187,9 @@ pub struct FieldsResponseRqPhone {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPhone {
@@ -10679,6 +11216,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPhone {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -10769,7 +11310,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPhone {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -10781,6 +11323,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqPhone {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -10812,6 +11355,9 @@ pub struct FieldsResponseRqRcs {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRcs {
@@ -10838,6 +11384,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRcs {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -10928,7 +11478,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRcs {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -10940,6 +11491,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRcs {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -10971,6 +11523,9 @@ pub struct FieldsResponseRqRegon {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRegon {
@@ -10997,6 +11552,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRegon {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -11087,7 +11646,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRegon {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -11099,6 +11659,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqRegon {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -11130,6 +11691,9 @@ pub struct FieldsResponseRqResidenceCountry {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqResidenceCountry {
@@ -11156,6 +11720,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqResidenceCountry {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -11246,7 +11814,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqResidenceCountry {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -11258,6 +11827,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqResidenceCountry {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -11289,6 +11859,9 @@ pub struct FieldsResponseRqSecondName {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSecondName {
@@ -11315,6 +11888,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSecondName {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -11405,7 +11982,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSecondName {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -11417,6 +11995,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSecondName {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -11448,6 +12027,9 @@ pub struct FieldsResponseRqSiren {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiren {
@@ -11474,6 +12056,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiren {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -11564,7 +12150,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiren {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -11576,6 +12163,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiren {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -11607,6 +12195,9 @@ pub struct FieldsResponseRqSiret {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiret {
@@ -11633,6 +12224,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiret {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -11723,7 +12318,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiret {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -11735,6 +12331,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqSiret {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -11766,6 +12363,9 @@ pub struct FieldsResponseRqStateReg {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStateReg {
@@ -11792,6 +12392,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStateReg {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -11882,7 +12486,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStateReg {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -11894,6 +12499,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStateReg {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -11925,6 +12531,9 @@ pub struct FieldsResponseRqStCertDate {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertDate {
@@ -11951,6 +12560,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertDate {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -12041,7 +12654,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertDate {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -12053,6 +12667,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertDate {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -12084,6 +12699,9 @@ pub struct FieldsResponseRqStCertNum {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertNum {
@@ -12110,6 +12728,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertNum {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -12200,7 +12822,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertNum {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -12212,6 +12835,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertNum {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -12243,6 +12867,9 @@ pub struct FieldsResponseRqStCertSer {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertSer {
@@ -12269,6 +12896,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertSer {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -12359,7 +12990,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertSer {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -12371,6 +13003,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqStCertSer {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -12402,6 +13035,9 @@ pub struct FieldsResponseRqUsrle {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqUsrle {
@@ -12428,6 +13064,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqUsrle {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -12518,7 +13158,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqUsrle {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -12530,6 +13171,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqUsrle {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -12561,6 +13203,9 @@ pub struct FieldsResponseRqVatCertDate {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertDate {
@@ -12587,6 +13232,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertDate {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -12677,7 +13326,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertDate {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -12689,6 +13339,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertDate {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -12720,6 +13371,9 @@ pub struct FieldsResponseRqVatCertNum {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertNum {
@@ -12746,6 +13400,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertNum {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -12836,7 +13494,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertNum {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -12848,6 +13507,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertNum {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -12879,6 +13539,9 @@ pub struct FieldsResponseRqVatCertSer {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertSer {
@@ -12905,6 +13568,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertSer {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -12995,7 +13662,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertSer {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -13007,6 +13675,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatCertSer {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -13038,6 +13707,9 @@ pub struct FieldsResponseRqVatId {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatId {
@@ -13064,6 +13736,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatId {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -13154,7 +13830,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatId {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -13166,6 +13843,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatId {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -13197,6 +13875,9 @@ pub struct FieldsResponseRqVatPayer {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatPayer {
@@ -13223,6 +13904,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatPayer {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -13313,7 +13998,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatPayer {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -13325,6 +14011,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseRqVatPayer {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -13356,6 +14043,9 @@ pub struct FieldsResponseSort {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
@@ -13382,6 +14072,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -13472,7 +14166,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -13484,6 +14179,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -13523,6 +14219,9 @@ pub struct FieldsResponseUfCrm1694526604 {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
@@ -13555,6 +14254,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
                 > = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filterLabel" => {
@@ -13697,7 +14400,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -13713,6 +14417,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1694526604 {
                     settings: __f8.unwrap_or_default(),
                     title: __f9.unwrap_or_default(),
                     type_: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -13752,6 +14457,9 @@ pub struct FieldsResponseUfCrm1707997209 {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
@@ -13784,6 +14492,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
                 > = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filterLabel" => {
@@ -13926,7 +14638,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -13942,6 +14655,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997209 {
                     settings: __f8.unwrap_or_default(),
                     title: __f9.unwrap_or_default(),
                     type_: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -13981,6 +14695,9 @@ pub struct FieldsResponseUfCrm1707997236 {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
@@ -14013,6 +14730,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
                 > = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filterLabel" => {
@@ -14155,7 +14876,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -14171,6 +14893,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997236 {
                     settings: __f8.unwrap_or_default(),
                     title: __f9.unwrap_or_default(),
                     type_: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -14210,6 +14933,9 @@ pub struct FieldsResponseUfCrm1707997253 {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
@@ -14242,6 +14968,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
                 > = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filterLabel" => {
@@ -14384,7 +15114,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -14400,6 +15131,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseUfCrm1707997253 {
                     settings: __f8.unwrap_or_default(),
                     title: __f9.unwrap_or_default(),
                     type_: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -14431,6 +15163,9 @@ pub struct FieldsResponseXmlId {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseXmlId {
@@ -14457,6 +15192,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseXmlId {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -14547,7 +15286,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseXmlId {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -14559,6 +15299,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseXmlId {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -14593,6 +15334,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -14613,6 +15357,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -14625,12 +15373,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -14883,6 +15633,9 @@ pub struct GetResponse {
     pub sort: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -14977,6 +15730,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f72: Option<Option<String>> = None;
                 let mut __f73: Option<Option<String>> = None;
                 let mut __f74: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -15622,7 +16379,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -15702,6 +16460,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     rq_vat_payer: __f72.unwrap_or_default(),
                     sort: __f73.unwrap_or_default(),
                     xml_id: __f74.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -15737,14 +16496,17 @@ pub async fn list(
 /// Parameters of `crm.requisite.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -15764,54 +16526,33 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f3.is_some() {
@@ -15825,7 +16566,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -15834,6 +16576,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -15850,7 +16593,7 @@ impl crate::runtime::loose::Loose for ListRequest {
 }
 
 /// The `result` of `crm.requisite.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.requisite.list";
@@ -15870,8 +16613,11 @@ pub async fn update(
 /// Parameters of `crm.requisite.update`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    pub fields: ::serde_json::Map<String, ::serde_json::Value>,
+    pub fields: ::serde_json::Value,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -15891,22 +16637,19 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f1.is_some() {
@@ -15918,7 +16661,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -15926,6 +16670,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -24,6 +24,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -44,6 +47,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -58,13 +65,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -84,8 +93,11 @@ impl crate::runtime::loose::Loose for AddRequest {
 pub struct AddRequestFields {
     #[serde(rename = "customSectionId", skip_serializing_if = "Option::is_none")]
     pub custom_section_id: Option<i64>,
-    #[serde(rename = "customSections", skip_serializing_if = "Option::is_none")]
-    pub custom_sections: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "customSections",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub custom_sections: ::serde_json::Value,
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<i64>,
     #[serde(rename = "isAutomationEnabled", skip_serializing_if = "Option::is_none")]
@@ -129,6 +141,9 @@ pub struct AddRequestFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relations: Option<AddRequestFieldsRelations>,
     pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -149,7 +164,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 mut map: A,
             ) -> Result<AddRequestFields, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<bool>> = None;
@@ -169,6 +184,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f18: Option<Option<AddRequestFieldsLinkedUserFields>> = None;
                 let mut __f19: Option<Option<AddRequestFieldsRelations>> = None;
                 let mut __f20: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "customSectionId" => {
@@ -190,14 +209,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("customSections"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "entityTypeId" => {
                             if __f2.is_some() {
@@ -455,7 +467,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -482,6 +495,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     relations: __f19.unwrap_or_default(),
                     title: __f20
                         .ok_or_else(|| ::serde::de::Error::missing_field("title"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -503,6 +517,9 @@ pub struct AddRequestFieldsLinkedUserFields {
     pub calendar_event: Option<bool>,
     #[serde(rename = "TASKS_TASK", skip_serializing_if = "Option::is_none")]
     pub tasks_task: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsLinkedUserFields {
@@ -524,6 +541,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsLinkedUserFields {
             ) -> Result<AddRequestFieldsLinkedUserFields, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CALENDAR_EVENT" => {
@@ -553,13 +574,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsLinkedUserFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestFieldsLinkedUserFields {
                     calendar_event: __f0.unwrap_or_default(),
                     tasks_task: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -581,6 +604,9 @@ pub struct AddRequestFieldsRelations {
     pub child: Option<Vec<::serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsRelations {
@@ -602,6 +628,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsRelations {
             ) -> Result<AddRequestFieldsRelations, A::Error> {
                 let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
                 let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "child" => {
@@ -631,13 +661,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsRelations {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestFieldsRelations {
                     child: __f0.unwrap_or_default(),
                     parent: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -658,6 +690,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsRelations {
 pub struct AddResponse {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddResponseType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -678,6 +713,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "type" => {
@@ -694,12 +733,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     type_: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -780,6 +821,9 @@ pub struct AddResponseType {
     pub updated_by: Option<i64>,
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseType {
@@ -830,6 +874,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseType {
                 let mut __f24: Option<Option<String>> = None;
                 let mut __f25: Option<Option<i64>> = None;
                 let mut __f26: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "createdBy" => {
@@ -1187,7 +1235,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseType {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1219,6 +1268,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseType {
                     title: __f24.unwrap_or_default(),
                     updated_by: __f25.unwrap_or_default(),
                     updated_time: __f26.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1253,6 +1303,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -1273,6 +1326,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1285,12 +1342,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1307,7 +1366,7 @@ impl crate::runtime::loose::Loose for DeleteRequest {
 }
 
 /// The `result` of `crm.type.delete`.
-pub type DeleteResponse = Vec<::serde_json::Value>;
+pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.type.delete";
@@ -1326,7 +1385,11 @@ pub async fn fields(
 
 /// Parameters of `crm.type.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1345,11 +1408,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1369,6 +1438,9 @@ impl crate::runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<FieldsResponseFields>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -1389,6 +1461,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 mut map: A,
             ) -> Result<FieldsResponse, A::Error> {
                 let mut __f0: Option<Option<FieldsResponseFields>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -1405,12 +1481,14 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(FieldsResponse {
                     fields: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1486,6 +1564,9 @@ pub struct FieldsResponseFields {
     pub updated_by: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
@@ -1574,6 +1655,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
                 let mut __f22: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1922,7 +2007,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1950,6 +2036,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
                     title: __f20.unwrap_or_default(),
                     updated_by: __f21.unwrap_or_default(),
                     updated_time: __f22.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1984,6 +2071,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -2004,6 +2094,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2016,12 +2110,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2042,6 +2138,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -2062,6 +2161,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "type" => {
@@ -2078,12 +2181,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     type_: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2166,6 +2271,9 @@ pub struct GetResponseType {
     pub updated_by: Option<i64>,
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseType {
@@ -2217,6 +2325,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseType {
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<i64>> = None;
                 let mut __f27: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -2585,7 +2697,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseType {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2618,6 +2731,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseType {
                     title: __f25.unwrap_or_default(),
                     updated_by: __f26.unwrap_or_default(),
                     updated_time: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2653,6 +2767,9 @@ pub async fn get_by_entity_type_id(
 pub struct GetByEntityTypeIdRequest {
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetByEntityTypeIdRequest {
@@ -2673,6 +2790,10 @@ impl<'de> ::serde::Deserialize<'de> for GetByEntityTypeIdRequest {
                 mut map: A,
             ) -> Result<GetByEntityTypeIdRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -2687,7 +2808,8 @@ impl<'de> ::serde::Deserialize<'de> for GetByEntityTypeIdRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2696,6 +2818,7 @@ impl<'de> ::serde::Deserialize<'de> for GetByEntityTypeIdRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "entityTypeId",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2716,6 +2839,9 @@ impl crate::runtime::loose::Loose for GetByEntityTypeIdRequest {
 pub struct GetByEntityTypeIdResponse {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetByEntityTypeIdResponseType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetByEntityTypeIdResponse {
@@ -2736,6 +2862,10 @@ impl<'de> ::serde::Deserialize<'de> for GetByEntityTypeIdResponse {
                 mut map: A,
             ) -> Result<GetByEntityTypeIdResponse, A::Error> {
                 let mut __f0: Option<Option<GetByEntityTypeIdResponseType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "type" => {
@@ -2752,12 +2882,14 @@ impl<'de> ::serde::Deserialize<'de> for GetByEntityTypeIdResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetByEntityTypeIdResponse {
                     type_: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2840,6 +2972,9 @@ pub struct GetByEntityTypeIdResponseType {
     pub updated_by: Option<i64>,
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetByEntityTypeIdResponseType {
@@ -2891,6 +3026,10 @@ impl<'de> ::serde::Deserialize<'de> for GetByEntityTypeIdResponseType {
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<i64>> = None;
                 let mut __f27: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -3259,7 +3398,8 @@ impl<'de> ::serde::Deserialize<'de> for GetByEntityTypeIdResponseType {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3292,6 +3432,7 @@ impl<'de> ::serde::Deserialize<'de> for GetByEntityTypeIdResponseType {
                     title: __f25.unwrap_or_default(),
                     updated_by: __f26.unwrap_or_default(),
                     updated_time: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3327,12 +3468,15 @@ pub async fn list(
 /// Parameters of `crm.type.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -3352,40 +3496,26 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f2.is_some() {
@@ -3399,7 +3529,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3407,6 +3538,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     filter: __f0.unwrap_or_default(),
                     order: __f1.unwrap_or_default(),
                     start: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3427,6 +3559,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub types: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -3449,6 +3584,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "types" => {
@@ -3465,12 +3604,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     types: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3507,6 +3648,9 @@ pub struct UpdateRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<UpdateRequestFields>,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -3528,6 +3672,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<Option<UpdateRequestFields>> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -3553,13 +3701,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequest {
                     fields: __f0.unwrap_or_default(),
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3579,8 +3729,11 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 pub struct UpdateRequestFields {
     #[serde(rename = "customSectionId", skip_serializing_if = "Option::is_none")]
     pub custom_section_id: Option<i64>,
-    #[serde(rename = "customSections", skip_serializing_if = "Option::is_none")]
-    pub custom_sections: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "customSections",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub custom_sections: ::serde_json::Value,
     #[serde(rename = "isAutomationEnabled", skip_serializing_if = "Option::is_none")]
     pub is_automation_enabled: Option<bool>,
     #[serde(
@@ -3617,12 +3770,18 @@ pub struct UpdateRequestFields {
     pub is_stages_enabled: Option<bool>,
     #[serde(rename = "isUseInUserfieldEnabled", skip_serializing_if = "Option::is_none")]
     pub is_use_in_userfield_enabled: Option<bool>,
-    #[serde(rename = "linkedUserFields", skip_serializing_if = "Option::is_none")]
-    pub linked_user_fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub relations: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "linkedUserFields",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub linked_user_fields: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub relations: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -3643,7 +3802,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 mut map: A,
             ) -> Result<UpdateRequestFields, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<bool>> = None;
@@ -3659,13 +3818,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f14: Option<Option<bool>> = None;
                 let mut __f15: Option<Option<bool>> = None;
                 let mut __f16: Option<Option<bool>> = None;
-                let mut __f17: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f18: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f17: Option<::serde_json::Value> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
                 let mut __f19: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "customSectionId" => {
@@ -3687,14 +3846,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("customSections"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "isAutomationEnabled" => {
                             if __f2.is_some() {
@@ -3903,14 +4055,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("linkedUserFields"),
                                 );
                             }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f17 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "relations" => {
                             if __f18.is_some() {
@@ -3918,14 +4063,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("relations"),
                                 );
                             }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "title" => {
                             if __f19.is_some() {
@@ -3939,7 +4077,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3964,6 +4103,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     linked_user_fields: __f17.unwrap_or_default(),
                     relations: __f18.unwrap_or_default(),
                     title: __f19.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3984,6 +4124,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<UpdateResponseType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -4004,6 +4147,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "type" => {
@@ -4020,12 +4167,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     type_: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4108,6 +4257,9 @@ pub struct UpdateResponseType {
     pub updated_by: Option<i64>,
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseType {
@@ -4159,6 +4311,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseType {
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<i64>> = None;
                 let mut __f27: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -4527,7 +4683,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseType {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4560,6 +4717,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseType {
                     title: __f25.unwrap_or_default(),
                     updated_by: __f26.unwrap_or_default(),
                     updated_time: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

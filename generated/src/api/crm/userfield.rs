@@ -23,7 +23,11 @@ pub async fn fields(
 
 /// Parameters of `crm.userfield.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -42,11 +46,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -90,8 +100,8 @@ pub struct FieldsResponse {
     pub mandatory: Option<String>,
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<String>,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
     #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
@@ -102,6 +112,9 @@ pub struct FieldsResponse {
     pub user_type_id: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -134,14 +147,16 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f13: Option<::serde_json::Value> = None;
                 let mut __f14: Option<Option<String>> = None;
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<i64>> = None;
                 let mut __f17: Option<Option<String>> = None;
                 let mut __f18: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -306,14 +321,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             if __f13.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SHOW_FILTER" => {
                             if __f14.is_some() {
@@ -377,7 +385,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -401,6 +410,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     sort: __f16.unwrap_or_default(),
                     user_type_id: __f17.unwrap_or_default(),
                     xml_id: __f18.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -433,7 +443,11 @@ pub async fn types(
 
 /// Parameters of `crm.userfield.types`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct TypesRequest {}
+pub struct TypesRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for TypesRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -452,11 +466,17 @@ impl<'de> ::serde::Deserialize<'de> for TypesRequest {
                 self,
                 mut map: A,
             ) -> Result<TypesRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(TypesRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(TypesRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -480,6 +500,9 @@ pub struct TypesResponseItem {
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
@@ -501,6 +524,10 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
             ) -> Result<TypesResponseItem, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -526,13 +553,15 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(TypesResponseItem {
                     id: __f0.unwrap_or_default(),
                     title: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -32,6 +32,9 @@ pub struct CopyToRequest {
     pub id: i64,
     #[serde(rename = "targetFolderId")]
     pub target_folder_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CopyToRequest {
@@ -53,6 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for CopyToRequest {
             ) -> Result<CopyToRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -76,7 +83,8 @@ impl<'de> ::serde::Deserialize<'de> for CopyToRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -86,6 +94,7 @@ impl<'de> ::serde::Deserialize<'de> for CopyToRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "targetFolderId",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -102,7 +111,7 @@ impl crate::runtime::loose::Loose for CopyToRequest {
 }
 
 /// The `result` of `disk.file.copyTo`.
-pub type CopyToResponse = Vec<::serde_json::Value>;
+pub type CopyToResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for CopyToRequest {
     const NAME: &'static str = "disk.file.copyTo";
@@ -123,6 +132,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -143,6 +155,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -155,12 +171,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -198,6 +216,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -218,6 +239,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -230,12 +255,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -252,7 +279,7 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `disk.file.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "disk.file.get";
@@ -273,6 +300,9 @@ pub async fn get_external_link(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetExternalLinkRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetExternalLinkRequest {
@@ -293,6 +323,10 @@ impl<'de> ::serde::Deserialize<'de> for GetExternalLinkRequest {
                 mut map: A,
             ) -> Result<GetExternalLinkRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -305,12 +339,14 @@ impl<'de> ::serde::Deserialize<'de> for GetExternalLinkRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetExternalLinkRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -346,7 +382,11 @@ pub async fn get_fields(
 
 /// Parameters of `disk.file.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetFieldsRequest {}
+pub struct GetFieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -365,11 +405,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<GetFieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetFieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetFieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -385,7 +431,7 @@ impl crate::runtime::loose::Loose for GetFieldsRequest {
 }
 
 /// The `result` of `disk.file.getFields`.
-pub type GetFieldsResponse = Vec<::serde_json::Value>;
+pub type GetFieldsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "disk.file.getFields";
@@ -407,11 +453,14 @@ pub async fn get_versions(
 /// Parameters of `disk.file.getVersions`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetVersionsRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetVersionsRequest {
@@ -431,23 +480,20 @@ impl<'de> ::serde::Deserialize<'de> for GetVersionsRequest {
                 self,
                 mut map: A,
             ) -> Result<GetVersionsRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f1.is_some() {
@@ -470,7 +516,8 @@ impl<'de> ::serde::Deserialize<'de> for GetVersionsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -478,6 +525,7 @@ impl<'de> ::serde::Deserialize<'de> for GetVersionsRequest {
                     filter: __f0.unwrap_or_default(),
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     start: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -494,7 +542,7 @@ impl crate::runtime::loose::Loose for GetVersionsRequest {
 }
 
 /// The `result` of `disk.file.getVersions`.
-pub type GetVersionsResponse = Vec<::serde_json::Value>;
+pub type GetVersionsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetVersionsRequest {
     const NAME: &'static str = "disk.file.getVersions";
@@ -515,6 +563,9 @@ pub async fn mark_deleted(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MarkDeletedRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MarkDeletedRequest {
@@ -535,6 +586,10 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeletedRequest {
                 mut map: A,
             ) -> Result<MarkDeletedRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -547,12 +602,14 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeletedRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MarkDeletedRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -569,7 +626,7 @@ impl crate::runtime::loose::Loose for MarkDeletedRequest {
 }
 
 /// The `result` of `disk.file.markDeleted`.
-pub type MarkDeletedResponse = Vec<::serde_json::Value>;
+pub type MarkDeletedResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for MarkDeletedRequest {
     const NAME: &'static str = "disk.file.markDeleted";
@@ -592,6 +649,9 @@ pub struct MoveToRequest {
     pub id: i64,
     #[serde(rename = "targetFolderId")]
     pub target_folder_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MoveToRequest {
@@ -613,6 +673,10 @@ impl<'de> ::serde::Deserialize<'de> for MoveToRequest {
             ) -> Result<MoveToRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -636,7 +700,8 @@ impl<'de> ::serde::Deserialize<'de> for MoveToRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -646,6 +711,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveToRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "targetFolderId",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -662,7 +728,7 @@ impl crate::runtime::loose::Loose for MoveToRequest {
 }
 
 /// The `result` of `disk.file.moveTo`.
-pub type MoveToResponse = Vec<::serde_json::Value>;
+pub type MoveToResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for MoveToRequest {
     const NAME: &'static str = "disk.file.moveTo";
@@ -685,6 +751,9 @@ pub struct RenameRequest {
     pub id: i64,
     #[serde(rename = "newName")]
     pub new_name: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RenameRequest {
@@ -706,6 +775,10 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
             ) -> Result<RenameRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -729,7 +802,8 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -737,6 +811,7 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     new_name: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("newName"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -753,7 +828,7 @@ impl crate::runtime::loose::Loose for RenameRequest {
 }
 
 /// The `result` of `disk.file.rename`.
-pub type RenameResponse = Vec<::serde_json::Value>;
+pub type RenameResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RenameRequest {
     const NAME: &'static str = "disk.file.rename";
@@ -774,6 +849,9 @@ pub async fn restore(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RestoreRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RestoreRequest {
@@ -794,6 +872,10 @@ impl<'de> ::serde::Deserialize<'de> for RestoreRequest {
                 mut map: A,
             ) -> Result<RestoreRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -806,12 +888,14 @@ impl<'de> ::serde::Deserialize<'de> for RestoreRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RestoreRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -828,7 +912,7 @@ impl crate::runtime::loose::Loose for RestoreRequest {
 }
 
 /// The `result` of `disk.file.restore`.
-pub type RestoreResponse = Vec<::serde_json::Value>;
+pub type RestoreResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RestoreRequest {
     const NAME: &'static str = "disk.file.restore";
@@ -851,6 +935,9 @@ pub struct RestoreFromVersionRequest {
     pub id: i64,
     #[serde(rename = "versionId")]
     pub version_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RestoreFromVersionRequest {
@@ -872,6 +959,10 @@ impl<'de> ::serde::Deserialize<'de> for RestoreFromVersionRequest {
             ) -> Result<RestoreFromVersionRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -895,7 +986,8 @@ impl<'de> ::serde::Deserialize<'de> for RestoreFromVersionRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -903,6 +995,7 @@ impl<'de> ::serde::Deserialize<'de> for RestoreFromVersionRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     version_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("versionId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -919,7 +1012,7 @@ impl crate::runtime::loose::Loose for RestoreFromVersionRequest {
 }
 
 /// The `result` of `disk.file.restoreFromVersion`.
-pub type RestoreFromVersionResponse = Vec<::serde_json::Value>;
+pub type RestoreFromVersionResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RestoreFromVersionRequest {
     const NAME: &'static str = "disk.file.restoreFromVersion";
@@ -949,6 +1042,9 @@ pub struct SearchRequest {
     pub type_: Option<SearchRequestType>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchRequest {
@@ -972,6 +1068,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<Option<SearchRequestType>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILTER" => {
@@ -1023,7 +1123,8 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1033,6 +1134,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("QUERY"))?,
                     type_: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1054,6 +1156,9 @@ pub struct SearchRequestFilter {
     pub folder_id: Option<i64>,
     #[serde(rename = "STORAGE_ID", skip_serializing_if = "Option::is_none")]
     pub storage_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchRequestFilter {
@@ -1075,6 +1180,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequestFilter {
             ) -> Result<SearchRequestFilter, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FOLDER_ID" => {
@@ -1104,13 +1213,15 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SearchRequestFilter {
                     folder_id: __f0.unwrap_or_default(),
                     storage_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1235,6 +1346,9 @@ pub struct SearchResponseItem {
     /// Format: `date-time`.
     #[serde(rename = "UPDATE_TIME", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
@@ -1273,6 +1387,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<i64>> = None;
                 let mut __f18: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -1513,7 +1631,8 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1537,6 +1656,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseItem {
                     type_: __f16.unwrap_or_default(),
                     updated_by: __f17.unwrap_or_default(),
                     update_time: __f18.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1571,8 +1691,11 @@ pub async fn upload_version(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UploadVersionRequest {
     #[serde(rename = "fileContent")]
-    pub file_content: Vec<::serde_json::Value>,
+    pub file_content: ::serde_json::Value,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadVersionRequest {
@@ -1592,8 +1715,12 @@ impl<'de> ::serde::Deserialize<'de> for UploadVersionRequest {
                 self,
                 mut map: A,
             ) -> Result<UploadVersionRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fileContent" => {
@@ -1602,14 +1729,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadVersionRequest {
                                     ::serde::de::Error::duplicate_field("fileContent"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f1.is_some() {
@@ -1621,7 +1741,8 @@ impl<'de> ::serde::Deserialize<'de> for UploadVersionRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1631,6 +1752,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadVersionRequest {
                             "fileContent",
                         ))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1647,7 +1769,7 @@ impl crate::runtime::loose::Loose for UploadVersionRequest {
 }
 
 /// The `result` of `disk.file.uploadVersion`.
-pub type UploadVersionResponse = Vec<::serde_json::Value>;
+pub type UploadVersionResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UploadVersionRequest {
     const NAME: &'static str = "disk.file.uploadVersion";

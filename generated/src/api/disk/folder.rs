@@ -29,8 +29,11 @@ pub async fn add_sub_folder(
 /// Parameters of `disk.folder.addSubFolder`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddSubFolderRequest {
-    pub data: Vec<::serde_json::Value>,
+    pub data: ::serde_json::Value,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddSubFolderRequest {
@@ -50,22 +53,19 @@ impl<'de> ::serde::Deserialize<'de> for AddSubFolderRequest {
                 self,
                 mut map: A,
             ) -> Result<AddSubFolderRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f1.is_some() {
@@ -77,13 +77,15 @@ impl<'de> ::serde::Deserialize<'de> for AddSubFolderRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddSubFolderRequest {
                     data: __f0.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -100,7 +102,7 @@ impl crate::runtime::loose::Loose for AddSubFolderRequest {
 }
 
 /// The `result` of `disk.folder.addSubFolder`.
-pub type AddSubFolderResponse = Vec<::serde_json::Value>;
+pub type AddSubFolderResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddSubFolderRequest {
     const NAME: &'static str = "disk.folder.addSubFolder";
@@ -123,6 +125,9 @@ pub struct CopyToRequest {
     pub id: i64,
     #[serde(rename = "targetFolderId")]
     pub target_folder_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CopyToRequest {
@@ -144,6 +149,10 @@ impl<'de> ::serde::Deserialize<'de> for CopyToRequest {
             ) -> Result<CopyToRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -167,7 +176,8 @@ impl<'de> ::serde::Deserialize<'de> for CopyToRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -177,6 +187,7 @@ impl<'de> ::serde::Deserialize<'de> for CopyToRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "targetFolderId",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -193,7 +204,7 @@ impl crate::runtime::loose::Loose for CopyToRequest {
 }
 
 /// The `result` of `disk.folder.copyTo`.
-pub type CopyToResponse = Vec<::serde_json::Value>;
+pub type CopyToResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for CopyToRequest {
     const NAME: &'static str = "disk.folder.copyTo";
@@ -214,6 +225,9 @@ pub async fn delete_tree(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteTreeRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteTreeRequest {
@@ -234,6 +248,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteTreeRequest {
                 mut map: A,
             ) -> Result<DeleteTreeRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -246,12 +264,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteTreeRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteTreeRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -289,6 +309,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -309,6 +332,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -321,12 +348,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -343,7 +372,7 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `disk.folder.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "disk.folder.get";
@@ -365,13 +394,16 @@ pub async fn get_children(
 /// Parameters of `disk.folder.getChildren`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetChildrenRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
     pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
@@ -391,24 +423,21 @@ impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
                 self,
                 mut map: A,
             ) -> Result<GetChildrenRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f1.is_some() {
@@ -423,14 +452,7 @@ impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f3.is_some() {
@@ -444,7 +466,8 @@ impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -453,6 +476,7 @@ impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     order: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -469,7 +493,7 @@ impl crate::runtime::loose::Loose for GetChildrenRequest {
 }
 
 /// The `result` of `disk.folder.getChildren`.
-pub type GetChildrenResponse = Vec<::serde_json::Value>;
+pub type GetChildrenResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetChildrenRequest {
     const NAME: &'static str = "disk.folder.getChildren";
@@ -490,6 +514,9 @@ pub async fn get_external_link(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetExternalLinkRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetExternalLinkRequest {
@@ -510,6 +537,10 @@ impl<'de> ::serde::Deserialize<'de> for GetExternalLinkRequest {
                 mut map: A,
             ) -> Result<GetExternalLinkRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -522,12 +553,14 @@ impl<'de> ::serde::Deserialize<'de> for GetExternalLinkRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetExternalLinkRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -563,7 +596,11 @@ pub async fn get_fields(
 
 /// Parameters of `disk.folder.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetFieldsRequest {}
+pub struct GetFieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -582,11 +619,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<GetFieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetFieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetFieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -602,7 +645,7 @@ impl crate::runtime::loose::Loose for GetFieldsRequest {
 }
 
 /// The `result` of `disk.folder.getFields`.
-pub type GetFieldsResponse = Vec<::serde_json::Value>;
+pub type GetFieldsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "disk.folder.getFields";
@@ -623,6 +666,9 @@ pub async fn mark_deleted(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MarkDeletedRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MarkDeletedRequest {
@@ -643,6 +689,10 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeletedRequest {
                 mut map: A,
             ) -> Result<MarkDeletedRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -655,12 +705,14 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeletedRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MarkDeletedRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -677,7 +729,7 @@ impl crate::runtime::loose::Loose for MarkDeletedRequest {
 }
 
 /// The `result` of `disk.folder.markDeleted`.
-pub type MarkDeletedResponse = Vec<::serde_json::Value>;
+pub type MarkDeletedResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for MarkDeletedRequest {
     const NAME: &'static str = "disk.folder.markDeleted";
@@ -700,6 +752,9 @@ pub struct MoveToRequest {
     pub id: i64,
     #[serde(rename = "targetFolderId")]
     pub target_folder_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MoveToRequest {
@@ -721,6 +776,10 @@ impl<'de> ::serde::Deserialize<'de> for MoveToRequest {
             ) -> Result<MoveToRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -744,7 +803,8 @@ impl<'de> ::serde::Deserialize<'de> for MoveToRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -754,6 +814,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveToRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "targetFolderId",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -770,7 +831,7 @@ impl crate::runtime::loose::Loose for MoveToRequest {
 }
 
 /// The `result` of `disk.folder.moveTo`.
-pub type MoveToResponse = Vec<::serde_json::Value>;
+pub type MoveToResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for MoveToRequest {
     const NAME: &'static str = "disk.folder.moveTo";
@@ -793,6 +854,9 @@ pub struct RenameRequest {
     pub id: i64,
     #[serde(rename = "newName")]
     pub new_name: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RenameRequest {
@@ -814,6 +878,10 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
             ) -> Result<RenameRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -837,7 +905,8 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -845,6 +914,7 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     new_name: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("newName"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -861,7 +931,7 @@ impl crate::runtime::loose::Loose for RenameRequest {
 }
 
 /// The `result` of `disk.folder.rename`.
-pub type RenameResponse = Vec<::serde_json::Value>;
+pub type RenameResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RenameRequest {
     const NAME: &'static str = "disk.folder.rename";
@@ -882,6 +952,9 @@ pub async fn restore(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RestoreRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RestoreRequest {
@@ -902,6 +975,10 @@ impl<'de> ::serde::Deserialize<'de> for RestoreRequest {
                 mut map: A,
             ) -> Result<RestoreRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -914,12 +991,14 @@ impl<'de> ::serde::Deserialize<'de> for RestoreRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RestoreRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -936,7 +1015,7 @@ impl crate::runtime::loose::Loose for RestoreRequest {
 }
 
 /// The `result` of `disk.folder.restore`.
-pub type RestoreResponse = Vec<::serde_json::Value>;
+pub type RestoreResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RestoreRequest {
     const NAME: &'static str = "disk.folder.restore";
@@ -961,6 +1040,9 @@ pub struct ShareToUserRequest {
     pub task_name: ShareToUserRequestTaskName,
     #[serde(rename = "userId")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ShareToUserRequest {
@@ -983,6 +1065,10 @@ impl<'de> ::serde::Deserialize<'de> for ShareToUserRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<ShareToUserRequestTaskName> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1017,7 +1103,8 @@ impl<'de> ::serde::Deserialize<'de> for ShareToUserRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1027,6 +1114,7 @@ impl<'de> ::serde::Deserialize<'de> for ShareToUserRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskName"))?,
                     user_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("userId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1130,14 +1218,20 @@ pub async fn upload_file(
 /// Parameters of `disk.folder.uploadFile`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UploadFileRequest {
-    pub data: Vec<::serde_json::Value>,
-    #[serde(rename = "fileContent", skip_serializing_if = "Option::is_none")]
-    pub file_content: Option<Vec<::serde_json::Value>>,
+    pub data: ::serde_json::Value,
+    #[serde(
+        rename = "fileContent",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub file_content: ::serde_json::Value,
     #[serde(rename = "generateUniqueName", skip_serializing_if = "Option::is_none")]
     pub generate_unique_name: Option<bool>,
     pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rights: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
@@ -1157,25 +1251,22 @@ impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
                 self,
                 mut map: A,
             ) -> Result<UploadFileRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<i64> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "fileContent" => {
                             if __f1.is_some() {
@@ -1183,14 +1274,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
                                     ::serde::de::Error::duplicate_field("fileContent"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "generateUniqueName" => {
                             if __f2.is_some() {
@@ -1218,17 +1302,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("rights"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1238,6 +1316,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
                     generate_unique_name: __f2.unwrap_or_default(),
                     id: __f3.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     rights: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1254,7 +1333,7 @@ impl crate::runtime::loose::Loose for UploadFileRequest {
 }
 
 /// The `result` of `disk.folder.uploadFile`.
-pub type UploadFileResponse = Vec<::serde_json::Value>;
+pub type UploadFileResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UploadFileRequest {
     const NAME: &'static str = "disk.folder.uploadFile";

@@ -16,7 +16,11 @@ pub async fn get_tasks(
 
 /// Parameters of `disk.rights.getTasks`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetTasksRequest {}
+pub struct GetTasksRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetTasksRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -35,11 +39,17 @@ impl<'de> ::serde::Deserialize<'de> for GetTasksRequest {
                 self,
                 mut map: A,
             ) -> Result<GetTasksRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetTasksRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetTasksRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -55,7 +65,7 @@ impl crate::runtime::loose::Loose for GetTasksRequest {
 }
 
 /// The `result` of `disk.rights.getTasks`.
-pub type GetTasksResponse = Vec<::serde_json::Value>;
+pub type GetTasksResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetTasksRequest {
     const NAME: &'static str = "disk.rights.getTasks";

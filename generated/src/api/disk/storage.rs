@@ -25,10 +25,13 @@ pub async fn add_folder(
 /// Parameters of `disk.storage.addFolder`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddFolderRequest {
-    pub data: Vec<::serde_json::Value>,
+    pub data: ::serde_json::Value,
     pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rights: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddFolderRequest {
@@ -48,23 +51,20 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequest {
                 self,
                 mut map: A,
             ) -> Result<AddFolderRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f1.is_some() {
@@ -79,17 +79,11 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("rights"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -97,6 +91,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequest {
                     data: __f0.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     rights: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -113,7 +108,7 @@ impl crate::runtime::loose::Loose for AddFolderRequest {
 }
 
 /// The `result` of `disk.storage.addFolder`.
-pub type AddFolderResponse = Vec<::serde_json::Value>;
+pub type AddFolderResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddFolderRequest {
     const NAME: &'static str = "disk.storage.addFolder";
@@ -134,6 +129,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -154,6 +152,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -166,12 +168,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -188,7 +192,7 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `disk.storage.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "disk.storage.get";
@@ -210,13 +214,16 @@ pub async fn get_children(
 /// Parameters of `disk.storage.getChildren`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetChildrenRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
     pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
@@ -236,24 +243,21 @@ impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
                 self,
                 mut map: A,
             ) -> Result<GetChildrenRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f1.is_some() {
@@ -268,14 +272,7 @@ impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f3.is_some() {
@@ -289,7 +286,8 @@ impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -298,6 +296,7 @@ impl<'de> ::serde::Deserialize<'de> for GetChildrenRequest {
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     order: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -314,7 +313,7 @@ impl crate::runtime::loose::Loose for GetChildrenRequest {
 }
 
 /// The `result` of `disk.storage.getChildren`.
-pub type GetChildrenResponse = Vec<::serde_json::Value>;
+pub type GetChildrenResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetChildrenRequest {
     const NAME: &'static str = "disk.storage.getChildren";
@@ -333,7 +332,11 @@ pub async fn get_fields(
 
 /// Parameters of `disk.storage.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetFieldsRequest {}
+pub struct GetFieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -352,11 +355,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<GetFieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetFieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetFieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -372,7 +381,7 @@ impl crate::runtime::loose::Loose for GetFieldsRequest {
 }
 
 /// The `result` of `disk.storage.getFields`.
-pub type GetFieldsResponse = Vec<::serde_json::Value>;
+pub type GetFieldsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "disk.storage.getFields";
@@ -391,7 +400,11 @@ pub async fn get_for_app(
 
 /// Parameters of `disk.storage.getForApp`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetForAppRequest {}
+pub struct GetForAppRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetForAppRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -410,11 +423,17 @@ impl<'de> ::serde::Deserialize<'de> for GetForAppRequest {
                 self,
                 mut map: A,
             ) -> Result<GetForAppRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetForAppRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetForAppRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -430,7 +449,7 @@ impl crate::runtime::loose::Loose for GetForAppRequest {
 }
 
 /// The `result` of `disk.storage.getForApp`.
-pub type GetForAppResponse = Vec<::serde_json::Value>;
+pub type GetForAppResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetForAppRequest {
     const NAME: &'static str = "disk.storage.getForApp";
@@ -452,12 +471,15 @@ pub async fn get_list(
 /// Parameters of `disk.storage.getList`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<Vec<::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListRequest {
@@ -477,36 +499,26 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                 self,
                 mut map: A,
             ) -> Result<GetListRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f2.is_some() {
@@ -520,7 +532,8 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -528,6 +541,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                     filter: __f0.unwrap_or_default(),
                     order: __f1.unwrap_or_default(),
                     start: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -544,7 +558,7 @@ impl crate::runtime::loose::Loose for GetListRequest {
 }
 
 /// The `result` of `disk.storage.getList`.
-pub type GetListResponse = Vec<::serde_json::Value>;
+pub type GetListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetListRequest {
     const NAME: &'static str = "disk.storage.getList";
@@ -563,7 +577,11 @@ pub async fn get_types(
 
 /// Parameters of `disk.storage.getTypes`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetTypesRequest {}
+pub struct GetTypesRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetTypesRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -582,11 +600,17 @@ impl<'de> ::serde::Deserialize<'de> for GetTypesRequest {
                 self,
                 mut map: A,
             ) -> Result<GetTypesRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetTypesRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetTypesRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -602,7 +626,7 @@ impl crate::runtime::loose::Loose for GetTypesRequest {
 }
 
 /// The `result` of `disk.storage.getTypes`.
-pub type GetTypesResponse = Vec<::serde_json::Value>;
+pub type GetTypesResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetTypesRequest {
     const NAME: &'static str = "disk.storage.getTypes";
@@ -625,6 +649,9 @@ pub struct RenameRequest {
     pub id: i64,
     #[serde(rename = "newName")]
     pub new_name: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RenameRequest {
@@ -646,6 +673,10 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
             ) -> Result<RenameRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -669,7 +700,8 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -677,6 +709,7 @@ impl<'de> ::serde::Deserialize<'de> for RenameRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     new_name: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("newName"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -693,7 +726,7 @@ impl crate::runtime::loose::Loose for RenameRequest {
 }
 
 /// The `result` of `disk.storage.rename`.
-pub type RenameResponse = Vec<::serde_json::Value>;
+pub type RenameResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RenameRequest {
     const NAME: &'static str = "disk.storage.rename";
@@ -713,14 +746,17 @@ pub async fn upload_file(
 /// Parameters of `disk.storage.uploadFile`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UploadFileRequest {
-    pub data: Vec<::serde_json::Value>,
+    pub data: ::serde_json::Value,
     #[serde(rename = "fileContent")]
-    pub file_content: Vec<::serde_json::Value>,
+    pub file_content: ::serde_json::Value,
     #[serde(rename = "generateUniqueName", skip_serializing_if = "Option::is_none")]
     pub generate_unique_name: Option<bool>,
     pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rights: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
@@ -740,25 +776,22 @@ impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
                 self,
                 mut map: A,
             ) -> Result<UploadFileRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
-                let mut __f1: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<i64> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "fileContent" => {
                             if __f1.is_some() {
@@ -766,14 +799,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
                                     ::serde::de::Error::duplicate_field("fileContent"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "generateUniqueName" => {
                             if __f2.is_some() {
@@ -801,17 +827,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("rights"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -824,6 +844,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadFileRequest {
                     generate_unique_name: __f2.unwrap_or_default(),
                     id: __f3.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     rights: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -840,7 +861,7 @@ impl crate::runtime::loose::Loose for UploadFileRequest {
 }
 
 /// The `result` of `disk.storage.uploadFile`.
-pub type UploadFileResponse = Vec<::serde_json::Value>;
+pub type UploadFileResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UploadFileRequest {
     const NAME: &'static str = "disk.storage.uploadFile";

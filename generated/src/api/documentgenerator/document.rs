@@ -34,6 +34,9 @@ pub struct AddRequest {
     pub value: AddRequestValue,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<AddRequestValues>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -59,6 +62,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f3: Option<i64> = None;
                 let mut __f4: Option<AddRequestValue> = None;
                 let mut __f5: Option<Option<AddRequestValues>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -138,7 +145,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -151,6 +159,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     value: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("value"))?,
                     values: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -168,14 +177,17 @@ impl crate::runtime::loose::Loose for AddRequest {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(rename = "FORMAT", skip_serializing_if = "Option::is_none")]
-    pub format: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub format: ::serde_json::Value,
     #[serde(rename = "PROVIDER", skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestFieldsType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -195,26 +207,21 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 self,
                 mut map: A,
             ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<AddRequestFieldsType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FORMAT" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FORMAT"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PROVIDER" => {
                             if __f1.is_some() {
@@ -252,7 +259,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -261,6 +269,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     provider: __f1.unwrap_or_default(),
                     title: __f2.unwrap_or_default(),
                     type_: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -453,6 +462,9 @@ pub struct AddRequestValues {
     pub creation_method: Option<String>,
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestValues {
@@ -474,6 +486,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestValues {
             ) -> Result<AddRequestValues, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "_creationMethod" => {
@@ -503,13 +519,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestValues {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestValues {
                     creation_method: __f0.unwrap_or_default(),
                     stamps_enabled: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -530,6 +548,9 @@ impl crate::runtime::loose::Loose for AddRequestValues {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<AddResponseDocument>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -550,6 +571,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseDocument>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "document" => {
@@ -566,12 +591,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     document: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -627,6 +654,9 @@ pub struct AddResponseDocument {
     pub value: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<AddResponseDocumentValues>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
@@ -664,6 +694,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                 let mut __f15: Option<Option<i64>> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<AddResponseDocumentValues>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "createTime" => {
@@ -889,7 +923,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -912,6 +947,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                     updated_by: __f15.unwrap_or_default(),
                     value: __f16.unwrap_or_default(),
                     values: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -933,6 +969,9 @@ pub struct AddResponseDocumentValues {
     pub creation_method: Option<String>,
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseDocumentValues {
@@ -954,6 +993,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocumentValues {
             ) -> Result<AddResponseDocumentValues, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "_creationMethod" => {
@@ -983,13 +1026,15 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocumentValues {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponseDocumentValues {
                     creation_method: __f0.unwrap_or_default(),
                     stamps_enabled: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1024,6 +1069,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -1044,6 +1092,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1056,12 +1108,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1101,6 +1155,9 @@ pub struct EnablepublicurlRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<EnablepublicurlRequestStatus>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for EnablepublicurlRequest {
@@ -1122,6 +1179,10 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlRequest {
             ) -> Result<EnablepublicurlRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<EnablepublicurlRequestStatus>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1147,13 +1208,15 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(EnablepublicurlRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     status: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1227,6 +1290,9 @@ impl crate::runtime::loose::Loose for EnablepublicurlRequestStatus {
 pub struct EnablepublicurlResponse {
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for EnablepublicurlResponse {
@@ -1247,6 +1313,10 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlResponse {
                 mut map: A,
             ) -> Result<EnablepublicurlResponse, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "publicUrl" => {
@@ -1263,12 +1333,14 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(EnablepublicurlResponse {
                     public_url: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1303,6 +1375,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1323,6 +1398,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1335,12 +1414,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1361,6 +1442,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<GetResponseDocument>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1381,6 +1465,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseDocument>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "document" => {
@@ -1397,12 +1485,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     document: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1490,6 +1580,9 @@ pub struct GetResponseDocument {
     pub value: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<GetResponseDocumentValues>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
@@ -1540,6 +1633,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                 let mut __f28: Option<Option<i64>> = None;
                 let mut __f29: Option<Option<String>> = None;
                 let mut __f30: Option<Option<GetResponseDocumentValues>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "createTime" => {
@@ -1930,7 +2027,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1966,6 +2064,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                     updated_by: __f28.unwrap_or_default(),
                     value: __f29.unwrap_or_default(),
                     values: __f30.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1986,6 +2085,9 @@ pub struct GetResponseDocumentPublicUrlView {
     /// Format: `date-time`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseDocumentPublicUrlView {
@@ -2006,6 +2108,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocumentPublicUrlView {
                 mut map: A,
             ) -> Result<GetResponseDocumentPublicUrlView, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "time" => {
@@ -2020,12 +2126,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocumentPublicUrlView {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseDocumentPublicUrlView {
                     time: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2047,6 +2155,9 @@ pub struct GetResponseDocumentValues {
     pub creation_method: Option<String>,
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseDocumentValues {
@@ -2068,6 +2179,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocumentValues {
             ) -> Result<GetResponseDocumentValues, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "_creationMethod" => {
@@ -2097,13 +2212,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocumentValues {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseDocumentValues {
                     creation_method: __f0.unwrap_or_default(),
                     stamps_enabled: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2138,8 +2255,11 @@ pub async fn getfields(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetfieldsRequest {
     pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub values: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
@@ -2160,9 +2280,11 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
                 mut map: A,
             ) -> Result<GetfieldsRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2178,23 +2300,18 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("values"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetfieldsRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     values: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2215,6 +2332,9 @@ impl crate::runtime::loose::Loose for GetfieldsRequest {
 pub struct GetfieldsResponse {
     #[serde(rename = "documentFields", skip_serializing_if = "Option::is_none")]
     pub document_fields: Option<GetfieldsResponseDocumentFields>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
@@ -2235,6 +2355,10 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                 mut map: A,
             ) -> Result<GetfieldsResponse, A::Error> {
                 let mut __f0: Option<Option<GetfieldsResponseDocumentFields>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "documentFields" => {
@@ -2253,12 +2377,14 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetfieldsResponse {
                     document_fields: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2280,8 +2406,8 @@ pub struct GetfieldsResponseDocumentFields {
     pub chain: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<GetfieldsResponseDocumentFieldsRequired>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2290,6 +2416,9 @@ pub struct GetfieldsResponseDocumentFields {
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
@@ -2311,11 +2440,15 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
             ) -> Result<GetfieldsResponseDocumentFields, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<GetfieldsResponseDocumentFieldsRequired>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chain" => {
@@ -2344,14 +2477,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("group"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "required" => {
                             if __f3.is_some() {
@@ -2400,7 +2526,8 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2412,6 +2539,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
                     title: __f4.unwrap_or_default(),
                     type_: __f5.unwrap_or_default(),
                     value: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2506,14 +2634,17 @@ pub async fn list(
 /// Parameters of `documentgenerator.document.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -2533,41 +2664,27 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<Vec<ListRequestSelectItem>>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
@@ -2594,7 +2711,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2603,6 +2721,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2650,6 +2769,9 @@ pub struct ListRequestSelectItem {
     pub value: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<ListRequestSelectItemValues>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
@@ -2683,6 +2805,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                 let mut __f11: Option<Option<i64>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<ListRequestSelectItemValues>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "createTime" => {
@@ -2852,7 +2978,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2871,6 +2998,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                     updated_by: __f11.unwrap_or_default(),
                     value: __f12.unwrap_or_default(),
                     values: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2892,6 +3020,9 @@ pub struct ListRequestSelectItemValues {
     pub creation_method: Option<String>,
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemValues {
@@ -2913,6 +3044,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemValues {
             ) -> Result<ListRequestSelectItemValues, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "_creationMethod" => {
@@ -2942,13 +3077,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItemValues {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequestSelectItemValues {
                     creation_method: __f0.unwrap_or_default(),
                     stamps_enabled: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2969,6 +3106,9 @@ impl crate::runtime::loose::Loose for ListRequestSelectItemValues {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub documents: Option<Vec<ListResponseDocumentsItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -2989,6 +3129,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 mut map: A,
             ) -> Result<ListResponse, A::Error> {
                 let mut __f0: Option<Option<Vec<ListResponseDocumentsItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "documents" => {
@@ -3007,12 +3151,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     documents: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3074,6 +3220,9 @@ pub struct ListResponseDocumentsItem {
     pub value: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<ListResponseDocumentsItemValues>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
@@ -3114,6 +3263,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                 let mut __f18: Option<Option<i64>> = None;
                 let mut __f19: Option<Option<String>> = None;
                 let mut __f20: Option<Option<ListResponseDocumentsItemValues>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "createTime" => {
@@ -3370,7 +3523,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3396,6 +3550,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                     updated_by: __f18.unwrap_or_default(),
                     value: __f19.unwrap_or_default(),
                     values: __f20.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3417,6 +3572,9 @@ pub struct ListResponseDocumentsItemValues {
     pub creation_method: Option<String>,
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItemValues {
@@ -3438,6 +3596,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItemValues {
             ) -> Result<ListResponseDocumentsItemValues, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "_creationMethod" => {
@@ -3467,13 +3629,15 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItemValues {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponseDocumentsItemValues {
                     creation_method: __f0.unwrap_or_default(),
                     stamps_enabled: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3514,6 +3678,9 @@ pub struct UpdateRequest {
     pub stamps_enabled: Option<UpdateRequestStampsEnabled>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<UpdateRequestValues>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -3537,6 +3704,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<UpdateRequestStampsEnabled>> = None;
                 let mut __f3: Option<Option<UpdateRequestValues>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -3590,7 +3761,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3599,6 +3771,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     stamps_enabled: __f2.unwrap_or_default(),
                     values: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3616,14 +3789,17 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(rename = "FORMAT", skip_serializing_if = "Option::is_none")]
-    pub format: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "FORMAT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub format: ::serde_json::Value,
     #[serde(rename = "PROVIDER", skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<UpdateRequestFieldsType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -3643,26 +3819,21 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<UpdateRequestFieldsType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FORMAT" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FORMAT"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PROVIDER" => {
                             if __f1.is_some() {
@@ -3700,7 +3871,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3709,6 +3881,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     provider: __f1.unwrap_or_default(),
                     title: __f2.unwrap_or_default(),
                     type_: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3844,6 +4017,9 @@ pub struct UpdateRequestValues {
     pub products_table_variant: Option<String>,
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestValues {
@@ -3866,6 +4042,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestValues {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "_creationMethod" => {
@@ -3908,7 +4088,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestValues {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3916,6 +4097,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestValues {
                     creation_method: __f0.unwrap_or_default(),
                     products_table_variant: __f1.unwrap_or_default(),
                     stamps_enabled: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3936,6 +4118,9 @@ impl crate::runtime::loose::Loose for UpdateRequestValues {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<UpdateResponseDocument>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -3956,6 +4141,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseDocument>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "document" => {
@@ -3972,12 +4161,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     document: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4053,6 +4244,9 @@ pub struct UpdateResponseDocument {
     pub value: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<UpdateResponseDocumentValues>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
@@ -4100,6 +4294,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                 let mut __f25: Option<Option<i64>> = None;
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<Option<UpdateResponseDocumentValues>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "createTime" => {
@@ -4445,7 +4643,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4478,6 +4677,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                     updated_by: __f25.unwrap_or_default(),
                     value: __f26.unwrap_or_default(),
                     values: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4498,6 +4698,9 @@ pub struct UpdateResponseDocumentPublicUrlView {
     /// Format: `date-time`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocumentPublicUrlView {
@@ -4518,6 +4721,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocumentPublicUrlView {
                 mut map: A,
             ) -> Result<UpdateResponseDocumentPublicUrlView, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "time" => {
@@ -4532,12 +4739,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocumentPublicUrlView {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponseDocumentPublicUrlView {
                     time: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4561,6 +4770,9 @@ pub struct UpdateResponseDocumentValues {
     pub products_table_variant: Option<String>,
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocumentValues {
@@ -4583,6 +4795,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocumentValues {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "_creationMethod" => {
@@ -4625,7 +4841,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocumentValues {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4633,6 +4850,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocumentValues {
                     creation_method: __f0.unwrap_or_default(),
                     products_table_variant: __f1.unwrap_or_default(),
                     stamps_enabled: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

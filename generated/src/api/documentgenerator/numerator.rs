@@ -22,6 +22,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -56,13 +63,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -84,6 +93,9 @@ pub struct AddRequestFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<AddRequestFieldsSettings>,
     pub template: AddRequestFieldsTemplate,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -106,6 +118,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<AddRequestFieldsSettings>> = None;
                 let mut __f2: Option<AddRequestFieldsTemplate> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "name" => {
@@ -146,7 +162,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -155,6 +172,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     settings: __f1.unwrap_or_default(),
                     template: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("template"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -179,6 +197,9 @@ pub struct AddRequestFieldsSettings {
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
         AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSettings {
@@ -203,6 +224,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSettings {
                         AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
                     >,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "Bitrix_Main_Numerator_Generator_SequentNumberGenerator" => {
@@ -225,13 +250,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestFieldsSettings {
                     bitrix_main_numerator_generator_sequent_number_generator: __f0
                         .unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -263,6 +290,9 @@ pub struct AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGene
     pub step: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de>
@@ -295,6 +325,10 @@ for AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDirectNumeration" => {
@@ -381,7 +415,8 @@ for AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -393,6 +428,7 @@ for AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
                     start: __f4.unwrap_or_default(),
                     step: __f5.unwrap_or_default(),
                     timezone: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -477,6 +513,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsTemplate {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub numerator: Option<AddResponseNumerator>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -497,6 +536,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseNumerator>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "numerator" => {
@@ -515,12 +558,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     numerator: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -548,6 +593,9 @@ pub struct AddResponseNumerator {
     pub settings: Option<AddResponseNumeratorSettings>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseNumerator {
@@ -572,6 +620,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseNumerator {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<AddResponseNumeratorSettings>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -632,7 +684,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseNumerator {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -642,6 +695,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseNumerator {
                     name: __f2.unwrap_or_default(),
                     settings: __f3.unwrap_or_default(),
                     template: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -666,6 +720,9 @@ pub struct AddResponseNumeratorSettings {
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
         AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseNumeratorSettings {
@@ -690,6 +747,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseNumeratorSettings {
                         AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
                     >,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "Bitrix_Main_Numerator_Generator_SequentNumberGenerator" => {
@@ -712,13 +773,15 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseNumeratorSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponseNumeratorSettings {
                     bitrix_main_numerator_generator_sequent_number_generator: __f0
                         .unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -750,6 +813,9 @@ pub struct AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumber
     pub step: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de>
@@ -782,6 +848,10 @@ for AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerat
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDirectNumeration" => {
@@ -868,7 +938,8 @@ for AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerat
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -880,6 +951,7 @@ for AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerat
                     start: __f4.unwrap_or_default(),
                     step: __f5.unwrap_or_default(),
                     timezone: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -915,6 +987,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -935,6 +1010,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -947,12 +1026,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -990,6 +1071,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1010,6 +1094,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1022,12 +1110,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1048,6 +1138,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub numerator: Option<GetResponseNumerator>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1068,6 +1161,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseNumerator>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "numerator" => {
@@ -1086,12 +1183,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     numerator: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1119,6 +1218,9 @@ pub struct GetResponseNumerator {
     pub settings: Option<GetResponseNumeratorSettings>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseNumerator {
@@ -1143,6 +1245,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNumerator {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<GetResponseNumeratorSettings>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1203,7 +1309,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNumerator {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1213,6 +1320,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNumerator {
                     name: __f2.unwrap_or_default(),
                     settings: __f3.unwrap_or_default(),
                     template: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1237,6 +1345,9 @@ pub struct GetResponseNumeratorSettings {
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
         GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseNumeratorSettings {
@@ -1261,6 +1372,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNumeratorSettings {
                         GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
                     >,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "Bitrix_Main_Numerator_Generator_SequentNumberGenerator" => {
@@ -1283,13 +1398,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNumeratorSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseNumeratorSettings {
                     bitrix_main_numerator_generator_sequent_number_generator: __f0
                         .unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1321,6 +1438,9 @@ pub struct GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumber
     pub step: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de>
@@ -1353,6 +1473,10 @@ for GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerat
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDirectNumeration" => {
@@ -1439,7 +1563,8 @@ for GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerat
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1451,6 +1576,7 @@ for GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerat
                     start: __f4.unwrap_or_default(),
                     step: __f5.unwrap_or_default(),
                     timezone: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1489,6 +1615,9 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -1509,6 +1638,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "start" => {
@@ -1523,12 +1656,14 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     start: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1549,6 +1684,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub numerators: Option<Vec<ListResponseNumeratorsItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -1569,6 +1707,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 mut map: A,
             ) -> Result<ListResponse, A::Error> {
                 let mut __f0: Option<Option<Vec<ListResponseNumeratorsItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "numerators" => {
@@ -1587,12 +1729,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     numerators: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1620,6 +1764,9 @@ pub struct ListResponseNumeratorsItem {
     pub settings: Option<ListResponseNumeratorsItemSettings>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseNumeratorsItem {
@@ -1644,6 +1791,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseNumeratorsItem {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<ListResponseNumeratorsItemSettings>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1704,7 +1855,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseNumeratorsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1714,6 +1866,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseNumeratorsItem {
                     name: __f2.unwrap_or_default(),
                     settings: __f3.unwrap_or_default(),
                     template: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1738,6 +1891,9 @@ pub struct ListResponseNumeratorsItemSettings {
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
         ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseNumeratorsItemSettings {
@@ -1762,6 +1918,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseNumeratorsItemSettings {
                         ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
                     >,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "Bitrix_Main_Numerator_Generator_SequentNumberGenerator" => {
@@ -1784,13 +1944,15 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseNumeratorsItemSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponseNumeratorsItemSettings {
                     bitrix_main_numerator_generator_sequent_number_generator: __f0
                         .unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1822,6 +1984,9 @@ pub struct ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequent
     pub step: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de>
@@ -1854,6 +2019,10 @@ for ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberG
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDirectNumeration" => {
@@ -1940,7 +2109,8 @@ for ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberG
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1952,6 +2122,7 @@ for ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberG
                     start: __f4.unwrap_or_default(),
                     step: __f5.unwrap_or_default(),
                     timezone: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1988,6 +2159,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -2009,6 +2183,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -2032,7 +2210,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2040,6 +2219,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2063,6 +2243,9 @@ pub struct UpdateRequestFields {
     pub settings: Option<UpdateRequestFieldsSettings>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<UpdateRequestFieldsTemplate>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -2085,6 +2268,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<UpdateRequestFieldsSettings>> = None;
                 let mut __f2: Option<Option<UpdateRequestFieldsTemplate>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "name" => {
@@ -2125,7 +2312,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2133,6 +2321,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     name: __f0.unwrap_or_default(),
                     settings: __f1.unwrap_or_default(),
                     template: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2157,6 +2346,9 @@ pub struct UpdateRequestFieldsSettings {
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
         UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsSettings {
@@ -2181,6 +2373,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsSettings {
                         UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
                     >,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "Bitrix_Main_Numerator_Generator_SequentNumberGenerator" => {
@@ -2203,13 +2399,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestFieldsSettings {
                     bitrix_main_numerator_generator_sequent_number_generator: __f0
                         .unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2241,6 +2439,9 @@ pub struct UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberG
     pub step: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de>
@@ -2273,6 +2474,10 @@ for UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerato
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDirectNumeration" => {
@@ -2359,7 +2564,8 @@ for UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerato
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2371,6 +2577,7 @@ for UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerato
                     start: __f4.unwrap_or_default(),
                     step: __f5.unwrap_or_default(),
                     timezone: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2463,6 +2670,9 @@ pub struct UpdateResponse {
     pub settings: Option<UpdateResponseSettings>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -2487,6 +2697,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<UpdateResponseSettings>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -2547,7 +2761,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2557,6 +2772,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                     name: __f2.unwrap_or_default(),
                     settings: __f3.unwrap_or_default(),
                     template: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2581,6 +2797,9 @@ pub struct UpdateResponseSettings {
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
         UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseSettings {
@@ -2605,6 +2824,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSettings {
                         UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
                     >,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "Bitrix_Main_Numerator_Generator_SequentNumberGenerator" => {
@@ -2627,13 +2850,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponseSettings {
                     bitrix_main_numerator_generator_sequent_number_generator: __f0
                         .unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2665,6 +2890,9 @@ pub struct UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenera
     pub step: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de>
@@ -2697,6 +2925,10 @@ for UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDirectNumeration" => {
@@ -2783,7 +3015,8 @@ for UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2795,6 +3028,7 @@ for UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
                     start: __f4.unwrap_or_default(),
                     step: __f5.unwrap_or_default(),
                     timezone: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

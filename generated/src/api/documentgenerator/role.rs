@@ -23,6 +23,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -43,6 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -57,13 +64,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -86,6 +95,9 @@ pub struct AddRequestFields {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<AddRequestFieldsPermissions>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -108,6 +120,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<Option<AddRequestFieldsPermissions>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -148,7 +164,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -156,6 +173,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     code: __f0.unwrap_or_default(),
                     name: __f1.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
                     permissions: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -179,6 +197,9 @@ pub struct AddRequestFieldsPermissions {
     pub settings: Option<AddRequestFieldsPermissionsSettings>,
     #[serde(rename = "TEMPLATES", skip_serializing_if = "Option::is_none")]
     pub templates: Option<AddRequestFieldsPermissionsTemplates>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissions {
@@ -201,6 +222,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissions {
                 let mut __f0: Option<Option<AddRequestFieldsPermissionsDocuments>> = None;
                 let mut __f1: Option<Option<AddRequestFieldsPermissionsSettings>> = None;
                 let mut __f2: Option<Option<AddRequestFieldsPermissionsTemplates>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DOCUMENTS" => {
@@ -247,7 +272,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -255,6 +281,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissions {
                     documents: __f0.unwrap_or_default(),
                     settings: __f1.unwrap_or_default(),
                     templates: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -276,6 +303,9 @@ pub struct AddRequestFieldsPermissionsDocuments {
     pub modify: Option<String>,
     #[serde(rename = "VIEW", skip_serializing_if = "Option::is_none")]
     pub view: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsDocuments {
@@ -297,6 +327,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsDocuments {
             ) -> Result<AddRequestFieldsPermissionsDocuments, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MODIFY" => {
@@ -322,13 +356,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsDocuments {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestFieldsPermissionsDocuments {
                     modify: __f0.unwrap_or_default(),
                     view: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -348,6 +384,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsPermissionsDocuments {
 pub struct AddRequestFieldsPermissionsSettings {
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsSettings {
@@ -368,6 +407,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsSettings {
                 mut map: A,
             ) -> Result<AddRequestFieldsPermissionsSettings, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MODIFY" => {
@@ -382,12 +425,14 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestFieldsPermissionsSettings {
                     modify: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -407,6 +452,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsPermissionsSettings {
 pub struct AddRequestFieldsPermissionsTemplates {
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsTemplates {
@@ -427,6 +475,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsTemplates {
                 mut map: A,
             ) -> Result<AddRequestFieldsPermissionsTemplates, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MODIFY" => {
@@ -441,12 +493,14 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsPermissionsTemplates {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestFieldsPermissionsTemplates {
                     modify: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -467,6 +521,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsPermissionsTemplates {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<AddResponseRole>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -487,6 +544,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseRole>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "role" => {
@@ -503,12 +564,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     role: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -534,6 +597,9 @@ pub struct AddResponseRole {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<AddResponseRolePermissions>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseRole {
@@ -557,6 +623,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRole {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<AddResponseRolePermissions>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -608,7 +678,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRole {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -617,6 +688,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRole {
                     id: __f1.unwrap_or_default(),
                     name: __f2.unwrap_or_default(),
                     permissions: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -640,6 +712,9 @@ pub struct AddResponseRolePermissions {
     pub settings: Option<AddResponseRolePermissionsSettings>,
     #[serde(rename = "TEMPLATES", skip_serializing_if = "Option::is_none")]
     pub templates: Option<AddResponseRolePermissionsTemplates>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissions {
@@ -662,6 +737,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissions {
                 let mut __f0: Option<Option<AddResponseRolePermissionsDocuments>> = None;
                 let mut __f1: Option<Option<AddResponseRolePermissionsSettings>> = None;
                 let mut __f2: Option<Option<AddResponseRolePermissionsTemplates>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DOCUMENTS" => {
@@ -708,7 +787,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -716,6 +796,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissions {
                     documents: __f0.unwrap_or_default(),
                     settings: __f1.unwrap_or_default(),
                     templates: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -737,6 +818,9 @@ pub struct AddResponseRolePermissionsDocuments {
     pub modify: Option<String>,
     #[serde(rename = "VIEW", skip_serializing_if = "Option::is_none")]
     pub view: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsDocuments {
@@ -758,6 +842,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsDocuments {
             ) -> Result<AddResponseRolePermissionsDocuments, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MODIFY" => {
@@ -783,13 +871,15 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsDocuments {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponseRolePermissionsDocuments {
                     modify: __f0.unwrap_or_default(),
                     view: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -809,6 +899,9 @@ impl crate::runtime::loose::Loose for AddResponseRolePermissionsDocuments {
 pub struct AddResponseRolePermissionsSettings {
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsSettings {
@@ -829,6 +922,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsSettings {
                 mut map: A,
             ) -> Result<AddResponseRolePermissionsSettings, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MODIFY" => {
@@ -843,12 +940,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponseRolePermissionsSettings {
                     modify: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -868,6 +967,9 @@ impl crate::runtime::loose::Loose for AddResponseRolePermissionsSettings {
 pub struct AddResponseRolePermissionsTemplates {
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsTemplates {
@@ -888,6 +990,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsTemplates {
                 mut map: A,
             ) -> Result<AddResponseRolePermissionsTemplates, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MODIFY" => {
@@ -902,12 +1008,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseRolePermissionsTemplates {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponseRolePermissionsTemplates {
                     modify: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -942,6 +1050,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -962,6 +1073,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -974,12 +1089,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1018,6 +1135,9 @@ pub async fn fillaccesses(
 pub struct FillaccessesRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accesses: Option<Vec<FillaccessesRequestAccessesItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FillaccessesRequest {
@@ -1038,6 +1158,10 @@ impl<'de> ::serde::Deserialize<'de> for FillaccessesRequest {
                 mut map: A,
             ) -> Result<FillaccessesRequest, A::Error> {
                 let mut __f0: Option<Option<Vec<FillaccessesRequestAccessesItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accesses" => {
@@ -1054,12 +1178,14 @@ impl<'de> ::serde::Deserialize<'de> for FillaccessesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(FillaccessesRequest {
                     accesses: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1081,6 +1207,9 @@ pub struct FillaccessesRequestAccessesItem {
     pub access_code: FillaccessesRequestAccessesItemAccessCode,
     #[serde(rename = "roleId")]
     pub role_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FillaccessesRequestAccessesItem {
@@ -1102,6 +1231,10 @@ impl<'de> ::serde::Deserialize<'de> for FillaccessesRequestAccessesItem {
             ) -> Result<FillaccessesRequestAccessesItem, A::Error> {
                 let mut __f0: Option<FillaccessesRequestAccessesItemAccessCode> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accessCode" => {
@@ -1129,7 +1262,8 @@ impl<'de> ::serde::Deserialize<'de> for FillaccessesRequestAccessesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1138,6 +1272,7 @@ impl<'de> ::serde::Deserialize<'de> for FillaccessesRequestAccessesItem {
                         .ok_or_else(|| ::serde::de::Error::missing_field("accessCode"))?,
                     role_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("roleId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1266,6 +1401,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1286,6 +1424,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1298,12 +1440,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1324,6 +1468,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<GetResponseRole>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1344,6 +1491,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseRole>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "role" => {
@@ -1360,12 +1511,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     role: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1391,6 +1544,9 @@ pub struct GetResponseRole {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<GetResponseRolePermissions>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseRole {
@@ -1414,6 +1570,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRole {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<GetResponseRolePermissions>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1465,7 +1625,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRole {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1474,6 +1635,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRole {
                     id: __f1.unwrap_or_default(),
                     name: __f2.unwrap_or_default(),
                     permissions: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1497,6 +1659,9 @@ pub struct GetResponseRolePermissions {
     pub settings: Option<GetResponseRolePermissionsSettings>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub templates: Option<GetResponseRolePermissionsTemplates>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissions {
@@ -1519,6 +1684,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissions {
                 let mut __f0: Option<Option<GetResponseRolePermissionsDocuments>> = None;
                 let mut __f1: Option<Option<GetResponseRolePermissionsSettings>> = None;
                 let mut __f2: Option<Option<GetResponseRolePermissionsTemplates>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "documents" => {
@@ -1565,7 +1734,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1573,6 +1743,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissions {
                     documents: __f0.unwrap_or_default(),
                     settings: __f1.unwrap_or_default(),
                     templates: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1594,6 +1765,9 @@ pub struct GetResponseRolePermissionsDocuments {
     pub modify: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub view: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsDocuments {
@@ -1615,6 +1789,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsDocuments {
             ) -> Result<GetResponseRolePermissionsDocuments, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "modify" => {
@@ -1640,13 +1818,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsDocuments {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseRolePermissionsDocuments {
                     modify: __f0.unwrap_or_default(),
                     view: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1666,6 +1846,9 @@ impl crate::runtime::loose::Loose for GetResponseRolePermissionsDocuments {
 pub struct GetResponseRolePermissionsSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsSettings {
@@ -1686,6 +1869,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsSettings {
                 mut map: A,
             ) -> Result<GetResponseRolePermissionsSettings, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "modify" => {
@@ -1700,12 +1887,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseRolePermissionsSettings {
                     modify: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1725,6 +1914,9 @@ impl crate::runtime::loose::Loose for GetResponseRolePermissionsSettings {
 pub struct GetResponseRolePermissionsTemplates {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsTemplates {
@@ -1745,6 +1937,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsTemplates {
                 mut map: A,
             ) -> Result<GetResponseRolePermissionsTemplates, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "modify" => {
@@ -1759,12 +1955,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRolePermissionsTemplates {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseRolePermissionsTemplates {
                     modify: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1802,6 +2000,9 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -1822,6 +2023,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "start" => {
@@ -1836,12 +2041,14 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     start: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1862,6 +2069,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<ListResponseRolesItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -1882,6 +2092,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 mut map: A,
             ) -> Result<ListResponse, A::Error> {
                 let mut __f0: Option<Option<Vec<ListResponseRolesItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "roles" => {
@@ -1898,12 +2112,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     roles: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1927,6 +2143,9 @@ pub struct ListResponseRolesItem {
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseRolesItem {
@@ -1949,6 +2168,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseRolesItem {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1985,7 +2208,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseRolesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1993,6 +2217,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseRolesItem {
                     code: __f0.unwrap_or_default(),
                     id: __f1.unwrap_or_default(),
                     name: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2028,6 +2253,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -2049,6 +2277,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -2072,7 +2304,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2080,6 +2313,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2103,6 +2337,9 @@ pub struct UpdateRequestFields {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<UpdateRequestFieldsPermissions>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -2125,6 +2362,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<UpdateRequestFieldsPermissions>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -2165,7 +2406,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2173,6 +2415,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     code: __f0.unwrap_or_default(),
                     name: __f1.unwrap_or_default(),
                     permissions: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2196,6 +2439,9 @@ pub struct UpdateRequestFieldsPermissions {
     pub settings: Option<UpdateRequestFieldsPermissionsSettings>,
     #[serde(rename = "TEMPLATES", skip_serializing_if = "Option::is_none")]
     pub templates: Option<UpdateRequestFieldsPermissionsTemplates>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissions {
@@ -2218,6 +2464,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissions {
                 let mut __f0: Option<Option<UpdateRequestFieldsPermissionsDocuments>> = None;
                 let mut __f1: Option<Option<UpdateRequestFieldsPermissionsSettings>> = None;
                 let mut __f2: Option<Option<UpdateRequestFieldsPermissionsTemplates>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DOCUMENTS" => {
@@ -2264,7 +2514,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2272,6 +2523,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissions {
                     documents: __f0.unwrap_or_default(),
                     settings: __f1.unwrap_or_default(),
                     templates: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2293,6 +2545,9 @@ pub struct UpdateRequestFieldsPermissionsDocuments {
     pub modify: Option<String>,
     #[serde(rename = "VIEW", skip_serializing_if = "Option::is_none")]
     pub view: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsDocuments {
@@ -2314,6 +2569,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsDocuments 
             ) -> Result<UpdateRequestFieldsPermissionsDocuments, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MODIFY" => {
@@ -2339,13 +2598,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsDocuments 
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestFieldsPermissionsDocuments {
                     modify: __f0.unwrap_or_default(),
                     view: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2365,6 +2626,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsPermissionsDocuments {
 pub struct UpdateRequestFieldsPermissionsSettings {
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsSettings {
@@ -2385,6 +2649,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsSettings {
                 mut map: A,
             ) -> Result<UpdateRequestFieldsPermissionsSettings, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MODIFY" => {
@@ -2399,12 +2667,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestFieldsPermissionsSettings {
                     modify: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2424,6 +2694,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsPermissionsSettings {
 pub struct UpdateRequestFieldsPermissionsTemplates {
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsTemplates {
@@ -2444,6 +2717,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsTemplates 
                 mut map: A,
             ) -> Result<UpdateRequestFieldsPermissionsTemplates, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MODIFY" => {
@@ -2458,12 +2735,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsPermissionsTemplates 
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestFieldsPermissionsTemplates {
                     modify: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2484,6 +2763,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsPermissionsTemplates {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<UpdateResponseRole>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -2504,6 +2786,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseRole>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "role" => {
@@ -2520,12 +2806,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     role: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2551,6 +2839,9 @@ pub struct UpdateResponseRole {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<UpdateResponseRolePermissions>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseRole {
@@ -2574,6 +2865,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRole {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<UpdateResponseRolePermissions>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -2625,7 +2920,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRole {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2634,6 +2930,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRole {
                     id: __f1.unwrap_or_default(),
                     name: __f2.unwrap_or_default(),
                     permissions: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2657,6 +2954,9 @@ pub struct UpdateResponseRolePermissions {
     pub settings: Option<UpdateResponseRolePermissionsSettings>,
     #[serde(rename = "TEMPLATES", skip_serializing_if = "Option::is_none")]
     pub templates: Option<UpdateResponseRolePermissionsTemplates>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissions {
@@ -2679,6 +2979,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissions {
                 let mut __f0: Option<Option<UpdateResponseRolePermissionsDocuments>> = None;
                 let mut __f1: Option<Option<UpdateResponseRolePermissionsSettings>> = None;
                 let mut __f2: Option<Option<UpdateResponseRolePermissionsTemplates>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DOCUMENTS" => {
@@ -2725,7 +3029,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2733,6 +3038,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissions {
                     documents: __f0.unwrap_or_default(),
                     settings: __f1.unwrap_or_default(),
                     templates: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2754,6 +3060,9 @@ pub struct UpdateResponseRolePermissionsDocuments {
     pub modify: Option<String>,
     #[serde(rename = "VIEW", skip_serializing_if = "Option::is_none")]
     pub view: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsDocuments {
@@ -2775,6 +3084,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsDocuments {
             ) -> Result<UpdateResponseRolePermissionsDocuments, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MODIFY" => {
@@ -2800,13 +3113,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsDocuments {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponseRolePermissionsDocuments {
                     modify: __f0.unwrap_or_default(),
                     view: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2826,6 +3141,9 @@ impl crate::runtime::loose::Loose for UpdateResponseRolePermissionsDocuments {
 pub struct UpdateResponseRolePermissionsSettings {
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsSettings {
@@ -2846,6 +3164,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsSettings {
                 mut map: A,
             ) -> Result<UpdateResponseRolePermissionsSettings, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MODIFY" => {
@@ -2860,12 +3182,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponseRolePermissionsSettings {
                     modify: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2885,6 +3209,9 @@ impl crate::runtime::loose::Loose for UpdateResponseRolePermissionsSettings {
 pub struct UpdateResponseRolePermissionsTemplates {
     #[serde(rename = "MODIFY", skip_serializing_if = "Option::is_none")]
     pub modify: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsTemplates {
@@ -2905,6 +3232,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsTemplates {
                 mut map: A,
             ) -> Result<UpdateResponseRolePermissionsTemplates, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MODIFY" => {
@@ -2919,12 +3250,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseRolePermissionsTemplates {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponseRolePermissionsTemplates {
                     modify: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

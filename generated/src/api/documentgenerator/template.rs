@@ -23,6 +23,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -43,6 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -57,13 +64,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -94,10 +103,13 @@ pub struct AddRequestFields {
     pub region: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<AddRequestFieldsWithStamps>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -125,8 +137,12 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f5: Option<i64> = None;
                 let mut __f6: Option<String> = None;
                 let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<AddRequestFieldsWithStamps>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -216,14 +232,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             if __f8.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "withStamps" => {
                             if __f9.is_some() {
@@ -241,7 +250,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -261,6 +271,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     sort: __f7.unwrap_or_default(),
                     users: __f8.unwrap_or_default(),
                     with_stamps: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -399,6 +410,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsWithStamps {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<AddResponseTemplate>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -419,6 +433,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseTemplate>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "template" => {
@@ -435,12 +453,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     template: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -479,8 +499,8 @@ pub struct AddResponseTemplate {
     pub name: Option<String>,
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub providers: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub providers: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -488,10 +508,13 @@ pub struct AddResponseTemplate {
     /// Format: `date-time`.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<AddResponseTemplateWithStamps>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
@@ -521,16 +544,16 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<AddResponseTemplateWithStamps>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -661,14 +684,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                                     ::serde::de::Error::duplicate_field("providers"),
                                 );
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "region" => {
                             if __f11.is_some() {
@@ -709,14 +725,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             if __f14.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "withStamps" => {
                             if __f15.is_some() {
@@ -734,7 +743,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -755,6 +765,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTemplate {
                     update_time: __f13.unwrap_or_default(),
                     users: __f14.unwrap_or_default(),
                     with_stamps: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -966,6 +977,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -986,6 +1000,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -998,12 +1016,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1041,6 +1061,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1061,6 +1084,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1073,12 +1100,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1099,6 +1128,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<GetResponseTemplate>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1119,6 +1151,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseTemplate>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "template" => {
@@ -1135,12 +1171,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     template: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1177,8 +1215,8 @@ pub struct GetResponseTemplate {
     pub name: Option<String>,
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub providers: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub providers: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1186,10 +1224,13 @@ pub struct GetResponseTemplate {
     /// Format: `date-time`.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<GetResponseTemplateWithStamps>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
@@ -1218,16 +1259,16 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f13: Option<::serde_json::Value> = None;
                 let mut __f14: Option<Option<GetResponseTemplateWithStamps>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -1345,14 +1386,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                                     ::serde::de::Error::duplicate_field("providers"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "region" => {
                             if __f10.is_some() {
@@ -1393,14 +1427,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             if __f13.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "withStamps" => {
                             if __f14.is_some() {
@@ -1418,7 +1445,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1438,6 +1466,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTemplate {
                     update_time: __f12.unwrap_or_default(),
                     users: __f13.unwrap_or_default(),
                     with_stamps: __f14.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1649,6 +1678,9 @@ pub async fn getfields(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetfieldsRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
@@ -1669,6 +1701,10 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
                 mut map: A,
             ) -> Result<GetfieldsRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1681,12 +1717,14 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetfieldsRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1707,6 +1745,9 @@ impl crate::runtime::loose::Loose for GetfieldsRequest {
 pub struct GetfieldsResponse {
     #[serde(rename = "templateFields", skip_serializing_if = "Option::is_none")]
     pub template_fields: Option<GetfieldsResponseTemplateFields>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
@@ -1727,6 +1768,10 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                 mut map: A,
             ) -> Result<GetfieldsResponse, A::Error> {
                 let mut __f0: Option<Option<GetfieldsResponseTemplateFields>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "templateFields" => {
@@ -1745,12 +1790,14 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetfieldsResponse {
                     template_fields: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1772,8 +1819,8 @@ pub struct GetfieldsResponseTemplateFields {
     pub chain: Option<String>,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub default: ::serde_json::Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<GetfieldsResponseTemplateFieldsRequired>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1782,6 +1829,9 @@ pub struct GetfieldsResponseTemplateFields {
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub value: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
@@ -1803,11 +1853,15 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
             ) -> Result<GetfieldsResponseTemplateFields, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<GetfieldsResponseTemplateFieldsRequired>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chain" => {
@@ -1831,14 +1885,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("group"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "required" => {
                             if __f3.is_some() {
@@ -1882,7 +1929,8 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
                             __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1894,6 +1942,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
                     title: __f4.unwrap_or_default(),
                     type_: __f5.unwrap_or_default(),
                     value: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1988,14 +2037,17 @@ pub async fn list(
 /// Parameters of `documentgenerator.template.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -2015,41 +2067,27 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<Vec<ListRequestSelectItem>>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
@@ -2076,7 +2114,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2085,6 +2124,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2115,8 +2155,8 @@ pub struct ListRequestSelectItem {
     pub name: Option<String>,
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub providers: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub providers: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2124,10 +2164,13 @@ pub struct ListRequestSelectItem {
     /// Format: `date-time`.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<ListRequestSelectItemWithStamps>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
@@ -2153,12 +2196,16 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<Option<ListRequestSelectItemWithStamps>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2239,14 +2286,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                                     ::serde::de::Error::duplicate_field("providers"),
                                 );
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "region" => {
                             if __f7.is_some() {
@@ -2287,14 +2327,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             if __f10.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "withStamps" => {
                             if __f11.is_some() {
@@ -2312,7 +2345,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2329,6 +2363,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                     update_time: __f9.unwrap_or_default(),
                     users: __f10.unwrap_or_default(),
                     with_stamps: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2467,6 +2502,9 @@ impl crate::runtime::loose::Loose for ListRequestSelectItemWithStamps {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub templates: Option<ListResponseTemplates>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -2487,6 +2525,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 mut map: A,
             ) -> Result<ListResponse, A::Error> {
                 let mut __f0: Option<Option<ListResponseTemplates>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "templates" => {
@@ -2505,12 +2547,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     templates: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2559,8 +2603,8 @@ pub struct ListResponseTemplates {
     pub numerator_id: Option<String>,
     #[serde(rename = "productsTableVariant", skip_serializing_if = "Option::is_none")]
     pub products_table_variant: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub providers: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub providers: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2570,10 +2614,13 @@ pub struct ListResponseTemplates {
     pub update_time: Option<String>,
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<ListResponseTemplatesWithStamps>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
@@ -2608,13 +2655,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<String>> = None;
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<String>> = None;
-                let mut __f20: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f20: Option<::serde_json::Value> = None;
                 let mut __f21: Option<Option<ListResponseTemplatesWithStamps>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2808,14 +2859,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                                     ::serde::de::Error::duplicate_field("providers"),
                                 );
                             }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "region" => {
                             if __f16.is_some() {
@@ -2869,14 +2913,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             if __f20.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "withStamps" => {
                             if __f21.is_some() {
@@ -2894,7 +2931,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2921,6 +2959,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseTemplates {
                     updated_by: __f19.unwrap_or_default(),
                     users: __f20.unwrap_or_default(),
                     with_stamps: __f21.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3192,6 +3231,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -3213,6 +3255,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -3236,7 +3282,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3244,6 +3291,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3271,16 +3319,19 @@ pub struct UpdateRequestFields {
     pub name: Option<String>,
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub providers: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub providers: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<UpdateRequestFieldsWithStamps>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -3305,11 +3356,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<UpdateRequestFieldsWithStamps>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -3372,14 +3427,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("providers"),
                                 );
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "region" => {
                             if __f6.is_some() {
@@ -3407,14 +3455,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             if __f8.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "withStamps" => {
                             if __f9.is_some() {
@@ -3432,7 +3473,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3447,6 +3489,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     sort: __f7.unwrap_or_default(),
                     users: __f8.unwrap_or_default(),
                     with_stamps: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3585,6 +3628,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsWithStamps {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<UpdateResponseTemplate>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -3605,6 +3651,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseTemplate>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "template" => {
@@ -3621,12 +3671,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     template: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3665,8 +3717,8 @@ pub struct UpdateResponseTemplate {
     pub name: Option<String>,
     #[serde(rename = "numeratorId", skip_serializing_if = "Option::is_none")]
     pub numerator_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub providers: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub providers: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3674,10 +3726,13 @@ pub struct UpdateResponseTemplate {
     /// Format: `date-time`.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<UpdateResponseTemplateWithStamps>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
@@ -3707,16 +3762,16 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<UpdateResponseTemplateWithStamps>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -3847,14 +3902,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                                     ::serde::de::Error::duplicate_field("providers"),
                                 );
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "region" => {
                             if __f11.is_some() {
@@ -3895,14 +3943,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             if __f14.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "withStamps" => {
                             if __f15.is_some() {
@@ -3920,7 +3961,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3941,6 +3983,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTemplate {
                     update_time: __f13.unwrap_or_default(),
                     users: __f14.unwrap_or_default(),
                     with_stamps: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -43,12 +43,18 @@ pub struct AddRequest {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_picture: ::serde_json::Value,
-    #[serde(rename = "PROPERTY_VALUES", skip_serializing_if = "Option::is_none")]
-    pub property_values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "PROPERTY_VALUES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub property_values: ::serde_json::Value,
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
     #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -74,11 +80,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<::serde_json::Value> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<i64>> = None;
                 let mut __f8: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DATE_ACTIVE_FROM" => {
@@ -151,14 +159,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                     ::serde::de::Error::duplicate_field("PROPERTY_VALUES"),
                                 );
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SECTION" => {
                             if __f7.is_some() {
@@ -178,7 +179,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -193,6 +195,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     property_values: __f6.unwrap_or_default(),
                     section: __f7.unwrap_or_default(),
                     uf: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -233,6 +236,9 @@ pub struct DeleteRequest {
     pub entity: String,
     #[serde(rename = "ID")]
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -254,6 +260,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY" => {
@@ -277,7 +287,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -285,6 +296,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                     entity: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("ENTITY"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -325,12 +337,15 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(rename = "ENTITY")]
     pub entity: String,
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<GetRequestSort>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -351,11 +366,13 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<String> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<GetRequestSort>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY" => {
@@ -373,14 +390,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILTER"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SORT" => {
                             if __f2.is_some() {
@@ -405,7 +415,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -415,6 +426,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     filter: __f1.unwrap_or_default(),
                     sort: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -463,8 +475,11 @@ pub struct GetRequestSort {
     pub preview_picture: Option<String>,
     #[serde(rename = "PREVIEW_TEXT", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
-    #[serde(rename = "PROPERTY_VALUES", skip_serializing_if = "Option::is_none")]
-    pub property_values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "PROPERTY_VALUES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub property_values: ::serde_json::Value,
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
@@ -472,6 +487,9 @@ pub struct GetRequestSort {
     /// Format: `date-time`.
     #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestSort {
@@ -505,12 +523,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestSort {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<i64>> = None;
                 let mut __f16: Option<Option<i64>> = None;
                 let mut __f17: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -691,14 +711,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestSort {
                                     ::serde::de::Error::duplicate_field("PROPERTY_VALUES"),
                                 );
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SECTION" => {
                             if __f15.is_some() {
@@ -736,7 +749,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestSort {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -759,6 +773,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestSort {
                     section: __f15.unwrap_or_default(),
                     sort: __f16.unwrap_or_default(),
                     timestamp_x: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -817,12 +832,18 @@ pub struct UpdateRequest {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub preview_picture: ::serde_json::Value,
-    #[serde(rename = "PROPERTY_VALUES", skip_serializing_if = "Option::is_none")]
-    pub property_values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "PROPERTY_VALUES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub property_values: ::serde_json::Value,
     #[serde(rename = "SECTION", skip_serializing_if = "Option::is_none")]
     pub section: Option<i64>,
     #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -849,11 +870,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f4: Option<i64> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DATE_ACTIVE_FROM" => {
@@ -935,14 +958,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                                     ::serde::de::Error::duplicate_field("PROPERTY_VALUES"),
                                 );
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SECTION" => {
                             if __f8.is_some() {
@@ -962,7 +978,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -978,6 +995,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     property_values: __f7.unwrap_or_default(),
                     section: __f8.unwrap_or_default(),
                     uf: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

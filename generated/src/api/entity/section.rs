@@ -43,6 +43,9 @@ pub struct AddRequest {
     pub sort: Option<i64>,
     #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -72,6 +75,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f7: Option<Option<i64>> = None;
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -176,7 +183,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -192,6 +200,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     section: __f7.unwrap_or_default(),
                     sort: __f8.unwrap_or_default(),
                     uf: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -291,6 +300,9 @@ pub struct DeleteRequest {
     pub entity: String,
     #[serde(rename = "ID")]
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -312,6 +324,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY" => {
@@ -335,7 +351,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -343,6 +360,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                     entity: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("ENTITY"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -383,12 +401,15 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(rename = "ENTITY")]
     pub entity: String,
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<GetRequestSort>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -409,11 +430,13 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<String> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<GetRequestSort>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY" => {
@@ -431,14 +454,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILTER"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SORT" => {
                             if __f2.is_some() {
@@ -463,7 +479,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -473,6 +490,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     filter: __f1.unwrap_or_default(),
                     sort: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -526,6 +544,9 @@ pub struct GetRequestSort {
     /// Format: `date-time`.
     #[serde(rename = "TIMESTAMP_X", skip_serializing_if = "Option::is_none")]
     pub timestamp_x: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestSort {
@@ -562,6 +583,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestSort {
                 let mut __f14: Option<Option<i64>> = None;
                 let mut __f15: Option<Option<i64>> = None;
                 let mut __f16: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -770,7 +795,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestSort {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -792,6 +818,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestSort {
                     section: __f14.unwrap_or_default(),
                     sort: __f15.unwrap_or_default(),
                     timestamp_x: __f16.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -853,6 +880,9 @@ pub struct UpdateRequest {
     pub sort: Option<i64>,
     #[serde(rename = "UF_", skip_serializing_if = "::serde_json::Value::is_null")]
     pub uf: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -883,6 +913,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<Option<i64>> = None;
                 let mut __f10: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -996,7 +1030,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1013,6 +1048,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     section: __f8.unwrap_or_default(),
                     sort: __f9.unwrap_or_default(),
                     uf: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

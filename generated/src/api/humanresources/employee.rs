@@ -22,7 +22,11 @@ pub async fn count(
 
 /// Parameters of `humanresources.employee.count`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct CountRequest {}
+pub struct CountRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for CountRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -41,11 +45,17 @@ impl<'de> ::serde::Deserialize<'de> for CountRequest {
                 self,
                 mut map: A,
             ) -> Result<CountRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(CountRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(CountRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -65,6 +75,9 @@ impl crate::runtime::loose::Loose for CountRequest {
 pub struct CountResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CountResponse {
@@ -85,6 +98,10 @@ impl<'de> ::serde::Deserialize<'de> for CountResponse {
                 mut map: A,
             ) -> Result<CountResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "total" => {
@@ -99,12 +116,14 @@ impl<'de> ::serde::Deserialize<'de> for CountResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(CountResponse {
                     total: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -137,7 +156,11 @@ pub async fn multidepartment(
 
 /// Parameters of `humanresources.employee.multidepartment`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct MultidepartmentRequest {}
+pub struct MultidepartmentRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for MultidepartmentRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -156,11 +179,17 @@ impl<'de> ::serde::Deserialize<'de> for MultidepartmentRequest {
                 self,
                 mut map: A,
             ) -> Result<MultidepartmentRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(MultidepartmentRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(MultidepartmentRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -182,6 +211,9 @@ pub struct MultidepartmentResponse {
     pub employees: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MultidepartmentResponse {
@@ -205,6 +237,10 @@ impl<'de> ::serde::Deserialize<'de> for MultidepartmentResponse {
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "employees" => {
@@ -234,13 +270,15 @@ impl<'de> ::serde::Deserialize<'de> for MultidepartmentResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MultidepartmentResponse {
                     employees: __f0.unwrap_or_default(),
                     total: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -277,8 +315,11 @@ pub struct SearchRequest {
     pub name: String,
     #[serde(rename = "nodeId", skip_serializing_if = "Option::is_none")]
     pub node_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchRequest {
@@ -300,7 +341,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
             ) -> Result<SearchRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "name" => {
@@ -329,17 +374,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -347,6 +386,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                     name: __f0.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
                     node_id: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -367,6 +407,9 @@ impl crate::runtime::loose::Loose for SearchRequest {
 pub struct SearchResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchResponse {
@@ -389,6 +432,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "items" => {
@@ -405,12 +452,14 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SearchResponse {
                     items: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -445,6 +494,9 @@ pub async fn subordinates(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SubordinatesRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SubordinatesRequest {
@@ -465,6 +517,10 @@ impl<'de> ::serde::Deserialize<'de> for SubordinatesRequest {
                 mut map: A,
             ) -> Result<SubordinatesRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -477,12 +533,14 @@ impl<'de> ::serde::Deserialize<'de> for SubordinatesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SubordinatesRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -505,6 +563,9 @@ pub struct SubordinatesResponse {
     pub departments: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SubordinatesResponse {
@@ -528,6 +589,10 @@ impl<'de> ::serde::Deserialize<'de> for SubordinatesResponse {
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "departments" => {
@@ -557,13 +622,15 @@ impl<'de> ::serde::Deserialize<'de> for SubordinatesResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SubordinatesResponse {
                     departments: __f0.unwrap_or_default(),
                     user_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

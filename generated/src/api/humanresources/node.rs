@@ -33,12 +33,21 @@ pub async fn add(
 /// Parameters of `humanresources.node.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "bindingChannelIds", skip_serializing_if = "Option::is_none")]
-    pub binding_channel_ids: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "bindingChatIds", skip_serializing_if = "Option::is_none")]
-    pub binding_chat_ids: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "bindingCollabIds", skip_serializing_if = "Option::is_none")]
-    pub binding_collab_ids: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "bindingChannelIds",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub binding_channel_ids: ::serde_json::Value,
+    #[serde(
+        rename = "bindingChatIds",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub binding_chat_ids: ::serde_json::Value,
+    #[serde(
+        rename = "bindingCollabIds",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub binding_collab_ids: ::serde_json::Value,
     #[serde(rename = "colorName", skip_serializing_if = "Option::is_none")]
     pub color_name: Option<AddRequestColorName>,
     #[serde(rename = "createChannel", skip_serializing_if = "Option::is_none")]
@@ -60,6 +69,9 @@ pub struct AddRequest {
     pub type_: AddRequestType,
     #[serde(rename = "userIds", skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<AddRequestUserIds>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -79,9 +91,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<AddRequestColorName>> = None;
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<bool>> = None;
@@ -93,6 +105,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f11: Option<Option<AddRequestSettings>> = None;
                 let mut __f12: Option<AddRequestType> = None;
                 let mut __f13: Option<Option<AddRequestUserIds>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "bindingChannelIds" => {
@@ -101,14 +117,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                     ::serde::de::Error::duplicate_field("bindingChannelIds"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "bindingChatIds" => {
                             if __f1.is_some() {
@@ -116,14 +125,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                     ::serde::de::Error::duplicate_field("bindingChatIds"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "bindingCollabIds" => {
                             if __f2.is_some() {
@@ -131,14 +133,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                     ::serde::de::Error::duplicate_field("bindingCollabIds"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "colorName" => {
                             if __f3.is_some() {
@@ -278,7 +273,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -299,6 +295,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     type_: __f12
                         .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
                     user_ids: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -391,10 +388,19 @@ impl crate::runtime::loose::Loose for AddRequestColorName {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestSettings {
-    #[serde(rename = "BUSINESS_PROC_AUTHORITY", skip_serializing_if = "Option::is_none")]
-    pub business_proc_authority: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "REPORTS_AUTHORITY", skip_serializing_if = "Option::is_none")]
-    pub reports_authority: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "BUSINESS_PROC_AUTHORITY",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub business_proc_authority: ::serde_json::Value,
+    #[serde(
+        rename = "REPORTS_AUTHORITY",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub reports_authority: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
@@ -414,8 +420,12 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                 self,
                 mut map: A,
             ) -> Result<AddRequestSettings, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BUSINESS_PROC_AUTHORITY" => {
@@ -426,14 +436,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                                     ),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "REPORTS_AUTHORITY" => {
                             if __f1.is_some() {
@@ -441,23 +444,18 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                                     ::serde::de::Error::duplicate_field("REPORTS_AUTHORITY"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestSettings {
                     business_proc_authority: __f0.unwrap_or_default(),
                     reports_authority: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -534,18 +532,39 @@ impl crate::runtime::loose::Loose for AddRequestType {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestUserIds {
-    #[serde(rename = "MEMBER_DEPUTY_HEAD", skip_serializing_if = "Option::is_none")]
-    pub member_deputy_head: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "MEMBER_EMPLOYEE", skip_serializing_if = "Option::is_none")]
-    pub member_employee: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "MEMBER_HEAD", skip_serializing_if = "Option::is_none")]
-    pub member_head: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "MEMBER_TEAM_DEPUTY_HEAD", skip_serializing_if = "Option::is_none")]
-    pub member_team_deputy_head: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "MEMBER_TEAM_EMPLOYEE", skip_serializing_if = "Option::is_none")]
-    pub member_team_employee: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "MEMBER_TEAM_HEAD", skip_serializing_if = "Option::is_none")]
-    pub member_team_head: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "MEMBER_DEPUTY_HEAD",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_deputy_head: ::serde_json::Value,
+    #[serde(
+        rename = "MEMBER_EMPLOYEE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_employee: ::serde_json::Value,
+    #[serde(
+        rename = "MEMBER_HEAD",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_head: ::serde_json::Value,
+    #[serde(
+        rename = "MEMBER_TEAM_DEPUTY_HEAD",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_team_deputy_head: ::serde_json::Value,
+    #[serde(
+        rename = "MEMBER_TEAM_EMPLOYEE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_team_employee: ::serde_json::Value,
+    #[serde(
+        rename = "MEMBER_TEAM_HEAD",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_team_head: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestUserIds {
@@ -565,12 +584,16 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestUserIds {
                 self,
                 mut map: A,
             ) -> Result<AddRequestUserIds, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MEMBER_DEPUTY_HEAD" => {
@@ -579,14 +602,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestUserIds {
                                     ::serde::de::Error::duplicate_field("MEMBER_DEPUTY_HEAD"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MEMBER_EMPLOYEE" => {
                             if __f1.is_some() {
@@ -594,14 +610,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestUserIds {
                                     ::serde::de::Error::duplicate_field("MEMBER_EMPLOYEE"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MEMBER_HEAD" => {
                             if __f2.is_some() {
@@ -609,14 +618,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestUserIds {
                                     ::serde::de::Error::duplicate_field("MEMBER_HEAD"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MEMBER_TEAM_DEPUTY_HEAD" => {
                             if __f3.is_some() {
@@ -626,14 +628,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestUserIds {
                                     ),
                                 );
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MEMBER_TEAM_EMPLOYEE" => {
                             if __f4.is_some() {
@@ -641,14 +636,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestUserIds {
                                     ::serde::de::Error::duplicate_field("MEMBER_TEAM_EMPLOYEE"),
                                 );
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MEMBER_TEAM_HEAD" => {
                             if __f5.is_some() {
@@ -656,17 +644,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestUserIds {
                                     ::serde::de::Error::duplicate_field("MEMBER_TEAM_HEAD"),
                                 );
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -677,6 +659,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestUserIds {
                     member_team_deputy_head: __f3.unwrap_or_default(),
                     member_team_employee: __f4.unwrap_or_default(),
                     member_team_head: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -721,6 +704,9 @@ pub struct AddResponse {
     pub user_count: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -755,6 +741,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<i64>> = None;
                 let mut __f12: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accessCode" => {
@@ -907,7 +897,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             __f12 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -925,6 +916,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                     updated_at: __f10.unwrap_or_default(),
                     user_count: __f11.unwrap_or_default(),
                     xml_id: __f12.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -959,8 +951,11 @@ pub async fn children(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ChildrenRequest {
     pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ChildrenRequest {
@@ -981,7 +976,11 @@ impl<'de> ::serde::Deserialize<'de> for ChildrenRequest {
                 mut map: A,
             ) -> Result<ChildrenRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -997,23 +996,18 @@ impl<'de> ::serde::Deserialize<'de> for ChildrenRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ChildrenRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     select: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1034,6 +1028,9 @@ impl crate::runtime::loose::Loose for ChildrenRequest {
 pub struct ChildrenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ChildrenResponse {
@@ -1056,6 +1053,10 @@ impl<'de> ::serde::Deserialize<'de> for ChildrenResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "items" => {
@@ -1072,12 +1073,14 @@ impl<'de> ::serde::Deserialize<'de> for ChildrenResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ChildrenResponse {
                     items: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1110,7 +1113,11 @@ pub async fn count(
 
 /// Parameters of `humanresources.node.count`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct CountRequest {}
+pub struct CountRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for CountRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1129,11 +1136,17 @@ impl<'de> ::serde::Deserialize<'de> for CountRequest {
                 self,
                 mut map: A,
             ) -> Result<CountRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(CountRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(CountRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1155,6 +1168,9 @@ pub struct CountResponse {
     pub departments: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub teams: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CountResponse {
@@ -1176,6 +1192,10 @@ impl<'de> ::serde::Deserialize<'de> for CountResponse {
             ) -> Result<CountResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "departments" => {
@@ -1203,13 +1223,15 @@ impl<'de> ::serde::Deserialize<'de> for CountResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(CountResponse {
                     departments: __f0.unwrap_or_default(),
                     teams: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1250,6 +1272,9 @@ pub struct EditRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for EditRequest {
@@ -1273,6 +1298,10 @@ impl<'de> ::serde::Deserialize<'de> for EditRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "colorName" => {
@@ -1324,7 +1353,8 @@ impl<'de> ::serde::Deserialize<'de> for EditRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1333,6 +1363,7 @@ impl<'de> ::serde::Deserialize<'de> for EditRequest {
                     description: __f1.unwrap_or_default(),
                     id: __f2.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     name: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1450,6 +1481,9 @@ pub struct EditResponse {
     pub user_count: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for EditResponse {
@@ -1481,6 +1515,10 @@ impl<'de> ::serde::Deserialize<'de> for EditResponse {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<i64>> = None;
                 let mut __f11: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accessCode" => {
@@ -1620,7 +1658,8 @@ impl<'de> ::serde::Deserialize<'de> for EditResponse {
                             __f11 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1637,6 +1676,7 @@ impl<'de> ::serde::Deserialize<'de> for EditResponse {
                     updated_at: __f9.unwrap_or_default(),
                     user_count: __f10.unwrap_or_default(),
                     xml_id: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1671,8 +1711,11 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1693,7 +1736,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1709,23 +1756,18 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     select: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1746,6 +1788,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<GetResponseItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1766,6 +1811,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "item" => {
@@ -1782,12 +1831,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1831,6 +1882,9 @@ pub struct GetResponseItem {
     pub user_count: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
@@ -1863,6 +1917,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<i64>> = None;
                 let mut __f12: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accessCode" => {
@@ -2010,7 +2068,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             __f12 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2028,6 +2087,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                     updated_at: __f10.unwrap_or_default(),
                     user_count: __f11.unwrap_or_default(),
                     xml_id: __f12.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2061,12 +2121,15 @@ pub async fn list(
 /// Parameters of `humanresources.node.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pagination: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub pagination: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(rename = "type")]
     pub type_: ListRequestType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -2086,11 +2149,13 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<ListRequestType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "pagination" => {
@@ -2099,27 +2164,13 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                                     ::serde::de::Error::duplicate_field("pagination"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "type" => {
                             if __f2.is_some() {
@@ -2133,14 +2184,17 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     pagination: __f0.unwrap_or_default(),
                     select: __f1.unwrap_or_default(),
-                    type_: __f2.ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    type_: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2220,6 +2274,9 @@ impl crate::runtime::loose::Loose for ListRequestType {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -2242,6 +2299,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "items" => {
@@ -2258,12 +2319,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     items: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2300,6 +2363,9 @@ pub struct MoveRequest {
     pub id: i64,
     #[serde(rename = "parentId")]
     pub parent_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MoveRequest {
@@ -2321,6 +2387,10 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
             ) -> Result<MoveRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2342,7 +2412,8 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2350,6 +2421,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     parent_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("parentId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2392,6 +2464,9 @@ pub struct MoveResponse {
     pub user_count: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MoveResponse {
@@ -2423,6 +2498,10 @@ impl<'de> ::serde::Deserialize<'de> for MoveResponse {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<i64>> = None;
                 let mut __f11: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accessCode" => {
@@ -2562,7 +2641,8 @@ impl<'de> ::serde::Deserialize<'de> for MoveResponse {
                             __f11 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2579,6 +2659,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveResponse {
                     updated_at: __f9.unwrap_or_default(),
                     user_count: __f10.unwrap_or_default(),
                     xml_id: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2613,12 +2694,15 @@ pub async fn search(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SearchRequest {
     pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pagination: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub pagination: ::serde_json::Value,
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     #[serde(rename = "type")]
     pub type_: SearchRequestType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchRequest {
@@ -2639,11 +2723,13 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                 mut map: A,
             ) -> Result<SearchRequest, A::Error> {
                 let mut __f0: Option<String> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<SearchRequestType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "name" => {
@@ -2663,14 +2749,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                                     ::serde::de::Error::duplicate_field("pagination"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "parentId" => {
                             if __f2.is_some() {
@@ -2695,7 +2774,8 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2703,7 +2783,9 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                     name: __f0.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
                     pagination: __f1.unwrap_or_default(),
                     parent_id: __f2.unwrap_or_default(),
-                    type_: __f3.ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    type_: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2783,6 +2865,9 @@ impl crate::runtime::loose::Loose for SearchRequestType {
 pub struct SearchResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchResponse {
@@ -2805,6 +2890,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "items" => {
@@ -2821,12 +2910,14 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SearchResponse {
                     items: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

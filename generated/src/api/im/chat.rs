@@ -45,8 +45,11 @@ pub struct AddRequest {
     pub title: Option<String>,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestType>,
-    #[serde(rename = "USERS", skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "USERS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -75,7 +78,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<AddRequestType>> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AVATAR" => {
@@ -195,17 +202,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f9.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("USERS"));
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -220,6 +221,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     title: __f7.unwrap_or_default(),
                     type_: __f8.unwrap_or_default(),
                     users: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -604,6 +606,9 @@ pub struct GetRequest {
     pub entity_id: GetRequestEntityId,
     #[serde(rename = "ENTITY_TYPE")]
     pub entity_type: GetRequestEntityType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -625,6 +630,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<GetRequestEntityId> = None;
                 let mut __f1: Option<GetRequestEntityType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY_ID" => {
@@ -654,7 +663,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -662,7 +672,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     entity_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("ENTITY_ID"))?,
                     entity_type: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ENTITY_TYPE"))?,
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "ENTITY_TYPE",
+                        ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -857,6 +870,9 @@ impl crate::runtime::loose::Loose for GetRequestEntityType {
 pub struct GetResponse {
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -877,6 +893,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -891,12 +911,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -932,6 +954,9 @@ pub async fn leave(
 pub struct LeaveRequest {
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
@@ -952,6 +977,10 @@ impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
                 mut map: A,
             ) -> Result<LeaveRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -964,13 +993,15 @@ impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(LeaveRequest {
                     chat_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1013,6 +1044,9 @@ pub struct MuteRequest {
     pub dialog_id: Option<MuteRequestDialogId>,
     #[serde(rename = "MUTE", skip_serializing_if = "Option::is_none")]
     pub mute: Option<MuteRequestMute>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MuteRequest {
@@ -1035,6 +1069,10 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequest {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<MuteRequestDialogId>> = None;
                 let mut __f2: Option<Option<MuteRequestMute>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -1077,7 +1115,8 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1085,6 +1124,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequest {
                     chat_id: __f0.unwrap_or_default(),
                     dialog_id: __f1.unwrap_or_default(),
                     mute: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1249,6 +1289,9 @@ pub struct SetOwnerRequest {
     pub dialog_id: Option<String>,
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
@@ -1271,6 +1314,10 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -1305,7 +1352,8 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1315,6 +1363,7 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                     dialog_id: __f1.unwrap_or_default(),
                     user_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1357,6 +1406,9 @@ pub struct UpdateAvatarRequest {
     pub chat_id: i64,
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
@@ -1379,6 +1431,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AVATAR" => {
@@ -1415,7 +1471,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1425,6 +1482,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
                     chat_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
                     dialog_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1467,6 +1525,9 @@ pub struct UpdateColorRequest {
     pub color: UpdateColorRequestColor,
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
     pub dialog_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
@@ -1489,6 +1550,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<UpdateColorRequestColor> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -1527,7 +1592,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1537,6 +1603,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                     color: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("COLOR"))?,
                     dialog_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1694,6 +1761,9 @@ pub struct UpdateTitleRequest {
     pub dialog_id: Option<String>,
     #[serde(rename = "TITLE")]
     pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
@@ -1716,6 +1786,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -1752,7 +1826,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1762,6 +1837,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
                     dialog_id: __f1.unwrap_or_default(),
                     title: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
+                    additional: __extra,
                 })
             }
         }

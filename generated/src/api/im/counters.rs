@@ -16,7 +16,11 @@ pub async fn get(
 
 /// Parameters of `im.counters.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetRequest {}
+pub struct GetRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -35,11 +39,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 self,
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -71,6 +79,9 @@ pub struct GetResponse {
     pub lines: Option<Vec<::serde_json::Value>>,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -101,6 +112,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
                 let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
                 let mut __f6: Option<Option<GetResponseType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT" => {
@@ -201,7 +216,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -213,6 +229,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     dialog_unread: __f4.unwrap_or_default(),
                     lines: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -242,6 +259,9 @@ pub struct GetResponseType {
     pub messenger: Option<i64>,
     #[serde(rename = "NOTIFY", skip_serializing_if = "Option::is_none")]
     pub notify: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseType {
@@ -267,6 +287,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseType {
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ALL" => {
@@ -338,7 +362,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseType {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -349,6 +374,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseType {
                     lines: __f3.unwrap_or_default(),
                     messenger: __f4.unwrap_or_default(),
                     notify: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -31,6 +31,9 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: GetRequestDialogId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -51,6 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<GetRequestDialogId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DIALOG_ID" => {
@@ -67,13 +74,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     dialog_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -196,16 +205,16 @@ pub struct GetResponse {
     pub last_message_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_views: Option<GetResponseLastMessageViews>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manager_list: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub manager_list: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_count: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mute_list: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub mute_list: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -232,6 +241,9 @@ pub struct GetResponse {
     pub unread_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -271,11 +283,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f17: Option<Option<i64>> = None;
                 let mut __f18: Option<Option<i64>> = None;
                 let mut __f19: Option<Option<GetResponseLastMessageViews>> = None;
-                let mut __f20: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f20: Option<::serde_json::Value> = None;
                 let mut __f21: Option<Option<i64>> = None;
                 let mut __f22: Option<Option<i64>> = None;
                 let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f24: Option<::serde_json::Value> = None;
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<i64>> = None;
                 let mut __f27: Option<Option<i64>> = None;
@@ -289,6 +301,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f35: Option<Option<String>> = None;
                 let mut __f36: Option<Option<i64>> = None;
                 let mut __f37: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -547,14 +563,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("manager_list"),
                                 );
                             }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "marked_id" => {
                             if __f21.is_some() {
@@ -601,14 +610,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("mute_list"),
                                 );
                             }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "name" => {
                             if __f25.is_some() {
@@ -776,7 +778,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -819,6 +822,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     type_: __f35.unwrap_or_default(),
                     unread_id: __f36.unwrap_or_default(),
                     user_counter: __f37.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -842,6 +846,9 @@ pub struct GetResponseEntityLink {
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
@@ -864,6 +871,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -900,7 +911,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -908,6 +920,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
                     id: __f0.unwrap_or_default(),
                     type_: __f1.unwrap_or_default(),
                     url: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -927,10 +940,13 @@ impl crate::runtime::loose::Loose for GetResponseEntityLink {
 pub struct GetResponseLastMessageViews {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count_of_viewers: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_viewers: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub first_viewers: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
@@ -951,8 +967,12 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
                 mut map: A,
             ) -> Result<GetResponseLastMessageViews, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "count_of_viewers" => {
@@ -974,14 +994,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
                                     ::serde::de::Error::duplicate_field("first_viewers"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "message_id" => {
                             if __f2.is_some() {
@@ -997,7 +1010,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1005,6 +1019,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
                     count_of_viewers: __f0.unwrap_or_default(),
                     first_viewers: __f1.unwrap_or_default(),
                     message_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1034,6 +1049,9 @@ pub struct GetResponsePermissions {
     pub manage_users_add: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_delete: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
@@ -1059,6 +1077,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "can_post" => {
@@ -1138,7 +1160,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1149,6 +1172,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                     manage_ui: __f3.unwrap_or_default(),
                     manage_users_add: __f4.unwrap_or_default(),
                     manage_users_delete: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1175,6 +1199,9 @@ pub struct GetResponseReadedListItem {
     pub user_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseReadedListItem {
@@ -1198,6 +1225,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReadedListItem {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date" => {
@@ -1249,7 +1280,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReadedListItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1258,6 +1290,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReadedListItem {
                     message_id: __f1.unwrap_or_default(),
                     user_id: __f2.unwrap_or_default(),
                     user_name: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1297,6 +1330,9 @@ pub struct GetResponseRestrictions {
     pub send: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
@@ -1327,6 +1363,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                 let mut __f8: Option<Option<bool>> = None;
                 let mut __f9: Option<Option<bool>> = None;
                 let mut __f10: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -1457,7 +1497,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1473,6 +1514,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                     rename: __f8.unwrap_or_default(),
                     send: __f9.unwrap_or_default(),
                     user_list: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1510,6 +1552,9 @@ pub struct ReadRequest {
     pub dialog_id: ReadRequestDialogId,
     #[serde(rename = "MESSAGE_ID", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ReadRequest {
@@ -1531,6 +1576,10 @@ impl<'de> ::serde::Deserialize<'de> for ReadRequest {
             ) -> Result<ReadRequest, A::Error> {
                 let mut __f0: Option<ReadRequestDialogId> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DIALOG_ID" => {
@@ -1560,7 +1609,8 @@ impl<'de> ::serde::Deserialize<'de> for ReadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1568,6 +1618,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadRequest {
                     dialog_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
                     message_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1657,6 +1708,9 @@ pub struct ReadResponse {
     pub dialog_id: Option<String>,
     #[serde(rename = "lastId", skip_serializing_if = "Option::is_none")]
     pub last_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ReadResponse {
@@ -1680,6 +1734,10 @@ impl<'de> ::serde::Deserialize<'de> for ReadResponse {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chatId" => {
@@ -1727,7 +1785,8 @@ impl<'de> ::serde::Deserialize<'de> for ReadResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1736,6 +1795,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadResponse {
                     counter: __f1.unwrap_or_default(),
                     dialog_id: __f2.unwrap_or_default(),
                     last_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1773,6 +1833,9 @@ pub struct UnreadRequest {
     pub dialog_id: UnreadRequestDialogId,
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnreadRequest {
@@ -1794,6 +1857,10 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequest {
             ) -> Result<UnreadRequest, A::Error> {
                 let mut __f0: Option<UnreadRequestDialogId> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DIALOG_ID" => {
@@ -1821,7 +1888,8 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1830,6 +1898,7 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
                     message_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1931,6 +2000,9 @@ pub async fn writing(
 pub struct WritingRequest {
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: WritingRequestDialogId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for WritingRequest {
@@ -1951,6 +2023,10 @@ impl<'de> ::serde::Deserialize<'de> for WritingRequest {
                 mut map: A,
             ) -> Result<WritingRequest, A::Error> {
                 let mut __f0: Option<WritingRequestDialogId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DIALOG_ID" => {
@@ -1967,13 +2043,15 @@ impl<'de> ::serde::Deserialize<'de> for WritingRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(WritingRequest {
                     dialog_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -22,14 +22,14 @@ pub async fn add(
 /// Parameters of `im.message.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
-    pub attach: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attach: ::serde_json::Value,
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: AddRequestDialogId,
-    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
-    pub keyboard: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "MENU", skip_serializing_if = "Option::is_none")]
-    pub menu: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub keyboard: ::serde_json::Value,
+    #[serde(rename = "MENU", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub menu: ::serde_json::Value,
     #[serde(rename = "MESSAGE")]
     pub message: String,
     #[serde(rename = "REPLY_ID", skip_serializing_if = "Option::is_none")]
@@ -38,6 +38,9 @@ pub struct AddRequest {
     pub system: Option<AddRequestSystem>,
     #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<AddRequestUrlPreview>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -57,34 +60,25 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<AddRequestDialogId> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<String> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<AddRequestSystem>> = None;
                 let mut __f7: Option<Option<AddRequestUrlPreview>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ATTACH" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ATTACH"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "DIALOG_ID" => {
                             if __f1.is_some() {
@@ -103,27 +97,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("KEYBOARD"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MENU" => {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MENU"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MESSAGE" => {
                             if __f4.is_some() {
@@ -176,7 +156,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -191,6 +172,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     reply_id: __f5.unwrap_or_default(),
                     system: __f6.unwrap_or_default(),
                     url_preview: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -416,6 +398,9 @@ pub struct CommandRequest {
     pub command_params: Option<String>,
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CommandRequest {
@@ -439,6 +424,10 @@ impl<'de> ::serde::Deserialize<'de> for CommandRequest {
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -486,7 +475,8 @@ impl<'de> ::serde::Deserialize<'de> for CommandRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -498,6 +488,7 @@ impl<'de> ::serde::Deserialize<'de> for CommandRequest {
                     command_params: __f2.unwrap_or_default(),
                     message_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -536,6 +527,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -556,6 +550,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MESSAGE_ID" => {
@@ -570,13 +568,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     message_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -617,6 +617,9 @@ pub struct LikeRequest {
     pub action: Option<LikeRequestAction>,
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for LikeRequest {
@@ -638,6 +641,10 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequest {
             ) -> Result<LikeRequest, A::Error> {
                 let mut __f0: Option<Option<LikeRequestAction>> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTION" => {
@@ -665,7 +672,8 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -673,6 +681,7 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequest {
                     action: __f0.unwrap_or_default(),
                     message_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -778,6 +787,9 @@ pub struct ShareRequest {
     pub message_id: i64,
     #[serde(rename = "TYPE")]
     pub type_: ShareRequestType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ShareRequest {
@@ -800,6 +812,10 @@ impl<'de> ::serde::Deserialize<'de> for ShareRequest {
                 let mut __f0: Option<ShareRequestDialogId> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<ShareRequestType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DIALOG_ID" => {
@@ -838,7 +854,8 @@ impl<'de> ::serde::Deserialize<'de> for ShareRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -847,7 +864,9 @@ impl<'de> ::serde::Deserialize<'de> for ShareRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
                     message_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
-                    type_: __f2.ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    type_: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1014,20 +1033,23 @@ pub async fn update(
 /// Parameters of `im.message.update`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
-    pub attach: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attach: ::serde_json::Value,
     #[serde(rename = "IS_EDITED", skip_serializing_if = "Option::is_none")]
     pub is_edited: Option<UpdateRequestIsEdited>,
-    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
-    pub keyboard: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "MENU", skip_serializing_if = "Option::is_none")]
-    pub menu: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub keyboard: ::serde_json::Value,
+    #[serde(rename = "MENU", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub menu: ::serde_json::Value,
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
     #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<UpdateRequestUrlPreview>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1047,33 +1069,24 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<UpdateRequestIsEdited>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<i64> = None;
                 let mut __f6: Option<Option<UpdateRequestUrlPreview>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ATTACH" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ATTACH"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "IS_EDITED" => {
                             if __f1.is_some() {
@@ -1094,27 +1107,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("KEYBOARD"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MENU" => {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MENU"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MESSAGE" => {
                             if __f4.is_some() {
@@ -1154,7 +1153,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1167,6 +1167,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     message_id: __f5
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
                     url_preview: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -40,6 +40,9 @@ pub struct AnswerRequest {
     pub answer_text: String,
     #[serde(rename = "NOTIFY_ID")]
     pub notify_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
@@ -61,6 +64,10 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
             ) -> Result<AnswerRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ANSWER_TEXT" => {
@@ -88,7 +95,8 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -99,6 +107,7 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
                         ))?,
                     notify_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("NOTIFY_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -117,8 +126,11 @@ impl crate::runtime::loose::Loose for AnswerRequest {
 /// The `result` of `im.notify.answer`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AnswerResponse {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result_message: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub result_message: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AnswerResponse {
@@ -138,7 +150,11 @@ impl<'de> ::serde::Deserialize<'de> for AnswerResponse {
                 self,
                 mut map: A,
             ) -> Result<AnswerResponse, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result_message" => {
@@ -147,22 +163,17 @@ impl<'de> ::serde::Deserialize<'de> for AnswerResponse {
                                     ::serde::de::Error::duplicate_field("result_message"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AnswerResponse {
                     result_message: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -200,6 +211,9 @@ pub struct ConfirmRequest {
     pub notify_id: i64,
     #[serde(rename = "NOTIFY_VALUE")]
     pub notify_value: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ConfirmRequest {
@@ -221,6 +235,10 @@ impl<'de> ::serde::Deserialize<'de> for ConfirmRequest {
             ) -> Result<ConfirmRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "NOTIFY_ID" => {
@@ -248,7 +266,8 @@ impl<'de> ::serde::Deserialize<'de> for ConfirmRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -259,6 +278,7 @@ impl<'de> ::serde::Deserialize<'de> for ConfirmRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "NOTIFY_VALUE",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -277,8 +297,11 @@ impl crate::runtime::loose::Loose for ConfirmRequest {
 /// The `result` of `im.notify.confirm`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ConfirmResponse {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result_message: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub result_message: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ConfirmResponse {
@@ -298,7 +321,11 @@ impl<'de> ::serde::Deserialize<'de> for ConfirmResponse {
                 self,
                 mut map: A,
             ) -> Result<ConfirmResponse, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result_message" => {
@@ -307,22 +334,17 @@ impl<'de> ::serde::Deserialize<'de> for ConfirmResponse {
                                     ::serde::de::Error::duplicate_field("result_message"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ConfirmResponse {
                     result_message: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -364,6 +386,9 @@ pub struct DeleteRequest {
     pub sub_tag: Option<String>,
     #[serde(rename = "TAG", skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -387,6 +412,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CLIENT_ID" => {
@@ -436,7 +465,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -445,6 +475,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                     id: __f1.unwrap_or_default(),
                     sub_tag: __f2.unwrap_or_default(),
                     tag: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -489,6 +520,9 @@ pub struct GetRequest {
     pub last_type: Option<GetRequestLastType>,
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -512,6 +546,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<GetRequestLastType>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONVERT_TEXT" => {
@@ -565,7 +603,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -574,6 +613,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     last_id: __f1.unwrap_or_default(),
                     last_type: __f2.unwrap_or_default(),
                     limit: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -655,6 +695,9 @@ pub struct GetResponse {
     pub total_unread_count: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<GetResponseUsersItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -679,6 +722,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<Vec<GetResponseUsersItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chat_id" => {
@@ -747,7 +794,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -757,6 +805,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     total_count: __f2.unwrap_or_default(),
                     total_unread_count: __f3.unwrap_or_default(),
                     users: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -798,12 +847,15 @@ pub struct GetResponseNotificationsItem {
     pub notify_title: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_type: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub params: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setting_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseNotificationsItem {
@@ -835,11 +887,13 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNotificationsItem {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f12: Option<::serde_json::Value> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "author_id" => {
@@ -996,14 +1050,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNotificationsItem {
                             if __f12.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("params"));
                             }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "setting_name" => {
                             if __f13.is_some() {
@@ -1030,7 +1077,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNotificationsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1050,6 +1098,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseNotificationsItem {
                     params: __f12.unwrap_or_default(),
                     setting_name: __f13.unwrap_or_default(),
                     text: __f14.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1080,14 +1129,14 @@ pub struct GetResponseUsersItem {
     pub birthday: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub bot_data: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub departments: ::serde_json::Value,
     /// Format: `date-time`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
@@ -1128,6 +1177,9 @@ pub struct GetResponseUsersItem {
     pub website: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
@@ -1153,12 +1205,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
@@ -1177,6 +1227,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "absent" => {
@@ -1251,14 +1305,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("bot_data"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "color" => {
                             if __f7.is_some() {
@@ -1290,14 +1337,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                                     ::serde::de::Error::duplicate_field("departments"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "desktop_last_date" => {
                             if __f10.is_some() {
@@ -1514,7 +1554,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1547,6 +1588,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                     type_: __f25.unwrap_or_default(),
                     website: __f26.unwrap_or_default(),
                     work_position: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1570,6 +1612,9 @@ pub struct GetResponseUsersItemPhones {
     pub personal_mobile: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItemPhones {
@@ -1592,6 +1637,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItemPhones {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "inner_phone" => {
@@ -1634,7 +1683,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItemPhones {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1642,6 +1692,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItemPhones {
                     inner_phone: __f0.unwrap_or_default(),
                     personal_mobile: __f1.unwrap_or_default(),
                     work_phone: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1681,6 +1732,9 @@ pub struct ReadRequest {
     pub id: Option<i64>,
     #[serde(rename = "ONLY_CURRENT", skip_serializing_if = "Option::is_none")]
     pub only_current: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ReadRequest {
@@ -1703,6 +1757,10 @@ impl<'de> ::serde::Deserialize<'de> for ReadRequest {
                 let mut __f0: Option<Option<ReadRequestAction>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTION" => {
@@ -1743,7 +1801,8 @@ impl<'de> ::serde::Deserialize<'de> for ReadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1751,6 +1810,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadRequest {
                     action: __f0.unwrap_or_default(),
                     id: __f1.unwrap_or_default(),
                     only_current: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

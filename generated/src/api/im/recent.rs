@@ -35,6 +35,9 @@ pub struct GetRequest {
     pub skip_dialog: Option<GetRequestSkipDialog>,
     #[serde(rename = "SKIP_OPENLINES", skip_serializing_if = "Option::is_none")]
     pub skip_openlines: Option<GetRequestSkipOpenlines>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -60,6 +63,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f3: Option<Option<GetRequestSkipChat>> = None;
                 let mut __f4: Option<Option<GetRequestSkipDialog>> = None;
                 let mut __f5: Option<Option<GetRequestSkipOpenlines>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "LAST_SYNC_DATE" => {
@@ -149,7 +156,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -160,6 +168,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     skip_chat: __f3.unwrap_or_default(),
                     skip_dialog: __f4.unwrap_or_default(),
                     skip_openlines: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -438,8 +447,8 @@ pub struct GetResponseItem {
     pub last_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<GetResponseItemMessage>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub options: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pinned: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -450,6 +459,9 @@ pub struct GetResponseItem {
     pub unread: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<GetResponseItemUser>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
@@ -479,12 +491,16 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<Option<GetResponseItemMessage>> = None;
-                let mut __f10: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<Option<bool>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<bool>> = None;
                 let mut __f15: Option<Option<GetResponseItemUser>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -613,14 +629,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             if __f10.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("options"));
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "pinned" => {
                             if __f11.is_some() {
@@ -680,7 +689,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -701,6 +711,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                     type_: __f13.unwrap_or_default(),
                     unread: __f14.unwrap_or_default(),
                     user: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -722,6 +733,9 @@ pub struct GetResponseItemAvatar {
     pub color: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItemAvatar {
@@ -743,6 +757,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemAvatar {
             ) -> Result<GetResponseItemAvatar, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -768,13 +786,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemAvatar {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseItemAvatar {
                     color: __f0.unwrap_or_default(),
                     url: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -819,12 +839,12 @@ pub struct GetResponseItemChat {
     pub extranet: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manager_list: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub manager_list: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mute_list: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub mute_list: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -849,6 +869,9 @@ pub struct GetResponseItemChat {
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
@@ -881,9 +904,9 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<bool>> = None;
                 let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
                 let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<i64>> = None;
                 let mut __f18: Option<Option<i64>> = None;
@@ -896,6 +919,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -1067,14 +1094,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                                     ::serde::de::Error::duplicate_field("manager_list"),
                                 );
                             }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "message_type" => {
                             if __f14.is_some() {
@@ -1095,14 +1115,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                                     ::serde::de::Error::duplicate_field("mute_list"),
                                 );
                             }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "name" => {
                             if __f16.is_some() {
@@ -1253,7 +1266,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1286,6 +1300,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                     title: __f25.unwrap_or_default(),
                     type_: __f26.unwrap_or_default(),
                     user_counter: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1309,6 +1324,9 @@ pub struct GetResponseItemChatEntityLink {
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatEntityLink {
@@ -1331,6 +1349,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatEntityLink {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1367,7 +1389,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatEntityLink {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1375,6 +1398,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatEntityLink {
                     id: __f0.unwrap_or_default(),
                     type_: __f1.unwrap_or_default(),
                     url: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1404,6 +1428,9 @@ pub struct GetResponseItemChatPermissions {
     pub manage_users_add: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_delete: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatPermissions {
@@ -1429,6 +1456,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatPermissions {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "can_post" => {
@@ -1508,7 +1539,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatPermissions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1519,6 +1551,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatPermissions {
                     manage_ui: __f3.unwrap_or_default(),
                     manage_users_add: __f4.unwrap_or_default(),
                     manage_users_delete: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1554,6 +1587,9 @@ pub struct GetResponseItemChatRestrictions {
     pub send: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatRestrictions {
@@ -1582,6 +1618,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatRestrictions {
                 let mut __f6: Option<Option<bool>> = None;
                 let mut __f7: Option<Option<bool>> = None;
                 let mut __f8: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -1688,7 +1728,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatRestrictions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1702,6 +1743,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChatRestrictions {
                     rename: __f6.unwrap_or_default(),
                     send: __f7.unwrap_or_default(),
                     user_list: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1738,6 +1780,9 @@ pub struct GetResponseItemMessage {
     pub text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItemMessage {
@@ -1766,6 +1811,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemMessage {
                 let mut __f6: Option<Option<i64>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attach" => {
@@ -1870,7 +1919,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemMessage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1884,6 +1934,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemMessage {
                     sticker: __f6.unwrap_or_default(),
                     text: __f7.unwrap_or_default(),
                     uuid: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1943,6 +1994,9 @@ pub struct GetResponseItemUser {
     pub status: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
@@ -1981,6 +2035,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                 let mut __f16: Option<Option<bool>> = None;
                 let mut __f17: Option<Option<String>> = None;
                 let mut __f18: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "absent" => {
@@ -2207,7 +2265,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2231,6 +2290,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                     network: __f16.unwrap_or_default(),
                     status: __f17.unwrap_or_default(),
                     work_position: __f18.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2266,6 +2326,9 @@ pub async fn hide(
 pub struct HideRequest {
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: HideRequestDialogId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for HideRequest {
@@ -2286,6 +2349,10 @@ impl<'de> ::serde::Deserialize<'de> for HideRequest {
                 mut map: A,
             ) -> Result<HideRequest, A::Error> {
                 let mut __f0: Option<HideRequestDialogId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DIALOG_ID" => {
@@ -2302,13 +2369,15 @@ impl<'de> ::serde::Deserialize<'de> for HideRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(HideRequest {
                     dialog_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2443,6 +2512,9 @@ pub struct ListRequest {
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -2476,6 +2548,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 let mut __f11: Option<Option<ListRequestSkipUndistributedOpenlines>> = None;
                 let mut __f12: Option<Option<ListRequestUnreadOnly>> = None;
                 let mut __f13: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CAN_MANAGE_MESSAGES" => {
@@ -2677,7 +2753,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2696,6 +2773,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     skip_undistributed_openlines: __f11.unwrap_or_default(),
                     unread_only: __f12.unwrap_or_default(),
                     start: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3314,9 +3392,12 @@ pub struct ListResponse {
     pub items: Option<Vec<ListResponseItemsItem>>,
     #[serde(
         rename = "messagesAutoDeleteConfigs",
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::serde_json::Value::is_null"
     )]
-    pub messages_auto_delete_configs: Option<Vec<::serde_json::Value>>,
+    pub messages_auto_delete_configs: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -3340,7 +3421,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<Vec<ListResponseItemsItem>>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "copilot" => {
@@ -3401,17 +3486,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                                     ),
                                 );
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3421,6 +3500,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                     has_more_pages: __f2.unwrap_or_default(),
                     items: __f3.unwrap_or_default(),
                     messages_auto_delete_configs: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3438,14 +3518,20 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponseCopilot {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chats: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub messages: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "recommendedRoles", skip_serializing_if = "Option::is_none")]
-    pub recommended_roles: Option<Vec<::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub roles: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub chats: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub messages: ::serde_json::Value,
+    #[serde(
+        rename = "recommendedRoles",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub recommended_roles: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub roles: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseCopilot {
@@ -3465,43 +3551,27 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseCopilot {
                 self,
                 mut map: A,
             ) -> Result<ListResponseCopilot, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chats" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("chats"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "messages" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("messages"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "recommendedRoles" => {
                             if __f2.is_some() {
@@ -3509,30 +3579,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseCopilot {
                                     ::serde::de::Error::duplicate_field("recommendedRoles"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "roles" => {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("roles"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3541,6 +3598,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseCopilot {
                     messages: __f1.unwrap_or_default(),
                     recommended_roles: __f2.unwrap_or_default(),
                     roles: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3582,8 +3640,8 @@ pub struct ListResponseItemsItem {
     pub lines: Option<ListResponseItemsItemLines>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<ListResponseItemsItemMessage>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub options: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pinned: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3594,6 +3652,9 @@ pub struct ListResponseItemsItem {
     pub unread: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<ListResponseItemsItemUser>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
@@ -3624,12 +3685,16 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<Option<ListResponseItemsItemLines>> = None;
                 let mut __f10: Option<Option<ListResponseItemsItemMessage>> = None;
-                let mut __f11: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
                 let mut __f12: Option<Option<bool>> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<String>> = None;
                 let mut __f15: Option<Option<bool>> = None;
                 let mut __f16: Option<Option<ListResponseItemsItemUser>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -3771,14 +3836,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             if __f11.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("options"));
                             }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "pinned" => {
                             if __f12.is_some() {
@@ -3838,7 +3896,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3860,6 +3919,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItem {
                     type_: __f14.unwrap_or_default(),
                     unread: __f15.unwrap_or_default(),
                     user: __f16.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3881,6 +3941,9 @@ pub struct ListResponseItemsItemAvatar {
     pub color: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemAvatar {
@@ -3902,6 +3965,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemAvatar {
             ) -> Result<ListResponseItemsItemAvatar, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -3927,13 +3994,15 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemAvatar {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponseItemsItemAvatar {
                     color: __f0.unwrap_or_default(),
                     url: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3978,12 +4047,12 @@ pub struct ListResponseItemsItemChat {
     pub extranet: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manager_list: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub manager_list: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mute_list: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub mute_list: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4006,6 +4075,9 @@ pub struct ListResponseItemsItemChat {
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
@@ -4038,9 +4110,9 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<bool>> = None;
                 let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
                 let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<i64>> = None;
                 let mut __f18: Option<Option<i64>> = None;
@@ -4052,6 +4124,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                 let mut __f24: Option<Option<bool>> = None;
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -4223,14 +4299,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                                     ::serde::de::Error::duplicate_field("manager_list"),
                                 );
                             }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "message_type" => {
                             if __f14.is_some() {
@@ -4251,14 +4320,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                                     ::serde::de::Error::duplicate_field("mute_list"),
                                 );
                             }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "name" => {
                             if __f16.is_some() {
@@ -4398,7 +4460,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4430,6 +4493,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChat {
                     text_field_enabled: __f24.unwrap_or_default(),
                     type_: __f25.unwrap_or_default(),
                     user_counter: __f26.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4453,6 +4517,9 @@ pub struct ListResponseItemsItemChatEntityLink {
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatEntityLink {
@@ -4475,6 +4542,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatEntityLink {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -4511,7 +4582,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatEntityLink {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4519,6 +4591,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatEntityLink {
                     id: __f0.unwrap_or_default(),
                     type_: __f1.unwrap_or_default(),
                     url: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4548,6 +4621,9 @@ pub struct ListResponseItemsItemChatPermissions {
     pub manage_users_add: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_delete: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatPermissions {
@@ -4573,6 +4649,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatPermissions {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "can_post" => {
@@ -4652,7 +4732,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatPermissions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4663,6 +4744,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatPermissions {
                     manage_ui: __f3.unwrap_or_default(),
                     manage_users_add: __f4.unwrap_or_default(),
                     manage_users_delete: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4698,6 +4780,9 @@ pub struct ListResponseItemsItemChatRestrictions {
     pub send: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatRestrictions {
@@ -4726,6 +4811,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatRestrictions {
                 let mut __f6: Option<Option<bool>> = None;
                 let mut __f7: Option<Option<bool>> = None;
                 let mut __f8: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -4832,7 +4921,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatRestrictions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4846,6 +4936,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemChatRestrictions {
                     rename: __f6.unwrap_or_default(),
                     send: __f7.unwrap_or_default(),
                     user_list: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4870,6 +4961,9 @@ pub struct ListResponseItemsItemLines {
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemLines {
@@ -4892,6 +4986,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemLines {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_create" => {
@@ -4930,7 +5028,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemLines {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4938,6 +5037,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemLines {
                     date_create: __f0.unwrap_or_default(),
                     id: __f1.unwrap_or_default(),
                     status: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4974,6 +5074,9 @@ pub struct ListResponseItemsItemMessage {
     pub text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemMessage {
@@ -5002,6 +5105,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemMessage {
                 let mut __f6: Option<Option<i64>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attach" => {
@@ -5106,7 +5213,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemMessage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5120,6 +5228,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemMessage {
                     sticker: __f6.unwrap_or_default(),
                     text: __f7.unwrap_or_default(),
                     uuid: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5150,14 +5259,14 @@ pub struct ListResponseItemsItemUser {
     pub birthday: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub bot_data: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub departments: ::serde_json::Value,
     /// Format: `date-time`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
@@ -5188,8 +5297,8 @@ pub struct ListResponseItemsItemUser {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phones: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub phones: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
@@ -5198,6 +5307,9 @@ pub struct ListResponseItemsItemUser {
     pub website: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
@@ -5223,12 +5335,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
@@ -5242,13 +5352,15 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                 let mut __f20: Option<Option<String>> = None;
                 let mut __f21: Option<Option<String>> = None;
                 let mut __f22: Option<Option<bool>> = None;
-                let mut __f23: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f23: Option<::serde_json::Value> = None;
                 let mut __f24: Option<Option<String>> = None;
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "absent" => {
@@ -5323,14 +5435,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("bot_data"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "color" => {
                             if __f7.is_some() {
@@ -5362,14 +5467,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                                     ::serde::de::Error::duplicate_field("departments"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "desktop_last_date" => {
                             if __f10.is_some() {
@@ -5530,14 +5628,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             if __f23.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("phones"));
                             }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "status" => {
                             if __f24.is_some() {
@@ -5586,7 +5677,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5619,6 +5711,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemsItemUser {
                     type_: __f25.unwrap_or_default(),
                     website: __f26.unwrap_or_default(),
                     work_position: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5656,6 +5749,9 @@ pub struct PinRequest {
     pub dialog_id: PinRequestDialogId,
     #[serde(rename = "PIN", skip_serializing_if = "Option::is_none")]
     pub pin: Option<PinRequestPin>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for PinRequest {
@@ -5677,6 +5773,10 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
             ) -> Result<PinRequest, A::Error> {
                 let mut __f0: Option<PinRequestDialogId> = None;
                 let mut __f1: Option<Option<PinRequestPin>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DIALOG_ID" => {
@@ -5704,7 +5804,8 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5712,6 +5813,7 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                     dialog_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
                     pin: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5874,6 +5976,9 @@ pub struct UnreadRequest {
     pub action: Option<UnreadRequestAction>,
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: UnreadRequestDialogId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnreadRequest {
@@ -5895,6 +6000,10 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequest {
             ) -> Result<UnreadRequest, A::Error> {
                 let mut __f0: Option<Option<UnreadRequestAction>> = None;
                 let mut __f1: Option<UnreadRequestDialogId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTION" => {
@@ -5924,7 +6033,8 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5932,6 +6042,7 @@ impl<'de> ::serde::Deserialize<'de> for UnreadRequest {
                     action: __f0.unwrap_or_default(),
                     dialog_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
+                    additional: __extra,
                 })
             }
         }

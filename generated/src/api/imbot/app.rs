@@ -48,6 +48,9 @@ pub struct RegisterRequest {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub livechat_support: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
@@ -77,6 +80,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                 let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -150,7 +157,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -165,6 +173,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                     js_param: __f7.unwrap_or_default(),
                     lang: __f8.unwrap_or_default(),
                     livechat_support: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -203,6 +212,9 @@ pub async fn unregister(
 pub struct UnregisterRequest {
     #[serde(rename = "APP_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub app_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
@@ -223,6 +235,10 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                 mut map: A,
             ) -> Result<UnregisterRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "APP_ID" => {
@@ -232,12 +248,14 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnregisterRequest {
                     app_id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -315,6 +333,9 @@ pub struct UpdateRequest {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub livechat_support: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -347,6 +368,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<::serde_json::Value> = None;
                 let mut __f12: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "APP_ID" => {
@@ -442,7 +467,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f12 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -461,6 +487,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     js_param: __f10.unwrap_or_default(),
                     lang: __f11.unwrap_or_default(),
                     livechat_support: __f12.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

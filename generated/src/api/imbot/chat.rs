@@ -49,8 +49,11 @@ pub struct AddRequest {
     pub title: Option<String>,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestType>,
-    #[serde(rename = "USERS", skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "USERS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -80,7 +83,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<AddRequestType>> = None;
-                let mut __f10: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AVATAR" => {
@@ -207,17 +214,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f10.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("USERS"));
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -233,6 +234,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     title: __f8.unwrap_or_default(),
                     type_: __f9.unwrap_or_default(),
                     users: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -448,6 +450,9 @@ pub struct GetRequest {
     pub entity_id: String,
     #[serde(rename = "ENTITY_TYPE")]
     pub entity_type: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -469,6 +474,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY_ID" => {
@@ -498,7 +507,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -506,7 +516,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     entity_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("ENTITY_ID"))?,
                     entity_type: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ENTITY_TYPE"))?,
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "ENTITY_TYPE",
+                        ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -527,6 +540,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -547,6 +563,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -561,12 +581,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -607,6 +629,9 @@ pub struct LeaveRequest {
     pub chat_id: i64,
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
@@ -629,6 +654,10 @@ impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -665,7 +694,8 @@ impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -674,6 +704,7 @@ impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
                     chat_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
                     client_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -717,6 +748,9 @@ pub struct SendTypingRequest {
     pub client_id: Option<String>,
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: SendTypingRequestDialogId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendTypingRequest {
@@ -739,6 +773,10 @@ impl<'de> ::serde::Deserialize<'de> for SendTypingRequest {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<SendTypingRequestDialogId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -781,7 +819,8 @@ impl<'de> ::serde::Deserialize<'de> for SendTypingRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -790,6 +829,7 @@ impl<'de> ::serde::Deserialize<'de> for SendTypingRequest {
                     client_id: __f1.unwrap_or_default(),
                     dialog_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -896,6 +936,9 @@ pub struct SetManagerRequest {
     pub is_manager: Option<SetManagerRequestIsManager>,
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetManagerRequest {
@@ -920,6 +963,10 @@ impl<'de> ::serde::Deserialize<'de> for SetManagerRequest {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<SetManagerRequestIsManager>> = None;
                 let mut __f4: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -980,7 +1027,8 @@ impl<'de> ::serde::Deserialize<'de> for SetManagerRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -992,6 +1040,7 @@ impl<'de> ::serde::Deserialize<'de> for SetManagerRequest {
                     is_manager: __f3.unwrap_or_default(),
                     user_id: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1096,6 +1145,9 @@ pub struct SetOwnerRequest {
     pub client_id: Option<String>,
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
@@ -1119,6 +1171,10 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -1164,7 +1220,8 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1175,6 +1232,7 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                     client_id: __f2.unwrap_or_default(),
                     user_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1220,6 +1278,9 @@ pub struct UpdateAvatarRequest {
     pub chat_id: i64,
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
@@ -1243,6 +1304,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AVATAR" => {
@@ -1290,7 +1355,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1301,6 +1367,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAvatarRequest {
                     chat_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
                     client_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1346,6 +1413,9 @@ pub struct UpdateColorRequest {
     pub client_id: Option<String>,
     #[serde(rename = "COLOR")]
     pub color: UpdateColorRequestColor,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
@@ -1369,6 +1439,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<UpdateColorRequestColor> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -1418,7 +1492,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1429,6 +1504,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                     client_id: __f2.unwrap_or_default(),
                     color: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("COLOR"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1589,6 +1665,9 @@ pub struct UpdateTitleRequest {
     pub client_id: Option<String>,
     #[serde(rename = "TITLE")]
     pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
@@ -1612,6 +1691,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -1659,7 +1742,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1670,6 +1754,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTitleRequest {
                     client_id: __f2.unwrap_or_default(),
                     title: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
+                    additional: __extra,
                 })
             }
         }

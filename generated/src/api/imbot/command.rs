@@ -21,18 +21,18 @@ pub async fn answer(
 /// Parameters of `imbot.command.answer`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AnswerRequest {
-    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
-    pub attach: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attach: ::serde_json::Value,
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     #[serde(rename = "COMMAND")]
     pub command: String,
     #[serde(rename = "COMMAND_ID")]
     pub command_id: i64,
-    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
-    pub keyboard: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "MENU", skip_serializing_if = "Option::is_none")]
-    pub menu: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub keyboard: ::serde_json::Value,
+    #[serde(rename = "MENU", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub menu: ::serde_json::Value,
     #[serde(rename = "MESSAGE")]
     pub message: String,
     #[serde(rename = "MESSAGE_ID")]
@@ -41,6 +41,9 @@ pub struct AnswerRequest {
     pub system: Option<AnswerRequestSystem>,
     #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<AnswerRequestUrlPreview>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
@@ -60,36 +63,27 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
                 self,
                 mut map: A,
             ) -> Result<AnswerRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<i64> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<String> = None;
                 let mut __f7: Option<i64> = None;
                 let mut __f8: Option<Option<AnswerRequestSystem>> = None;
                 let mut __f9: Option<Option<AnswerRequestUrlPreview>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ATTACH" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ATTACH"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "CLIENT_ID" => {
                             if __f1.is_some() {
@@ -130,27 +124,13 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("KEYBOARD"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MENU" => {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MENU"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MESSAGE" => {
                             if __f6.is_some() {
@@ -203,7 +183,8 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -222,6 +203,7 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
                     system: __f8.unwrap_or_default(),
                     url_preview: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -393,6 +375,9 @@ pub struct RegisterRequest {
     pub hidden: Option<RegisterRequestHidden>,
     #[serde(rename = "LANG")]
     pub lang: Vec<RegisterRequestLangItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
@@ -420,6 +405,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                 let mut __f5: Option<Option<RegisterRequestExtranetSupport>> = None;
                 let mut __f6: Option<Option<RegisterRequestHidden>> = None;
                 let mut __f7: Option<Vec<RegisterRequestLangItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -523,7 +512,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -541,6 +531,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                     extranet_support: __f5.unwrap_or_default(),
                     hidden: __f6.unwrap_or_default(),
                     lang: __f7.ok_or_else(|| ::serde::de::Error::missing_field("LANG"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -741,6 +732,9 @@ pub struct RegisterRequestLangItem {
     pub params: Option<String>,
     #[serde(rename = "TITLE")]
     pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequestLangItem {
@@ -763,6 +757,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestLangItem {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "LANGUAGE_ID" => {
@@ -801,7 +799,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestLangItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -813,6 +812,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestLangItem {
                     params: __f1.unwrap_or_default(),
                     title: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -854,6 +854,9 @@ pub struct UnregisterRequest {
     pub client_id: Option<String>,
     #[serde(rename = "COMMAND_ID")]
     pub command_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
@@ -875,6 +878,10 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
             ) -> Result<UnregisterRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CLIENT_ID" => {
@@ -902,7 +909,8 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -910,6 +918,7 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                     client_id: __f0.unwrap_or_default(),
                     command_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("COMMAND_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -953,6 +962,9 @@ pub struct UpdateRequest {
     pub command_id: i64,
     #[serde(rename = "FIELDS")]
     pub fields: UpdateRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -975,6 +987,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<UpdateRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CLIENT_ID" => {
@@ -1013,7 +1029,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1023,6 +1040,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("COMMAND_ID"))?,
                     fields: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1050,6 +1068,9 @@ pub struct UpdateRequestFields {
     pub hidden: Option<UpdateRequestFieldsHidden>,
     #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
     pub lang: Option<Vec<UpdateRequestFieldsLangItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -1074,6 +1095,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f2: Option<Option<UpdateRequestFieldsExtranetSupport>> = None;
                 let mut __f3: Option<Option<UpdateRequestFieldsHidden>> = None;
                 let mut __f4: Option<Option<Vec<UpdateRequestFieldsLangItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "COMMAND" => {
@@ -1142,7 +1167,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1152,6 +1178,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     extranet_support: __f2.unwrap_or_default(),
                     hidden: __f3.unwrap_or_default(),
                     lang: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1293,6 +1320,9 @@ pub struct UpdateRequestFieldsLangItem {
     pub params: Option<String>,
     #[serde(rename = "TITLE")]
     pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsLangItem {
@@ -1315,6 +1345,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsLangItem {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "LANGUAGE_ID" => {
@@ -1353,7 +1387,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsLangItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1365,6 +1400,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsLangItem {
                     params: __f1.unwrap_or_default(),
                     title: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -20,6 +20,9 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: GetRequestDialogId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -40,6 +43,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<GetRequestDialogId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DIALOG_ID" => {
@@ -56,13 +63,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     dialog_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -216,6 +225,9 @@ pub struct GetResponse {
     pub unread_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -275,6 +287,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f35: Option<Option<String>> = None;
                 let mut __f36: Option<Option<i64>> = None;
                 let mut __f37: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -755,7 +771,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -798,6 +815,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     type_: __f35.unwrap_or_default(),
                     unread_id: __f36.unwrap_or_default(),
                     user_counter: __f37.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -821,6 +839,9 @@ pub struct GetResponseEntityLink {
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
@@ -843,6 +864,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -879,7 +904,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -887,6 +913,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
                     id: __f0.unwrap_or_default(),
                     type_: __f1.unwrap_or_default(),
                     url: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -910,6 +937,9 @@ pub struct GetResponseLastMessageViews {
     pub first_viewers: Option<Vec<::serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
@@ -932,6 +962,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "count_of_viewers" => {
@@ -976,7 +1010,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -984,6 +1019,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
                     count_of_viewers: __f0.unwrap_or_default(),
                     first_viewers: __f1.unwrap_or_default(),
                     message_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1013,6 +1049,9 @@ pub struct GetResponsePermissions {
     pub manage_users_add: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_delete: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
@@ -1038,6 +1077,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "can_post" => {
@@ -1117,7 +1160,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1128,6 +1172,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                     manage_ui: __f3.unwrap_or_default(),
                     manage_users_add: __f4.unwrap_or_default(),
                     manage_users_delete: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1163,6 +1208,9 @@ pub struct GetResponseRestrictions {
     pub send: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
@@ -1191,6 +1239,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                 let mut __f6: Option<Option<bool>> = None;
                 let mut __f7: Option<Option<bool>> = None;
                 let mut __f8: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -1297,7 +1349,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1311,6 +1364,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                     rename: __f6.unwrap_or_default(),
                     send: __f7.unwrap_or_default(),
                     user_list: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

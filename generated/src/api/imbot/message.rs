@@ -21,8 +21,8 @@ pub async fn add(
 /// Parameters of `imbot.message.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
-    pub attach: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attach: ::serde_json::Value,
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
@@ -31,10 +31,10 @@ pub struct AddRequest {
     pub dialog_id: Option<AddRequestDialogId>,
     #[serde(rename = "FROM_USER_ID", skip_serializing_if = "Option::is_none")]
     pub from_user_id: Option<i64>,
-    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
-    pub keyboard: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "MENU", skip_serializing_if = "Option::is_none")]
-    pub menu: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub keyboard: ::serde_json::Value,
+    #[serde(rename = "MENU", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub menu: ::serde_json::Value,
     #[serde(rename = "MESSAGE")]
     pub message: String,
     #[serde(rename = "SKIP_CONNECTOR", skip_serializing_if = "Option::is_none")]
@@ -45,6 +45,9 @@ pub struct AddRequest {
     pub to_user_id: Option<i64>,
     #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<AddRequestUrlPreview>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -64,38 +67,29 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<AddRequestDialogId>> = None;
                 let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<String> = None;
                 let mut __f8: Option<Option<AddRequestSkipConnector>> = None;
                 let mut __f9: Option<Option<AddRequestSystem>> = None;
                 let mut __f10: Option<Option<i64>> = None;
                 let mut __f11: Option<Option<AddRequestUrlPreview>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ATTACH" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ATTACH"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "BOT_ID" => {
                             if __f1.is_some() {
@@ -153,27 +147,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("KEYBOARD"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MENU" => {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MENU"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MESSAGE" => {
                             if __f7.is_some() {
@@ -243,7 +223,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -261,6 +242,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     system: __f9.unwrap_or_default(),
                     to_user_id: __f10.unwrap_or_default(),
                     url_preview: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -542,6 +524,9 @@ pub struct DeleteRequest {
     pub complete: Option<DeleteRequestComplete>,
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -565,6 +550,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<DeleteRequestComplete>> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -616,7 +605,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -626,6 +616,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                     complete: __f2.unwrap_or_default(),
                     message_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -730,6 +721,9 @@ pub struct LikeRequest {
     pub client_id: Option<String>,
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for LikeRequest {
@@ -753,6 +747,10 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequest {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTION" => {
@@ -804,7 +802,8 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -814,6 +813,7 @@ impl<'de> ::serde::Deserialize<'de> for LikeRequest {
                     client_id: __f2.unwrap_or_default(),
                     message_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -914,16 +914,16 @@ pub async fn update(
 /// Parameters of `imbot.message.update`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
-    pub attach: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attach: ::serde_json::Value,
     #[serde(rename = "BOT_ID", skip_serializing_if = "Option::is_none")]
     pub bot_id: Option<i64>,
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
-    pub keyboard: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "MENU", skip_serializing_if = "Option::is_none")]
-    pub menu: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub keyboard: ::serde_json::Value,
+    #[serde(rename = "MENU", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub menu: ::serde_json::Value,
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(rename = "MESSAGE_ID")]
@@ -932,6 +932,9 @@ pub struct UpdateRequest {
     pub skip_connector: Option<UpdateRequestSkipConnector>,
     #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<UpdateRequestUrlPreview>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -951,35 +954,26 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<i64> = None;
                 let mut __f7: Option<Option<UpdateRequestSkipConnector>> = None;
                 let mut __f8: Option<Option<UpdateRequestUrlPreview>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ATTACH" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ATTACH"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "BOT_ID" => {
                             if __f1.is_some() {
@@ -1009,27 +1003,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("KEYBOARD"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MENU" => {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MENU"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MESSAGE" => {
                             if __f5.is_some() {
@@ -1084,7 +1064,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1099,6 +1080,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
                     skip_connector: __f7.unwrap_or_default(),
                     url_preview: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

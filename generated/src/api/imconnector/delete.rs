@@ -23,6 +23,9 @@ pub struct MessagesRequest {
     pub line: i64,
     #[serde(rename = "MESSAGES")]
     pub messages: Vec<MessagesRequestMessagesItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Vec<MessagesRequestMessagesItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONNECTOR" => {
@@ -83,7 +90,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -93,6 +101,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                     line: __f1.ok_or_else(|| ::serde::de::Error::missing_field("LINE"))?,
                     messages: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGES"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -116,6 +125,9 @@ pub struct MessagesRequestMessagesItem {
     pub message: Option<MessagesRequestMessagesItemMessage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<MessagesRequestMessagesItemUser>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
@@ -138,6 +150,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                 let mut __f0: Option<Option<MessagesRequestMessagesItemChat>> = None;
                 let mut __f1: Option<Option<MessagesRequestMessagesItemMessage>> = None;
                 let mut __f2: Option<Option<MessagesRequestMessagesItemUser>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chat" => {
@@ -180,7 +196,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -188,6 +205,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                     chat: __f0.unwrap_or_default(),
                     message: __f1.unwrap_or_default(),
                     user: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -206,6 +224,9 @@ impl crate::runtime::loose::Loose for MessagesRequestMessagesItem {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MessagesRequestMessagesItemChat {
     pub id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
@@ -226,6 +247,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                 mut map: A,
             ) -> Result<MessagesRequestMessagesItemChat, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -240,12 +265,14 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MessagesRequestMessagesItemChat {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -264,6 +291,9 @@ impl crate::runtime::loose::Loose for MessagesRequestMessagesItemChat {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MessagesRequestMessagesItemMessage {
     pub id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
@@ -284,6 +314,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                 mut map: A,
             ) -> Result<MessagesRequestMessagesItemMessage, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -298,12 +332,14 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MessagesRequestMessagesItemMessage {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -322,6 +358,9 @@ impl crate::runtime::loose::Loose for MessagesRequestMessagesItemMessage {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MessagesRequestMessagesItemUser {
     pub id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
@@ -342,6 +381,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                 mut map: A,
             ) -> Result<MessagesRequestMessagesItemUser, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -356,12 +399,14 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MessagesRequestMessagesItemUser {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -384,6 +429,9 @@ pub struct MessagesResponse {
     pub data: Option<MessagesResponseData>,
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
@@ -405,6 +453,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
             ) -> Result<MessagesResponse, A::Error> {
                 let mut __f0: Option<Option<MessagesResponseData>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DATA" => {
@@ -432,13 +484,15 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MessagesResponse {
                     data: __f0.unwrap_or_default(),
                     success: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -458,6 +512,9 @@ impl crate::runtime::loose::Loose for MessagesResponse {
 pub struct MessagesResponseData {
     #[serde(rename = "RESULT", skip_serializing_if = "Option::is_none")]
     pub result: Option<Vec<MessagesResponseDataResultItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
@@ -478,6 +535,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
                 mut map: A,
             ) -> Result<MessagesResponseData, A::Error> {
                 let mut __f0: Option<Option<Vec<MessagesResponseDataResultItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "RESULT" => {
@@ -494,12 +555,14 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MessagesResponseData {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -517,8 +580,8 @@ impl crate::runtime::loose::Loose for MessagesResponseData {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct MessagesResponseDataResultItem {
-    #[serde(rename = "ERRORS", skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "ERRORS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub errors: ::serde_json::Value,
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -527,6 +590,9 @@ pub struct MessagesResponseDataResultItem {
     pub message: Option<MessagesResponseDataResultItemMessage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
@@ -546,25 +612,22 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                 self,
                 mut map: A,
             ) -> Result<MessagesResponseDataResultItem, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<MessagesResponseDataResultItemChat>> = None;
                 let mut __f3: Option<Option<MessagesResponseDataResultItemMessage>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ERRORS" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ERRORS"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SUCCESS" => {
                             if __f1.is_some() {
@@ -615,7 +678,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -625,6 +689,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                     chat: __f2.unwrap_or_default(),
                     message: __f3.unwrap_or_default(),
                     user: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -646,6 +711,9 @@ pub struct MessagesResponseDataResultItemChat {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
@@ -667,6 +735,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
             ) -> Result<MessagesResponseDataResultItemChat, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "description" => {
@@ -694,13 +766,15 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MessagesResponseDataResultItemChat {
                     description: __f0.unwrap_or_default(),
                     id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -720,12 +794,15 @@ impl crate::runtime::loose::Loose for MessagesResponseDataResultItemChat {
 pub struct MessagesResponseDataResultItemMessage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub files: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub files: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
@@ -746,9 +823,13 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                 mut map: A,
             ) -> Result<MessagesResponseDataResultItemMessage, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date" => {
@@ -766,14 +847,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("files"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f2.is_some() {
@@ -798,7 +872,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -807,6 +882,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                     files: __f1.unwrap_or_default(),
                     id: __f2.unwrap_or_default(),
                     text: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

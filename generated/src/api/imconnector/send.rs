@@ -26,6 +26,9 @@ pub struct MessagesRequest {
     pub line: i64,
     #[serde(rename = "MESSAGES")]
     pub messages: Vec<MessagesRequestMessagesItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
@@ -48,6 +51,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Vec<MessagesRequestMessagesItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONNECTOR" => {
@@ -86,7 +93,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -96,6 +104,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                     line: __f1.ok_or_else(|| ::serde::de::Error::missing_field("LINE"))?,
                     messages: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGES"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -119,6 +128,9 @@ pub struct MessagesRequestMessagesItem {
     pub message: Option<MessagesRequestMessagesItemMessage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<MessagesRequestMessagesItemUser>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
@@ -141,6 +153,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                 let mut __f0: Option<Option<MessagesRequestMessagesItemChat>> = None;
                 let mut __f1: Option<Option<MessagesRequestMessagesItemMessage>> = None;
                 let mut __f2: Option<Option<MessagesRequestMessagesItemUser>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chat" => {
@@ -183,7 +199,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -191,6 +208,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                     chat: __f0.unwrap_or_default(),
                     message: __f1.unwrap_or_default(),
                     user: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -213,6 +231,9 @@ pub struct MessagesRequestMessagesItemChat {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
@@ -235,6 +256,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -271,7 +296,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -279,6 +305,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     name: __f1.unwrap_or_default(),
                     url: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -300,14 +327,17 @@ pub struct MessagesRequestMessagesItemMessage {
     pub date: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disable_crm: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub files: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub files: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
@@ -329,10 +359,14 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
             ) -> Result<MessagesRequestMessagesItemMessage, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date" => {
@@ -363,14 +397,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("files"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f3.is_some() {
@@ -406,7 +433,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -417,6 +445,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                     id: __f3.unwrap_or_default(),
                     text: __f4.unwrap_or_default(),
                     user_id: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -445,12 +474,15 @@ pub struct MessagesRequestMessagesItemUser {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub picture: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_phone_validate: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
@@ -476,11 +508,13 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "email" => {
@@ -555,14 +589,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("picture"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "skip_phone_validate" => {
                             if __f7.is_some() {
@@ -589,7 +616,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -603,6 +631,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                     picture: __f6.unwrap_or_default(),
                     skip_phone_validate: __f7.unwrap_or_default(),
                     url: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -625,6 +654,9 @@ pub struct MessagesResponse {
     pub data: Option<MessagesResponseData>,
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
@@ -646,6 +678,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
             ) -> Result<MessagesResponse, A::Error> {
                 let mut __f0: Option<Option<MessagesResponseData>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DATA" => {
@@ -673,13 +709,15 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MessagesResponse {
                     data: __f0.unwrap_or_default(),
                     success: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -699,6 +737,9 @@ impl crate::runtime::loose::Loose for MessagesResponse {
 pub struct MessagesResponseData {
     #[serde(rename = "RESULT", skip_serializing_if = "Option::is_none")]
     pub result: Option<Vec<MessagesResponseDataResultItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
@@ -719,6 +760,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
                 mut map: A,
             ) -> Result<MessagesResponseData, A::Error> {
                 let mut __f0: Option<Option<Vec<MessagesResponseDataResultItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "RESULT" => {
@@ -735,12 +780,14 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MessagesResponseData {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -758,8 +805,8 @@ impl crate::runtime::loose::Loose for MessagesResponseData {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct MessagesResponseDataResultItem {
-    #[serde(rename = "ERRORS", skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "ERRORS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub errors: ::serde_json::Value,
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -772,6 +819,9 @@ pub struct MessagesResponseDataResultItem {
     pub session: Option<MessagesResponseDataResultItemSession>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
@@ -791,27 +841,24 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                 self,
                 mut map: A,
             ) -> Result<MessagesResponseDataResultItem, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<MessagesResponseDataResultItemChat>> = None;
                 let mut __f3: Option<Option<MessagesResponseDataResultItemExtra>> = None;
                 let mut __f4: Option<Option<MessagesResponseDataResultItemMessage>> = None;
                 let mut __f5: Option<Option<MessagesResponseDataResultItemSession>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ERRORS" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ERRORS"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SUCCESS" => {
                             if __f1.is_some() {
@@ -888,7 +935,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -900,6 +948,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                     message: __f4.unwrap_or_default(),
                     session: __f5.unwrap_or_default(),
                     user: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -923,6 +972,9 @@ pub struct MessagesResponseDataResultItemChat {
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
@@ -945,6 +997,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "description" => {
@@ -983,7 +1039,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -991,6 +1048,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                     description: __f0.unwrap_or_default(),
                     id: __f1.unwrap_or_default(),
                     name: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1012,6 +1070,9 @@ pub struct MessagesResponseDataResultItemExtra {
     pub disable_tracker: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_phone_validate: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemExtra {
@@ -1033,6 +1094,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemExtra {
             ) -> Result<MessagesResponseDataResultItemExtra, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "disable_tracker" => {
@@ -1062,13 +1127,15 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemExtra {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MessagesResponseDataResultItemExtra {
                     disable_tracker: __f0.unwrap_or_default(),
                     skip_phone_validate: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1086,14 +1153,17 @@ impl crate::runtime::loose::Loose for MessagesResponseDataResultItemExtra {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct MessagesResponseDataResultItemMessage {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub files: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub date: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub files: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
@@ -1113,39 +1183,27 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                 self,
                 mut map: A,
             ) -> Result<MessagesResponseDataResultItemMessage, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("date"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "files" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("files"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f2.is_some() {
@@ -1170,7 +1228,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1179,6 +1238,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                     files: __f1.unwrap_or_default(),
                     id: __f2.unwrap_or_default(),
                     text: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1200,6 +1260,9 @@ pub struct MessagesResponseDataResultItemSession {
     pub chat_id: Option<String>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemSession {
@@ -1221,6 +1284,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemSession {
             ) -> Result<MessagesResponseDataResultItemSession, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -1246,13 +1313,15 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemSession {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MessagesResponseDataResultItemSession {
                     chat_id: __f0.unwrap_or_default(),
                     id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

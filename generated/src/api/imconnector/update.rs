@@ -23,6 +23,9 @@ pub struct MessagesRequest {
     pub line: i64,
     #[serde(rename = "MESSAGES")]
     pub messages: Vec<MessagesRequestMessagesItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Vec<MessagesRequestMessagesItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONNECTOR" => {
@@ -83,7 +90,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -93,6 +101,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequest {
                     line: __f1.ok_or_else(|| ::serde::de::Error::missing_field("LINE"))?,
                     messages: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGES"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -116,6 +125,9 @@ pub struct MessagesRequestMessagesItem {
     pub message: Option<MessagesRequestMessagesItemMessage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<MessagesRequestMessagesItemUser>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
@@ -138,6 +150,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                 let mut __f0: Option<Option<MessagesRequestMessagesItemChat>> = None;
                 let mut __f1: Option<Option<MessagesRequestMessagesItemMessage>> = None;
                 let mut __f2: Option<Option<MessagesRequestMessagesItemUser>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chat" => {
@@ -180,7 +196,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -188,6 +205,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItem {
                     chat: __f0.unwrap_or_default(),
                     message: __f1.unwrap_or_default(),
                     user: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -210,6 +228,9 @@ pub struct MessagesRequestMessagesItemChat {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
@@ -232,6 +253,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -268,7 +293,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -276,6 +302,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemChat {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     name: __f1.unwrap_or_default(),
                     url: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -297,14 +324,17 @@ pub struct MessagesRequestMessagesItemMessage {
     pub date: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disable_crm: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub files: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub files: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
@@ -326,10 +356,14 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
             ) -> Result<MessagesRequestMessagesItemMessage, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date" => {
@@ -360,14 +394,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("files"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f3.is_some() {
@@ -403,7 +430,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -414,6 +442,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemMessage {
                     id: __f3.unwrap_or_default(),
                     text: __f4.unwrap_or_default(),
                     user_id: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -442,12 +471,15 @@ pub struct MessagesRequestMessagesItemUser {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub picture: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_phone_validate: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
@@ -473,11 +505,13 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "email" => {
@@ -552,14 +586,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("picture"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "skip_phone_validate" => {
                             if __f7.is_some() {
@@ -586,7 +613,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -600,6 +628,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesRequestMessagesItemUser {
                     picture: __f6.unwrap_or_default(),
                     skip_phone_validate: __f7.unwrap_or_default(),
                     url: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -622,6 +651,9 @@ pub struct MessagesResponse {
     pub data: Option<MessagesResponseData>,
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
@@ -643,6 +675,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
             ) -> Result<MessagesResponse, A::Error> {
                 let mut __f0: Option<Option<MessagesResponseData>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DATA" => {
@@ -670,13 +706,15 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MessagesResponse {
                     data: __f0.unwrap_or_default(),
                     success: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -696,6 +734,9 @@ impl crate::runtime::loose::Loose for MessagesResponse {
 pub struct MessagesResponseData {
     #[serde(rename = "RESULT", skip_serializing_if = "Option::is_none")]
     pub result: Option<Vec<MessagesResponseDataResultItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
@@ -716,6 +757,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
                 mut map: A,
             ) -> Result<MessagesResponseData, A::Error> {
                 let mut __f0: Option<Option<Vec<MessagesResponseDataResultItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "RESULT" => {
@@ -732,12 +777,14 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MessagesResponseData {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -755,8 +802,8 @@ impl crate::runtime::loose::Loose for MessagesResponseData {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct MessagesResponseDataResultItem {
-    #[serde(rename = "ERRORS", skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "ERRORS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub errors: ::serde_json::Value,
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -767,6 +814,9 @@ pub struct MessagesResponseDataResultItem {
     pub message: Option<MessagesResponseDataResultItemMessage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
@@ -786,26 +836,23 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                 self,
                 mut map: A,
             ) -> Result<MessagesResponseDataResultItem, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<MessagesResponseDataResultItemChat>> = None;
                 let mut __f3: Option<Option<MessagesResponseDataResultItemExtra>> = None;
                 let mut __f4: Option<Option<MessagesResponseDataResultItemMessage>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ERRORS" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ERRORS"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SUCCESS" => {
                             if __f1.is_some() {
@@ -869,7 +916,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -880,6 +928,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItem {
                     extra: __f3.unwrap_or_default(),
                     message: __f4.unwrap_or_default(),
                     user: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -903,6 +952,9 @@ pub struct MessagesResponseDataResultItemChat {
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
@@ -925,6 +977,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "description" => {
@@ -963,7 +1019,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -971,6 +1028,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemChat {
                     description: __f0.unwrap_or_default(),
                     id: __f1.unwrap_or_default(),
                     name: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -992,6 +1050,9 @@ pub struct MessagesResponseDataResultItemExtra {
     pub disable_tracker: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_phone_validate: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemExtra {
@@ -1013,6 +1074,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemExtra {
             ) -> Result<MessagesResponseDataResultItemExtra, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "disable_tracker" => {
@@ -1042,13 +1107,15 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemExtra {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MessagesResponseDataResultItemExtra {
                     disable_tracker: __f0.unwrap_or_default(),
                     skip_phone_validate: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1066,14 +1133,17 @@ impl crate::runtime::loose::Loose for MessagesResponseDataResultItemExtra {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct MessagesResponseDataResultItemMessage {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub files: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub date: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub files: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
@@ -1093,39 +1163,27 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                 self,
                 mut map: A,
             ) -> Result<MessagesResponseDataResultItemMessage, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("date"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "files" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("files"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f2.is_some() {
@@ -1150,7 +1208,8 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1159,6 +1218,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagesResponseDataResultItemMessage {
                     files: __f1.unwrap_or_default(),
                     id: __f2.unwrap_or_default(),
                     text: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -28,6 +28,9 @@ pub async fn add(
 pub struct AddRequest {
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<AddRequestParams>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -48,6 +51,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<Option<AddRequestParams>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "PARAMS" => {
@@ -64,12 +71,14 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     params: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -133,8 +142,11 @@ pub struct AddRequestParams {
     pub crm_source: Option<String>,
     #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
     pub crm_transfer_change: Option<AddRequestParamsCrmTransferChange>,
-    #[serde(rename = "DEFAULT_OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
-    pub default_operator_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "DEFAULT_OPERATOR_DATA",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub default_operator_data: ::serde_json::Value,
     #[serde(rename = "FULL_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub full_close_time: Option<i64>,
     #[serde(
@@ -151,8 +163,11 @@ pub struct AddRequestParams {
     pub kpi_check_operator_activity: Option<AddRequestParamsKpiCheckOperatorActivity>,
     #[serde(rename = "KPI_FIRST_ANSWER_ALERT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_alert: Option<AddRequestParamsKpiFirstAnswerAlert>,
-    #[serde(rename = "KPI_FIRST_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
-    pub kpi_first_answer_list: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "KPI_FIRST_ANSWER_LIST",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub kpi_first_answer_list: ::serde_json::Value,
     #[serde(rename = "KPI_FIRST_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_text: Option<String>,
     #[serde(rename = "KPI_FIRST_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
@@ -162,8 +177,11 @@ pub struct AddRequestParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_further_answer_alert: Option<AddRequestParamsKpiFurtherAnswerAlert>,
-    #[serde(rename = "KPI_FURTHER_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
-    pub kpi_further_answer_list: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "KPI_FURTHER_ANSWER_LIST",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub kpi_further_answer_list: ::serde_json::Value,
     #[serde(rename = "KPI_FURTHER_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_text: Option<String>,
     #[serde(rename = "KPI_FURTHER_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
@@ -186,8 +204,8 @@ pub struct AddRequestParams {
     pub no_answer_time: Option<i64>,
     #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<AddRequestParamsOperatorData>,
-    #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
-    pub queue: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "QUEUE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub queue: ::serde_json::Value,
     #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<i64>,
     #[serde(rename = "QUEUE_TYPE", skip_serializing_if = "Option::is_none")]
@@ -247,8 +265,11 @@ pub struct AddRequestParams {
     pub welcome_message: Option<AddRequestParamsWelcomeMessage>,
     #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
-    #[serde(rename = "WORKTIME_DAYOFF", skip_serializing_if = "Option::is_none")]
-    pub worktime_dayoff: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "WORKTIME_DAYOFF",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub worktime_dayoff: ::serde_json::Value,
     #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_bot_id: Option<i64>,
     #[serde(rename = "WORKTIME_DAYOFF_FORM_ID", skip_serializing_if = "Option::is_none")]
@@ -267,6 +288,9 @@ pub struct AddRequestParams {
     pub worktime_timezone: Option<String>,
     #[serde(rename = "WORKTIME_TO", skip_serializing_if = "Option::is_none")]
     pub worktime_to: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
@@ -309,9 +333,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                 let mut __f20: Option<Option<AddRequestParamsCrmForward>> = None;
                 let mut __f21: Option<Option<String>> = None;
                 let mut __f22: Option<Option<AddRequestParamsCrmTransferChange>> = None;
-                let mut __f23: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f23: Option<::serde_json::Value> = None;
                 let mut __f24: Option<Option<i64>> = None;
                 let mut __f25: Option<
                     Option<AddRequestParamsIgnoreWelcomeFormResponsible>,
@@ -320,11 +342,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                     Option<AddRequestParamsKpiCheckOperatorActivity>,
                 > = None;
                 let mut __f27: Option<Option<AddRequestParamsKpiFirstAnswerAlert>> = None;
-                let mut __f28: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f28: Option<::serde_json::Value> = None;
                 let mut __f29: Option<Option<String>> = None;
                 let mut __f30: Option<Option<i64>> = None;
                 let mut __f31: Option<Option<AddRequestParamsKpiFurtherAnswerAlert>> = None;
-                let mut __f32: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f32: Option<::serde_json::Value> = None;
                 let mut __f33: Option<Option<String>> = None;
                 let mut __f34: Option<Option<i64>> = None;
                 let mut __f35: Option<Option<String>> = None;
@@ -336,7 +358,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                 let mut __f41: Option<Option<String>> = None;
                 let mut __f42: Option<Option<i64>> = None;
                 let mut __f43: Option<Option<AddRequestParamsOperatorData>> = None;
-                let mut __f44: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f44: Option<::serde_json::Value> = None;
                 let mut __f45: Option<Option<i64>> = None;
                 let mut __f46: Option<Option<AddRequestParamsQueueType>> = None;
                 let mut __f47: Option<Option<i64>> = None;
@@ -365,7 +387,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                 let mut __f70: Option<Option<i64>> = None;
                 let mut __f71: Option<Option<AddRequestParamsWelcomeMessage>> = None;
                 let mut __f72: Option<Option<String>> = None;
-                let mut __f73: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f73: Option<::serde_json::Value> = None;
                 let mut __f74: Option<Option<i64>> = None;
                 let mut __f75: Option<Option<i64>> = None;
                 let mut __f76: Option<Option<AddRequestParamsWorktimeDayoffRule>> = None;
@@ -375,6 +397,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                 let mut __f80: Option<Option<String>> = None;
                 let mut __f81: Option<Option<String>> = None;
                 let mut __f82: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -700,14 +726,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                                     ::serde::de::Error::duplicate_field("DEFAULT_OPERATOR_DATA"),
                                 );
                             }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "FULL_CLOSE_TIME" => {
                             if __f24.is_some() {
@@ -779,14 +798,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                                     ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_LIST"),
                                 );
                             }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f28 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "KPI_FIRST_ANSWER_TEXT" => {
                             if __f29.is_some() {
@@ -839,14 +851,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                                     ),
                                 );
                             }
-                            __f32 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f32 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "KPI_FURTHER_ANSWER_TEXT" => {
                             if __f33.is_some() {
@@ -1001,14 +1006,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             if __f44.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("QUEUE"));
                             }
-                            __f44 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f44 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "QUEUE_TIME" => {
                             if __f45.is_some() {
@@ -1416,14 +1414,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                                     ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF"),
                                 );
                             }
-                            __f73 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f73 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "WORKTIME_DAYOFF_BOT_ID" => {
                             if __f74.is_some() {
@@ -1551,7 +1542,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1639,6 +1631,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                     worktime_holidays: __f80.unwrap_or_default(),
                     worktime_timezone: __f81.unwrap_or_default(),
                     worktime_to: __f82.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3636,6 +3629,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -3656,6 +3652,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONFIG_ID" => {
@@ -3670,13 +3670,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     config_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3719,6 +3721,9 @@ pub struct GetRequest {
     pub show_offline: Option<GetRequestShowOffline>,
     #[serde(rename = "WITH_QUEUE", skip_serializing_if = "Option::is_none")]
     pub with_queue: Option<GetRequestWithQueue>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -3741,6 +3746,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<GetRequestShowOffline>> = None;
                 let mut __f2: Option<Option<GetRequestWithQueue>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONFIG_ID" => {
@@ -3785,7 +3794,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3794,6 +3804,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG_ID"))?,
                     show_offline: __f1.unwrap_or_default(),
                     with_queue: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3980,12 +3991,21 @@ pub struct GetResponse {
     pub crm_source: Option<String>,
     #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
     pub crm_transfer_change: Option<GetResponseCrmTransferChange>,
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "DEFAULT_OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
-    pub default_operator_data: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "DATE_CREATE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub date_create: ::serde_json::Value,
+    #[serde(
+        rename = "DATE_MODIFY",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub date_modify: ::serde_json::Value,
+    #[serde(
+        rename = "DEFAULT_OPERATOR_DATA",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub default_operator_data: ::serde_json::Value,
     #[serde(rename = "FULL_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub full_close_time: Option<String>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
@@ -4002,8 +4022,11 @@ pub struct GetResponse {
     pub kpi_check_operator_activity: Option<GetResponseKpiCheckOperatorActivity>,
     #[serde(rename = "KPI_FIRST_ANSWER_ALERT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_alert: Option<GetResponseKpiFirstAnswerAlert>,
-    #[serde(rename = "KPI_FIRST_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
-    pub kpi_first_answer_list: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "KPI_FIRST_ANSWER_LIST",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub kpi_first_answer_list: ::serde_json::Value,
     #[serde(rename = "KPI_FIRST_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_text: Option<String>,
     #[serde(rename = "KPI_FIRST_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
@@ -4013,8 +4036,11 @@ pub struct GetResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_further_answer_alert: Option<GetResponseKpiFurtherAnswerAlert>,
-    #[serde(rename = "KPI_FURTHER_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
-    pub kpi_further_answer_list: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "KPI_FURTHER_ANSWER_LIST",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub kpi_further_answer_list: ::serde_json::Value,
     #[serde(rename = "KPI_FURTHER_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_text: Option<String>,
     #[serde(rename = "KPI_FURTHER_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
@@ -4039,8 +4065,8 @@ pub struct GetResponse {
     pub no_answer_time: Option<String>,
     #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<String>,
-    #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
-    pub queue: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "QUEUE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub queue: ::serde_json::Value,
     #[serde(rename = "QUEUE_FULL", skip_serializing_if = "Option::is_none")]
     pub queue_full: Option<GetResponseQueueFull>,
     #[serde(rename = "QUEUE_ONLINE", skip_serializing_if = "Option::is_none")]
@@ -4111,8 +4137,11 @@ pub struct GetResponse {
     pub welcome_message: Option<GetResponseWelcomeMessage>,
     #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
-    #[serde(rename = "WORKTIME_DAYOFF", skip_serializing_if = "Option::is_none")]
-    pub worktime_dayoff: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "WORKTIME_DAYOFF",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub worktime_dayoff: ::serde_json::Value,
     #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_bot_id: Option<String>,
     #[serde(rename = "WORKTIME_DAYOFF_FORM_ID", skip_serializing_if = "Option::is_none")]
@@ -4125,14 +4154,20 @@ pub struct GetResponse {
     pub worktime_enable: Option<GetResponseWorktimeEnable>,
     #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
     pub worktime_from: Option<String>,
-    #[serde(rename = "WORKTIME_HOLIDAYS", skip_serializing_if = "Option::is_none")]
-    pub worktime_holidays: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "WORKTIME_HOLIDAYS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub worktime_holidays: ::serde_json::Value,
     #[serde(rename = "WORKTIME_TIMEZONE", skip_serializing_if = "Option::is_none")]
     pub worktime_timezone: Option<String>,
     #[serde(rename = "WORKTIME_TO", skip_serializing_if = "Option::is_none")]
     pub worktime_to: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<GetResponseXmlId>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -4177,23 +4212,19 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f22: Option<Option<GetResponseCrmForward>> = None;
                 let mut __f23: Option<Option<String>> = None;
                 let mut __f24: Option<Option<GetResponseCrmTransferChange>> = None;
-                let mut __f25: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f26: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f27: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f25: Option<::serde_json::Value> = None;
+                let mut __f26: Option<::serde_json::Value> = None;
+                let mut __f27: Option<::serde_json::Value> = None;
                 let mut __f28: Option<Option<String>> = None;
                 let mut __f29: Option<Option<String>> = None;
                 let mut __f30: Option<Option<GetResponseIgnoreWelcomeFormResponsible>> = None;
                 let mut __f31: Option<Option<GetResponseKpiCheckOperatorActivity>> = None;
                 let mut __f32: Option<Option<GetResponseKpiFirstAnswerAlert>> = None;
-                let mut __f33: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f33: Option<::serde_json::Value> = None;
                 let mut __f34: Option<Option<String>> = None;
                 let mut __f35: Option<Option<String>> = None;
                 let mut __f36: Option<Option<GetResponseKpiFurtherAnswerAlert>> = None;
-                let mut __f37: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f37: Option<::serde_json::Value> = None;
                 let mut __f38: Option<Option<String>> = None;
                 let mut __f39: Option<Option<String>> = None;
                 let mut __f40: Option<Option<String>> = None;
@@ -4206,7 +4237,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f47: Option<Option<String>> = None;
                 let mut __f48: Option<Option<String>> = None;
                 let mut __f49: Option<Option<String>> = None;
-                let mut __f50: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f50: Option<::serde_json::Value> = None;
                 let mut __f51: Option<Option<GetResponseQueueFull>> = None;
                 let mut __f52: Option<Option<GetResponseQueueOnline>> = None;
                 let mut __f53: Option<Option<String>> = None;
@@ -4239,17 +4270,21 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f80: Option<Option<String>> = None;
                 let mut __f81: Option<Option<GetResponseWelcomeMessage>> = None;
                 let mut __f82: Option<Option<String>> = None;
-                let mut __f83: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f83: Option<::serde_json::Value> = None;
                 let mut __f84: Option<Option<String>> = None;
                 let mut __f85: Option<Option<String>> = None;
                 let mut __f86: Option<Option<String>> = None;
                 let mut __f87: Option<Option<String>> = None;
                 let mut __f88: Option<Option<GetResponseWorktimeEnable>> = None;
                 let mut __f89: Option<Option<String>> = None;
-                let mut __f90: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f90: Option<::serde_json::Value> = None;
                 let mut __f91: Option<Option<String>> = None;
                 let mut __f92: Option<Option<String>> = None;
                 let mut __f93: Option<Option<GetResponseXmlId>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -4597,14 +4632,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("DATE_CREATE"),
                                 );
                             }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "DATE_MODIFY" => {
                             if __f26.is_some() {
@@ -4612,14 +4640,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("DATE_MODIFY"),
                                 );
                             }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f26 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "DEFAULT_OPERATOR_DATA" => {
                             if __f27.is_some() {
@@ -4627,14 +4648,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("DEFAULT_OPERATOR_DATA"),
                                 );
                             }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "FULL_CLOSE_TIME" => {
                             if __f28.is_some() {
@@ -4717,14 +4731,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_LIST"),
                                 );
                             }
-                            __f33 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f33 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "KPI_FIRST_ANSWER_TEXT" => {
                             if __f34.is_some() {
@@ -4777,14 +4784,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ),
                                 );
                             }
-                            __f37 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f37 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "KPI_FURTHER_ANSWER_TEXT" => {
                             if __f38.is_some() {
@@ -4948,14 +4948,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             if __f50.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("QUEUE"));
                             }
-                            __f50 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f50 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "QUEUE_FULL" => {
                             if __f51.is_some() {
@@ -5417,14 +5410,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF"),
                                 );
                             }
-                            __f83 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f83 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "WORKTIME_DAYOFF_BOT_ID" => {
                             if __f84.is_some() {
@@ -5516,14 +5502,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("WORKTIME_HOLIDAYS"),
                                 );
                             }
-                            __f90 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f90 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "WORKTIME_TIMEZONE" => {
                             if __f91.is_some() {
@@ -5565,7 +5544,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5664,6 +5644,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     worktime_timezone: __f91.unwrap_or_default(),
                     worktime_to: __f92.unwrap_or_default(),
                     xml_id: __f93.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6523,6 +6504,9 @@ pub struct GetResponseQueueFull {
     pub user_name: Option<GetResponseQueueFullUserName>,
     #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub user_work_position: Option<GetResponseQueueFullUserWorkPosition>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
@@ -6550,6 +6534,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<GetResponseQueueFullUserName>> = None;
                 let mut __f7: Option<Option<GetResponseQueueFullUserWorkPosition>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEPARTMENT_ID" => {
@@ -6657,7 +6645,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -6670,6 +6659,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueFull {
                     user_id: __f5.unwrap_or_default(),
                     user_name: __f6.unwrap_or_default(),
                     user_work_position: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6931,6 +6921,9 @@ pub struct GetResponseQueueUsersFields {
     pub user_name: Option<GetResponseQueueUsersFieldsUserName>,
     #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub user_work_position: Option<GetResponseQueueUsersFieldsUserWorkPosition>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFields {
@@ -6956,6 +6949,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFields {
                 let mut __f3: Option<
                     Option<GetResponseQueueUsersFieldsUserWorkPosition>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "USER_AVATAR" => {
@@ -7017,7 +7014,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -7026,6 +7024,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseQueueUsersFields {
                     user_avatar_id: __f1.unwrap_or_default(),
                     user_name: __f2.unwrap_or_default(),
                     user_work_position: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -8005,8 +8004,11 @@ pub async fn update(
 pub struct UpdateRequest {
     #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
-    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
-    pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub params: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -8027,9 +8029,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONFIG_ID" => {
@@ -8047,17 +8051,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("PARAMS"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -8065,6 +8063,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     config_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG_ID"))?,
                     params: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -25,6 +25,9 @@ pub struct GetRequest {
     pub session_id: Option<i64>,
     #[serde(rename = "USER_CODE", skip_serializing_if = "Option::is_none")]
     pub user_code: Option<GetRequestUserCode>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -48,6 +51,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<GetRequestUserCode>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -103,7 +110,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -112,6 +120,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     dialog_id: __f1.unwrap_or_default(),
                     session_id: __f2.unwrap_or_default(),
                     user_code: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -238,16 +247,16 @@ pub struct GetResponse {
     pub last_message_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message_views: Option<GetResponseLastMessageViews>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manager_list: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub manager_list: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marked_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_count: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mute_list: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub mute_list: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -274,6 +283,9 @@ pub struct GetResponse {
     pub unread_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -313,11 +325,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f17: Option<Option<i64>> = None;
                 let mut __f18: Option<Option<i64>> = None;
                 let mut __f19: Option<Option<GetResponseLastMessageViews>> = None;
-                let mut __f20: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f20: Option<::serde_json::Value> = None;
                 let mut __f21: Option<Option<i64>> = None;
                 let mut __f22: Option<Option<i64>> = None;
                 let mut __f23: Option<Option<String>> = None;
-                let mut __f24: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f24: Option<::serde_json::Value> = None;
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<i64>> = None;
                 let mut __f27: Option<Option<i64>> = None;
@@ -331,6 +343,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f35: Option<Option<String>> = None;
                 let mut __f36: Option<Option<i64>> = None;
                 let mut __f37: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -591,14 +607,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("manager_list"),
                                 );
                             }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "marked_id" => {
                             if __f21.is_some() {
@@ -645,14 +654,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("mute_list"),
                                 );
                             }
-                            __f24 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f24 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "name" => {
                             if __f25.is_some() {
@@ -820,7 +822,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -863,6 +866,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     type_: __f35.unwrap_or_default(),
                     unread_id: __f36.unwrap_or_default(),
                     user_counter: __f37.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -953,6 +957,9 @@ pub struct GetResponseEntityLink {
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
@@ -975,6 +982,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1011,7 +1022,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1019,6 +1031,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEntityLink {
                     id: __f0.unwrap_or_default(),
                     type_: __f1.unwrap_or_default(),
                     url: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1042,6 +1055,9 @@ pub struct GetResponseLastMessageViews {
     pub first_viewers: Option<Vec<GetResponseLastMessageViewsFirstViewersItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
@@ -1066,6 +1082,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
                     Option<Vec<GetResponseLastMessageViewsFirstViewersItem>>,
                 > = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "count_of_viewers" => {
@@ -1110,7 +1130,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1118,6 +1139,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViews {
                     count_of_viewers: __f0.unwrap_or_default(),
                     first_viewers: __f1.unwrap_or_default(),
                     message_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1142,6 +1164,9 @@ pub struct GetResponseLastMessageViewsFirstViewersItem {
     pub user_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViewsFirstViewersItem {
@@ -1164,6 +1189,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViewsFirstViewersI
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date" => {
@@ -1202,7 +1231,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViewsFirstViewersI
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1210,6 +1240,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseLastMessageViewsFirstViewersI
                     date: __f0.unwrap_or_default(),
                     user_id: __f1.unwrap_or_default(),
                     user_name: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1239,6 +1270,9 @@ pub struct GetResponsePermissions {
     pub manage_users_add: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_delete: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
@@ -1264,6 +1298,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "can_post" => {
@@ -1343,7 +1381,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1354,6 +1393,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePermissions {
                     manage_ui: __f3.unwrap_or_default(),
                     manage_users_add: __f4.unwrap_or_default(),
                     manage_users_delete: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1380,6 +1420,9 @@ pub struct GetResponseReadedListItem {
     pub user_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseReadedListItem {
@@ -1403,6 +1446,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReadedListItem {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date" => {
@@ -1454,7 +1501,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReadedListItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1463,6 +1511,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReadedListItem {
                     message_id: __f1.unwrap_or_default(),
                     user_id: __f2.unwrap_or_default(),
                     user_name: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1498,6 +1547,9 @@ pub struct GetResponseRestrictions {
     pub send: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
@@ -1526,6 +1578,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                 let mut __f6: Option<Option<bool>> = None;
                 let mut __f7: Option<Option<bool>> = None;
                 let mut __f8: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -1632,7 +1688,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1646,6 +1703,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRestrictions {
                     rename: __f6.unwrap_or_default(),
                     send: __f7.unwrap_or_default(),
                     user_list: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

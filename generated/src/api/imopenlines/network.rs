@@ -22,6 +22,9 @@ pub async fn join(
 pub struct JoinRequest {
     #[serde(rename = "CODE")]
     pub code: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for JoinRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for JoinRequest {
                 mut map: A,
             ) -> Result<JoinRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -56,12 +63,14 @@ impl<'de> ::serde::Deserialize<'de> for JoinRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(JoinRequest {
                     code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -26,6 +26,9 @@ pub async fn answer(
 pub struct AnswerRequest {
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
@@ -46,6 +49,10 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
                 mut map: A,
             ) -> Result<AnswerRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -58,13 +65,15 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AnswerRequest {
                     chat_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -103,6 +112,9 @@ pub async fn finish(
 pub struct FinishRequest {
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FinishRequest {
@@ -123,6 +135,10 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                 mut map: A,
             ) -> Result<FinishRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -135,13 +151,15 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(FinishRequest {
                     chat_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -180,6 +198,9 @@ pub async fn skip(
 pub struct SkipRequest {
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SkipRequest {
@@ -200,6 +221,10 @@ impl<'de> ::serde::Deserialize<'de> for SkipRequest {
                 mut map: A,
             ) -> Result<SkipRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -212,13 +237,15 @@ impl<'de> ::serde::Deserialize<'de> for SkipRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SkipRequest {
                     chat_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -257,6 +284,9 @@ pub async fn spam(
 pub struct SpamRequest {
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SpamRequest {
@@ -277,6 +307,10 @@ impl<'de> ::serde::Deserialize<'de> for SpamRequest {
                 mut map: A,
             ) -> Result<SpamRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -289,13 +323,15 @@ impl<'de> ::serde::Deserialize<'de> for SpamRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SpamRequest {
                     chat_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -340,6 +376,9 @@ pub struct TransferRequest {
     pub transfer_id: Option<String>,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for TransferRequest {
@@ -363,6 +402,10 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -410,7 +453,8 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -420,6 +464,7 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                     queue_id: __f1.unwrap_or_default(),
                     transfer_id: __f2.unwrap_or_default(),
                     user_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

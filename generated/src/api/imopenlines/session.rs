@@ -31,6 +31,9 @@ pub async fn intercept(
 pub struct InterceptRequest {
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for InterceptRequest {
@@ -51,6 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for InterceptRequest {
                 mut map: A,
             ) -> Result<InterceptRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -63,13 +70,15 @@ impl<'de> ::serde::Deserialize<'de> for InterceptRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(InterceptRequest {
                     chat_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -108,6 +117,9 @@ pub async fn join(
 pub struct JoinRequest {
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for JoinRequest {
@@ -128,6 +140,10 @@ impl<'de> ::serde::Deserialize<'de> for JoinRequest {
                 mut map: A,
             ) -> Result<JoinRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -140,13 +156,15 @@ impl<'de> ::serde::Deserialize<'de> for JoinRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(JoinRequest {
                     chat_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -185,6 +203,9 @@ pub async fn open(
 pub struct OpenRequest {
     #[serde(rename = "USER_CODE")]
     pub user_code: OpenRequestUserCode,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for OpenRequest {
@@ -205,6 +226,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
                 mut map: A,
             ) -> Result<OpenRequest, A::Error> {
                 let mut __f0: Option<OpenRequestUserCode> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "USER_CODE" => {
@@ -221,13 +246,15 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(OpenRequest {
                     user_code: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_CODE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -315,6 +342,9 @@ impl crate::runtime::loose::Loose for OpenRequestUserCode {
 pub struct OpenResponse {
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for OpenResponse {
@@ -335,6 +365,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                 mut map: A,
             ) -> Result<OpenResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chatId" => {
@@ -349,12 +383,14 @@ impl<'de> ::serde::Deserialize<'de> for OpenResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(OpenResponse {
                     chat_id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -390,6 +426,9 @@ pub async fn start(
 pub struct StartRequest {
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StartRequest {
@@ -410,6 +449,10 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                 mut map: A,
             ) -> Result<StartRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -422,13 +465,15 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StartRequest {
                     chat_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                    additional: __extra,
                 })
             }
         }

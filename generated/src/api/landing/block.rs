@@ -42,6 +42,9 @@ pub struct AddcardRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     pub selector: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddcardRequest {
@@ -67,6 +70,10 @@ impl<'de> ::serde::Deserialize<'de> for AddcardRequest {
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -134,7 +141,8 @@ impl<'de> ::serde::Deserialize<'de> for AddcardRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -148,6 +156,7 @@ impl<'de> ::serde::Deserialize<'de> for AddcardRequest {
                     scope: __f4.unwrap_or_default(),
                     selector: __f5
                         .ok_or_else(|| ::serde::de::Error::missing_field("selector"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -191,6 +200,9 @@ pub struct ChangeAnchorRequest {
     pub prevent_history: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ChangeAnchorRequest {
@@ -215,6 +227,10 @@ impl<'de> ::serde::Deserialize<'de> for ChangeAnchorRequest {
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -271,7 +287,8 @@ impl<'de> ::serde::Deserialize<'de> for ChangeAnchorRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -282,6 +299,7 @@ impl<'de> ::serde::Deserialize<'de> for ChangeAnchorRequest {
                     lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     prevent_history: __f3.unwrap_or_default(),
                     scope: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -319,12 +337,15 @@ pub async fn change_node_name(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ChangeNodeNameRequest {
     pub block: i64,
-    pub data: ::serde_json::Map<String, ::serde_json::Value>,
+    pub data: ::serde_json::Value,
     pub lid: i64,
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ChangeNodeNameRequest {
@@ -345,10 +366,14 @@ impl<'de> ::serde::Deserialize<'de> for ChangeNodeNameRequest {
                 mut map: A,
             ) -> Result<ChangeNodeNameRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -364,14 +389,7 @@ impl<'de> ::serde::Deserialize<'de> for ChangeNodeNameRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "lid" => {
                             if __f2.is_some() {
@@ -407,7 +425,8 @@ impl<'de> ::serde::Deserialize<'de> for ChangeNodeNameRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -418,6 +437,7 @@ impl<'de> ::serde::Deserialize<'de> for ChangeNodeNameRequest {
                     lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     prevent_history: __f3.unwrap_or_default(),
                     scope: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -461,6 +481,9 @@ pub struct ClonecardRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     pub selector: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ClonecardRequest {
@@ -485,6 +508,10 @@ impl<'de> ::serde::Deserialize<'de> for ClonecardRequest {
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -541,7 +568,8 @@ impl<'de> ::serde::Deserialize<'de> for ClonecardRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -553,6 +581,7 @@ impl<'de> ::serde::Deserialize<'de> for ClonecardRequest {
                     scope: __f3.unwrap_or_default(),
                     selector: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("selector"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -590,6 +619,9 @@ pub async fn get_content_from_repository(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetContentFromRepositoryRequest {
     pub code: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetContentFromRepositoryRequest {
@@ -610,6 +642,10 @@ impl<'de> ::serde::Deserialize<'de> for GetContentFromRepositoryRequest {
                 mut map: A,
             ) -> Result<GetContentFromRepositoryRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -624,12 +660,14 @@ impl<'de> ::serde::Deserialize<'de> for GetContentFromRepositoryRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetContentFromRepositoryRequest {
                     code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -671,6 +709,9 @@ pub struct GetbyidRequest {
     pub params: Option<GetbyidRequestParams>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
@@ -693,6 +734,10 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<GetbyidRequestParams>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -729,7 +774,8 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -738,6 +784,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
                     params: __f1.unwrap_or_default(),
                     scope: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -761,6 +808,9 @@ pub struct GetbyidRequestParams {
     pub edit_mode: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub get_content: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetbyidRequestParams {
@@ -783,6 +833,10 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequestParams {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "deleted" => {
@@ -823,7 +877,8 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -831,6 +886,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidRequestParams {
                     deleted: __f0.unwrap_or_default(),
                     edit_mode: __f1.unwrap_or_default(),
                     get_content: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -867,6 +923,9 @@ pub struct GetbyidResponse {
     pub meta: Option<GetbyidResponseMeta>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
@@ -895,6 +954,10 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                 let mut __f6: Option<Option<i64>> = None;
                 let mut __f7: Option<Option<GetbyidResponseMeta>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -999,7 +1062,8 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1013,6 +1077,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponse {
                     lid: __f6.unwrap_or_default(),
                     meta: __f7.unwrap_or_default(),
                     name: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1054,6 +1119,9 @@ pub struct GetbyidResponseMeta {
     pub site_type: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
@@ -1085,6 +1153,10 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CREATED_BY_ID" => {
@@ -1240,7 +1312,8 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1257,6 +1330,7 @@ impl<'de> ::serde::Deserialize<'de> for GetbyidResponseMeta {
                     site_tpl_code: __f9.unwrap_or_default(),
                     site_type: __f10.unwrap_or_default(),
                     xml_id: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1298,6 +1372,9 @@ pub struct GetcontentRequest {
     pub params: Option<GetcontentRequestParams>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetcontentRequest {
@@ -1322,6 +1399,10 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentRequest {
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<Option<GetcontentRequestParams>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -1378,7 +1459,8 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1389,6 +1471,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentRequest {
                     lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     params: __f3.unwrap_or_default(),
                     scope: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1410,6 +1493,9 @@ pub struct GetcontentRequestParams {
     pub force_unactive: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wrapper_show: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetcontentRequestParams {
@@ -1431,6 +1517,10 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentRequestParams {
             ) -> Result<GetcontentRequestParams, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "force_unactive" => {
@@ -1460,13 +1550,15 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetcontentRequestParams {
                     force_unactive: __f0.unwrap_or_default(),
                     wrapper_show: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1491,34 +1583,46 @@ pub struct GetcontentResponse {
     pub active: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor: Option<String>,
-    #[serde(rename = "assetStrings", skip_serializing_if = "Option::is_none")]
-    pub asset_strings: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "assetStrings",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub asset_strings: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_ext: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub css: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub css: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub designed: Option<bool>,
-    #[serde(rename = "dynamicParams", skip_serializing_if = "Option::is_none")]
-    pub dynamic_params: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "dynamicParams",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub dynamic_params: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub js: Option<Vec<::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lang: Option<Vec<::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub js: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub lang: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub manifest: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub php: Option<bool>,
     #[serde(rename = "repoId", skip_serializing_if = "Option::is_none")]
     pub repo_id: Option<i64>,
-    #[serde(rename = "requiredUserAction", skip_serializing_if = "Option::is_none")]
-    pub required_user_action: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "requiredUserAction",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub required_user_action: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sections: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
@@ -1541,22 +1645,24 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<bool>> = None;
-                let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f11: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f12: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f10: Option<::serde_json::Value> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
+                let mut __f12: Option<::serde_json::Value> = None;
                 let mut __f13: Option<Option<bool>> = None;
                 let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
                 let mut __f16: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "access" => {
@@ -1598,14 +1704,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                                     ::serde::de::Error::duplicate_field("assetStrings"),
                                 );
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "content" => {
                             if __f4.is_some() {
@@ -1635,14 +1734,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("css"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "designed" => {
                             if __f7.is_some() {
@@ -1661,14 +1753,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                                     ::serde::de::Error::duplicate_field("dynamicParams"),
                                 );
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f9.is_some() {
@@ -1685,40 +1770,19 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                             if __f10.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("js"));
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "lang" => {
                             if __f11.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("lang"));
                             }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "manifest" => {
                             if __f12.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("manifest"));
                             }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "php" => {
                             if __f13.is_some() {
@@ -1748,14 +1812,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                                     ::serde::de::Error::duplicate_field("requiredUserAction"),
                                 );
                             }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "sections" => {
                             if __f16.is_some() {
@@ -1769,7 +1826,8 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1791,6 +1849,7 @@ impl<'de> ::serde::Deserialize<'de> for GetcontentResponse {
                     repo_id: __f14.unwrap_or_default(),
                     required_user_action: __f15.unwrap_or_default(),
                     sections: __f16.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1829,6 +1888,9 @@ pub struct GetlistRequest {
     pub params: Option<GetlistRequestParams>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
@@ -1851,6 +1913,10 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<GetlistRequestParams>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "lid" => {
@@ -1887,7 +1953,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1895,6 +1962,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                     lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     params: __f1.unwrap_or_default(),
                     scope: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1918,6 +1986,9 @@ pub struct GetlistRequestParams {
     pub edit_mode: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub get_content: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
@@ -1940,6 +2011,10 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "deleted" => {
@@ -1980,7 +2055,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1988,6 +2064,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
                     deleted: __f0.unwrap_or_default(),
                     edit_mode: __f1.unwrap_or_default(),
                     get_content: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2026,6 +2103,9 @@ pub struct GetlistResponseItem {
     pub meta: Option<GetlistResponseItemMeta>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
@@ -2054,6 +2134,10 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                 let mut __f6: Option<Option<i64>> = None;
                 let mut __f7: Option<Option<GetlistResponseItemMeta>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2158,7 +2242,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2172,6 +2257,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                     lid: __f6.unwrap_or_default(),
                     meta: __f7.unwrap_or_default(),
                     name: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2209,6 +2295,9 @@ pub struct GetlistResponseItemMeta {
     pub site_type: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
@@ -2238,6 +2327,10 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CREATED_BY_ID" => {
@@ -2367,7 +2460,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2382,6 +2476,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMeta {
                     site_tpl_code: __f7.unwrap_or_default(),
                     site_type: __f8.unwrap_or_default(),
                     xml_id: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2421,6 +2516,9 @@ pub struct GetmanifestRequest {
     pub params: Option<GetmanifestRequestParams>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
@@ -2444,6 +2542,10 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<GetmanifestRequestParams>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -2489,7 +2591,8 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2499,6 +2602,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
                     lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     params: __f2.unwrap_or_default(),
                     scope: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2518,6 +2622,9 @@ impl crate::runtime::loose::Loose for GetmanifestRequest {
 pub struct GetmanifestRequestParams {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edit_mode: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestRequestParams {
@@ -2538,6 +2645,10 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequestParams {
                 mut map: A,
             ) -> Result<GetmanifestRequestParams, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "edit_mode" => {
@@ -2554,12 +2665,14 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetmanifestRequestParams {
                     edit_mode: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2580,28 +2693,31 @@ impl crate::runtime::loose::Loose for GetmanifestRequestParams {
 pub struct GetmanifestResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assets: Option<GetmanifestResponseAssets>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attrs: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attrs: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block: Option<GetmanifestResponseBlock>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub callbacks: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cards: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub callbacks: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub cards: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub menu: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub menu: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nodes: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub nodes: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub style: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub style: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
@@ -2622,29 +2738,21 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                 mut map: A,
             ) -> Result<GetmanifestResponse, A::Error> {
                 let mut __f0: Option<Option<GetmanifestResponseAssets>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<GetmanifestResponseBlock>> = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "assets" => {
@@ -2664,14 +2772,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("attrs"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "block" => {
                             if __f2.is_some() {
@@ -2692,27 +2793,13 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                                     ::serde::de::Error::duplicate_field("callbacks"),
                                 );
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "cards" => {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("cards"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "code" => {
                             if __f5.is_some() {
@@ -2729,14 +2816,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("menu"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "namespace" => {
                             if __f7.is_some() {
@@ -2755,14 +2835,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             if __f8.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("nodes"));
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "preview" => {
                             if __f9.is_some() {
@@ -2779,14 +2852,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             if __f10.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("style"));
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "timestamp" => {
                             if __f11.is_some() {
@@ -2802,7 +2868,8 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2819,6 +2886,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                     preview: __f9.unwrap_or_default(),
                     style: __f10.unwrap_or_default(),
                     timestamp: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2836,8 +2904,8 @@ impl crate::runtime::loose::Loose for GetmanifestResponse {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetmanifestResponseAssets {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub callbacks: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub callbacks: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2846,6 +2914,9 @@ pub struct GetmanifestResponseAssets {
     pub ext: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub js: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseAssets {
@@ -2865,11 +2936,15 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseAssets {
                 self,
                 mut map: A,
             ) -> Result<GetmanifestResponseAssets, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<Vec<String>>> = None;
                 let mut __f2: Option<Option<Vec<String>>> = None;
                 let mut __f3: Option<Option<Vec<String>>> = None;
                 let mut __f4: Option<Option<Vec<String>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "callbacks" => {
@@ -2878,14 +2953,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseAssets {
                                     ::serde::de::Error::duplicate_field("callbacks"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "class" => {
                             if __f1.is_some() {
@@ -2932,7 +3000,8 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseAssets {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2942,6 +3011,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseAssets {
                     css: __f2.unwrap_or_default(),
                     ext: __f3.unwrap_or_default(),
                     js: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2967,6 +3037,9 @@ pub struct GetmanifestResponseBlock {
     pub section: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subtype: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseBlock {
@@ -2990,6 +3063,10 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseBlock {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<Vec<String>>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "dynamic" => {
@@ -3037,7 +3114,8 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseBlock {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3046,6 +3124,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseBlock {
                     name: __f1.unwrap_or_default(),
                     section: __f2.unwrap_or_default(),
                     subtype: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3080,6 +3159,9 @@ pub async fn getmanifestfile(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetmanifestfileRequest {
     pub code: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestfileRequest {
@@ -3100,6 +3182,10 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestfileRequest {
                 mut map: A,
             ) -> Result<GetmanifestfileRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -3114,12 +3200,14 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestfileRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetmanifestfileRequest {
                     code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3138,20 +3226,23 @@ impl crate::runtime::loose::Loose for GetmanifestfileRequest {
 /// The `result` of `landing.block.getmanifestfile`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetmanifestfileResponse {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub assets: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attrs: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub block: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cards: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub menu: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nodes: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub style: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub assets: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attrs: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub block: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub cards: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub menu: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub nodes: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub style: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestfileResponse {
@@ -3171,122 +3262,64 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestfileResponse {
                 self,
                 mut map: A,
             ) -> Result<GetmanifestfileResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "assets" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("assets"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "attrs" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("attrs"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "block" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("block"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "cards" => {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("cards"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "menu" => {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("menu"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "nodes" => {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("nodes"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "style" => {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("style"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3298,6 +3331,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestfileResponse {
                     menu: __f4.unwrap_or_default(),
                     nodes: __f5.unwrap_or_default(),
                     style: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3335,6 +3369,9 @@ pub struct GetrepositoryRequest {
     pub scope: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub section: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetrepositoryRequest {
@@ -3356,6 +3393,10 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryRequest {
             ) -> Result<GetrepositoryRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "scope" => {
@@ -3381,13 +3422,15 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetrepositoryRequest {
                     scope: __f0.unwrap_or_default(),
                     section: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3410,8 +3453,8 @@ pub struct GetrepositoryResponse {
     pub app_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<GetrepositoryResponseItems>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meta: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub meta: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3422,6 +3465,9 @@ pub struct GetrepositoryResponse {
     pub special_type: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
@@ -3443,14 +3489,16 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
             ) -> Result<GetrepositoryResponse, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<GetrepositoryResponseItems>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<bool>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "app_code" => {
@@ -3481,14 +3529,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("meta"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "name" => {
                             if __f3.is_some() {
@@ -3550,7 +3591,8 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3563,6 +3605,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponse {
                     separator: __f5.unwrap_or_default(),
                     special_type: __f6.unwrap_or_default(),
                     type_: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3612,10 +3655,13 @@ pub struct GetrepositoryResponseItems {
     pub section: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<bool>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "type", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub type_: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
@@ -3651,8 +3697,12 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                 let mut __f13: Option<Option<bool>> = None;
                 let mut __f14: Option<Option<String>> = None;
                 let mut __f15: Option<Option<bool>> = None;
-                let mut __f16: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f16: Option<::serde_json::Value> = None;
                 let mut __f17: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "app_code" => {
@@ -3849,14 +3899,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             if __f16.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("type"));
                             }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "version" => {
                             if __f17.is_some() {
@@ -3870,7 +3913,8 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3893,6 +3937,7 @@ impl<'de> ::serde::Deserialize<'de> for GetrepositoryResponseItems {
                     system: __f15.unwrap_or_default(),
                     type_: __f16.unwrap_or_default(),
                     version: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3933,6 +3978,9 @@ pub struct RemovecardRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     pub selector: RemovecardRequestSelector,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RemovecardRequest {
@@ -3957,6 +4005,10 @@ impl<'de> ::serde::Deserialize<'de> for RemovecardRequest {
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<RemovecardRequestSelector> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -4015,7 +4067,8 @@ impl<'de> ::serde::Deserialize<'de> for RemovecardRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4027,6 +4080,7 @@ impl<'de> ::serde::Deserialize<'de> for RemovecardRequest {
                     scope: __f3.unwrap_or_default(),
                     selector: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("selector"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -4123,10 +4177,13 @@ pub async fn update_cards(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateCardsRequest {
     pub block: i64,
-    pub data: ::serde_json::Map<String, ::serde_json::Value>,
+    pub data: ::serde_json::Value,
     pub lid: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateCardsRequest {
@@ -4147,9 +4204,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCardsRequest {
                 mut map: A,
             ) -> Result<UpdateCardsRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -4165,14 +4226,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCardsRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "lid" => {
                             if __f2.is_some() {
@@ -4195,7 +4249,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCardsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4205,6 +4260,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCardsRequest {
                     data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
                     lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     scope: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4242,12 +4298,15 @@ pub async fn update_styles(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateStylesRequest {
     pub block: i64,
-    pub data: ::serde_json::Map<String, ::serde_json::Value>,
+    pub data: ::serde_json::Value,
     pub lid: i64,
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateStylesRequest {
@@ -4268,10 +4327,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStylesRequest {
                 mut map: A,
             ) -> Result<UpdateStylesRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -4287,14 +4350,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStylesRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "lid" => {
                             if __f2.is_some() {
@@ -4330,7 +4386,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStylesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4341,6 +4398,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStylesRequest {
                     lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     prevent_history: __f3.unwrap_or_default(),
                     scope: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4378,10 +4436,13 @@ pub async fn updateattrs(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateattrsRequest {
     pub block: i64,
-    pub data: ::serde_json::Map<String, ::serde_json::Value>,
+    pub data: ::serde_json::Value,
     pub lid: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateattrsRequest {
@@ -4402,9 +4463,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateattrsRequest {
                 mut map: A,
             ) -> Result<UpdateattrsRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -4420,14 +4485,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateattrsRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "lid" => {
                             if __f2.is_some() {
@@ -4450,7 +4508,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateattrsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4460,6 +4519,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateattrsRequest {
                     data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
                     lid: __f2.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     scope: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4505,6 +4565,9 @@ pub struct UpdatecontentRequest {
     pub prevent_history: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdatecontentRequest {
@@ -4530,6 +4593,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdatecontentRequest {
                 let mut __f3: Option<i64> = None;
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -4597,7 +4664,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdatecontentRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4610,6 +4678,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdatecontentRequest {
                     lid: __f3.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     prevent_history: __f4.unwrap_or_default(),
                     scope: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4649,12 +4718,15 @@ pub struct UpdatenodesRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub additional: Option<UpdatenodesRequestAdditional>,
     pub block: i64,
-    pub data: ::serde_json::Map<String, ::serde_json::Value>,
+    pub data: ::serde_json::Value,
     pub lid: i64,
     #[serde(rename = "preventHistory", skip_serializing_if = "Option::is_none")]
     pub prevent_history: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional_2: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequest {
@@ -4676,10 +4748,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequest {
             ) -> Result<UpdatenodesRequest, A::Error> {
                 let mut __f0: Option<Option<UpdatenodesRequestAdditional>> = None;
                 let mut __f1: Option<i64> = None;
-                let mut __f2: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<i64> = None;
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "additional" => {
@@ -4710,14 +4786,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "lid" => {
                             if __f3.is_some() {
@@ -4753,7 +4822,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4765,6 +4835,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequest {
                     lid: __f3.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     prevent_history: __f4.unwrap_or_default(),
                     scope: __f5.unwrap_or_default(),
+                    additional_2: __extra,
                 })
             }
         }
@@ -4784,6 +4855,9 @@ impl crate::runtime::loose::Loose for UpdatenodesRequest {
 pub struct UpdatenodesRequestAdditional {
     #[serde(rename = "appendMenu", skip_serializing_if = "Option::is_none")]
     pub append_menu: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequestAdditional {
@@ -4804,6 +4878,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequestAdditional {
                 mut map: A,
             ) -> Result<UpdatenodesRequestAdditional, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "appendMenu" => {
@@ -4820,12 +4898,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdatenodesRequestAdditional {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdatenodesRequestAdditional {
                     append_menu: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4872,6 +4952,9 @@ pub struct UploadfileRequest {
     pub scope: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temp: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadfileRequest {
@@ -4897,6 +4980,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequest {
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -4966,7 +5053,8 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4979,6 +5067,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("picture"))?,
                     scope: __f4.unwrap_or_default(),
                     temp: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5002,6 +5091,9 @@ pub struct UploadfileRequestParams {
     pub resize_type: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadfileRequestParams {
@@ -5024,6 +5116,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequestParams {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "height" => {
@@ -5062,7 +5158,8 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5070,6 +5167,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileRequestParams {
                     height: __f0.unwrap_or_default(),
                     resize_type: __f1.unwrap_or_default(),
                     width: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5092,6 +5190,9 @@ pub struct UploadfileResponse {
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadfileResponse {
@@ -5113,6 +5214,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileResponse {
             ) -> Result<UploadfileResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -5138,13 +5243,15 @@ impl<'de> ::serde::Deserialize<'de> for UploadfileResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UploadfileResponse {
                     id: __f0.unwrap_or_default(),
                     src: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -23,6 +23,9 @@ pub async fn get_list(
 pub struct GetListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetListRequestParams>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListRequest {
@@ -43,6 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                 mut map: A,
             ) -> Result<GetListRequest, A::Error> {
                 let mut __f0: Option<Option<GetListRequestParams>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "params" => {
@@ -59,12 +66,14 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetListRequest {
                     params: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -84,16 +93,19 @@ impl crate::runtime::loose::Loose for GetListRequest {
 pub struct GetListRequestParams {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetListRequestParamsFilter>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
@@ -114,13 +126,15 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                 mut map: A,
             ) -> Result<GetListRequestParams, A::Error> {
                 let mut __f0: Option<Option<GetListRequestParamsFilter>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<Vec<String>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -140,14 +154,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("group"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "limit" => {
                             if __f2.is_some() {
@@ -175,14 +182,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f5.is_some() {
@@ -196,7 +196,8 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -207,6 +208,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                     offset: __f3.unwrap_or_default(),
                     order: __f4.unwrap_or_default(),
                     select: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -238,10 +240,10 @@ pub struct GetListRequestParamsFilter {
     pub description: Option<String>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "MANIFEST", skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "LANG", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub lang: ::serde_json::Value,
+    #[serde(rename = "MANIFEST", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub manifest: ::serde_json::Value,
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<i64>,
     #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
@@ -264,6 +266,9 @@ pub struct GetListRequestParamsFilter {
     pub type_: Option<GetListRequestParamsFilterType>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
@@ -290,12 +295,8 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<i64>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
@@ -307,6 +308,10 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                 let mut __f17: Option<Option<GetListRequestParamsFilterTplType>> = None;
                 let mut __f18: Option<Option<GetListRequestParamsFilterType>> = None;
                 let mut __f19: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -398,27 +403,13 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             if __f7.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("LANG"));
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MANIFEST" => {
                             if __f8.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MANIFEST"));
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MODIFIED_BY_ID" => {
                             if __f9.is_some() {
@@ -558,7 +549,8 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -583,6 +575,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                     tpl_type: __f17.unwrap_or_default(),
                     type_: __f18.unwrap_or_default(),
                     xml_id: __f19.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -747,10 +740,10 @@ pub struct GetListResponseItem {
     pub description: Option<String>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(rename = "LANG", skip_serializing_if = "Option::is_none")]
-    pub lang: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "MANIFEST", skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "LANG", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub lang: ::serde_json::Value,
+    #[serde(rename = "MANIFEST", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub manifest: ::serde_json::Value,
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<i64>,
     #[serde(rename = "PREVIEW", skip_serializing_if = "Option::is_none")]
@@ -773,6 +766,9 @@ pub struct GetListResponseItem {
     pub type_: Option<GetListResponseItemType>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
@@ -799,12 +795,8 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<i64>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
@@ -816,6 +808,10 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                 let mut __f17: Option<Option<GetListResponseItemTplType>> = None;
                 let mut __f18: Option<Option<GetListResponseItemType>> = None;
                 let mut __f19: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -907,27 +903,13 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             if __f7.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("LANG"));
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MANIFEST" => {
                             if __f8.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MANIFEST"));
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MODIFIED_BY_ID" => {
                             if __f9.is_some() {
@@ -1067,7 +1049,8 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1092,6 +1075,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                     tpl_type: __f17.unwrap_or_default(),
                     type_: __f18.unwrap_or_default(),
                     xml_id: __f19.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1259,6 +1243,9 @@ pub struct GetPageListRequest {
     pub filter: Option<GetPageListRequestFilter>,
     #[serde(rename = "type")]
     pub type_: GetPageListRequestType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetPageListRequest {
@@ -1280,6 +1267,10 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequest {
             ) -> Result<GetPageListRequest, A::Error> {
                 let mut __f0: Option<Option<GetPageListRequestFilter>> = None;
                 let mut __f1: Option<GetPageListRequestType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -1307,13 +1298,16 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetPageListRequest {
                     filter: __f0.unwrap_or_default(),
-                    type_: __f1.ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    type_: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1365,6 +1359,9 @@ pub struct GetPageListRequestFilter {
     pub type_: Option<Vec<String>>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
@@ -1401,6 +1398,10 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                 let mut __f14: Option<Option<String>> = None;
                 let mut __f15: Option<Option<Vec<String>>> = None;
                 let mut __f16: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -1607,7 +1608,8 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1629,6 +1631,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilter {
                     title: __f14.unwrap_or_default(),
                     type_: __f15.unwrap_or_default(),
                     xml_id: __f16.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1658,20 +1661,20 @@ pub struct GetPageListRequestFilterData {
     pub disable_import: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoded: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub folders: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub folders: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_webform_page: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub layout: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub items: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub layout: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_delete: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub master_pages: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub master_pages: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1696,12 +1699,15 @@ pub struct GetPageListRequestFilterData {
     pub singleton: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub syspages: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub syspages: ::serde_json::Value,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
@@ -1727,15 +1733,13 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f10: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f12: Option<::serde_json::Value> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<i64>> = None;
                 let mut __f15: Option<Option<String>> = None;
@@ -1748,9 +1752,13 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                 let mut __f22: Option<Option<String>> = None;
                 let mut __f23: Option<Option<bool>> = None;
                 let mut __f24: Option<Option<i64>> = None;
-                let mut __f25: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f25: Option<::serde_json::Value> = None;
                 let mut __f26: Option<Option<Vec<String>>> = None;
                 let mut __f27: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -1827,27 +1835,13 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "folders" => {
                             if __f7.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("folders"));
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "is_webform_page" => {
                             if __f8.is_some() {
@@ -1866,27 +1860,13 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             if __f9.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("items"));
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "layout" => {
                             if __f10.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("layout"));
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "lock_delete" => {
                             if __f11.is_some() {
@@ -1907,14 +1887,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                                     ::serde::de::Error::duplicate_field("master_pages"),
                                 );
                             }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "name" => {
                             if __f13.is_some() {
@@ -2064,14 +2037,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             if __f25.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("syspages"));
                             }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "type" => {
                             if __f26.is_some() {
@@ -2096,7 +2062,8 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2129,6 +2096,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListRequestFilterData {
                     syspages: __f25.unwrap_or_default(),
                     type_: __f26.unwrap_or_default(),
                     version: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2252,6 +2220,9 @@ pub struct GetPageListResponse {
     pub type_: Option<Vec<String>>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
@@ -2288,6 +2259,10 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                 let mut __f14: Option<Option<String>> = None;
                 let mut __f15: Option<Option<Vec<String>>> = None;
                 let mut __f16: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -2494,7 +2469,8 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2516,6 +2492,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponse {
                     title: __f14.unwrap_or_default(),
                     type_: __f15.unwrap_or_default(),
                     xml_id: __f16.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2545,20 +2522,20 @@ pub struct GetPageListResponseData {
     pub disable_import: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoded: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub folders: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub folders: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_webform_page: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub layout: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub items: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub layout: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_delete: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub master_pages: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub master_pages: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2583,12 +2560,15 @@ pub struct GetPageListResponseData {
     pub singleton: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub syspages: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub syspages: ::serde_json::Value,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
@@ -2614,15 +2594,13 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f10: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<Option<bool>> = None;
-                let mut __f12: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f12: Option<::serde_json::Value> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<i64>> = None;
                 let mut __f15: Option<Option<String>> = None;
@@ -2635,9 +2613,13 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                 let mut __f22: Option<Option<String>> = None;
                 let mut __f23: Option<Option<bool>> = None;
                 let mut __f24: Option<Option<i64>> = None;
-                let mut __f25: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f25: Option<::serde_json::Value> = None;
                 let mut __f26: Option<Option<Vec<String>>> = None;
                 let mut __f27: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2714,27 +2696,13 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "folders" => {
                             if __f7.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("folders"));
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "is_webform_page" => {
                             if __f8.is_some() {
@@ -2753,27 +2721,13 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             if __f9.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("items"));
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "layout" => {
                             if __f10.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("layout"));
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "lock_delete" => {
                             if __f11.is_some() {
@@ -2794,14 +2748,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                                     ::serde::de::Error::duplicate_field("master_pages"),
                                 );
                             }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "name" => {
                             if __f13.is_some() {
@@ -2951,14 +2898,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             if __f25.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("syspages"));
                             }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "type" => {
                             if __f26.is_some() {
@@ -2983,7 +2923,8 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3016,6 +2957,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPageListResponseData {
                     syspages: __f25.unwrap_or_default(),
                     type_: __f26.unwrap_or_default(),
                     version: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3053,6 +2995,9 @@ pub struct GetSiteListRequest {
     pub filter: Option<GetSiteListRequestFilter>,
     #[serde(rename = "type")]
     pub type_: GetSiteListRequestType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetSiteListRequest {
@@ -3074,6 +3019,10 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequest {
             ) -> Result<GetSiteListRequest, A::Error> {
                 let mut __f0: Option<Option<GetSiteListRequestFilter>> = None;
                 let mut __f1: Option<GetSiteListRequestType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -3101,13 +3050,16 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetSiteListRequest {
                     filter: __f0.unwrap_or_default(),
-                    type_: __f1.ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    type_: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3159,6 +3111,9 @@ pub struct GetSiteListRequestFilter {
     pub type_: Option<Vec<String>>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
@@ -3195,6 +3150,10 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                 let mut __f14: Option<Option<String>> = None;
                 let mut __f15: Option<Option<Vec<String>>> = None;
                 let mut __f16: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -3401,7 +3360,8 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3423,6 +3383,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilter {
                     title: __f14.unwrap_or_default(),
                     type_: __f15.unwrap_or_default(),
                     xml_id: __f16.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3450,18 +3411,18 @@ pub struct GetSiteListRequestFilterData {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoded: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub folders: Option<Vec<::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub layout: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub folders: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub items: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub layout: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_delete: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub master_pages: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub master_pages: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3480,12 +3441,15 @@ pub struct GetSiteListRequestFilterData {
     pub singleton: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub syspages: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub syspages: ::serde_json::Value,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
@@ -3510,14 +3474,12 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<bool>> = None;
-                let mut __f10: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<i64>> = None;
                 let mut __f13: Option<Option<String>> = None;
@@ -3527,9 +3489,13 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                 let mut __f17: Option<Option<String>> = None;
                 let mut __f18: Option<Option<bool>> = None;
                 let mut __f19: Option<Option<i64>> = None;
-                let mut __f20: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f20: Option<::serde_json::Value> = None;
                 let mut __f21: Option<Option<Vec<String>>> = None;
                 let mut __f22: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -3593,53 +3559,25 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "folders" => {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("folders"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "items" => {
                             if __f7.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("items"));
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "layout" => {
                             if __f8.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("layout"));
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "lock_delete" => {
                             if __f9.is_some() {
@@ -3660,14 +3598,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                                     ::serde::de::Error::duplicate_field("master_pages"),
                                 );
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "name" => {
                             if __f11.is_some() {
@@ -3782,14 +3713,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             if __f20.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("syspages"));
                             }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "type" => {
                             if __f21.is_some() {
@@ -3814,7 +3738,8 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3842,6 +3767,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListRequestFilterData {
                     syspages: __f20.unwrap_or_default(),
                     type_: __f21.unwrap_or_default(),
                     version: __f22.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3965,6 +3891,9 @@ pub struct GetSiteListResponse {
     pub type_: Option<Vec<String>>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
@@ -4001,6 +3930,10 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                 let mut __f14: Option<Option<String>> = None;
                 let mut __f15: Option<Option<Vec<String>>> = None;
                 let mut __f16: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -4207,7 +4140,8 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4229,6 +4163,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponse {
                     title: __f14.unwrap_or_default(),
                     type_: __f15.unwrap_or_default(),
                     xml_id: __f16.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4256,18 +4191,18 @@ pub struct GetSiteListResponseData {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoded: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub folders: Option<Vec<::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub layout: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub folders: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub items: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub layout: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_delete: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub master_pages: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub master_pages: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4286,12 +4221,15 @@ pub struct GetSiteListResponseData {
     pub singleton: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub syspages: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub syspages: ::serde_json::Value,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
@@ -4316,14 +4254,12 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<bool>> = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<bool>> = None;
-                let mut __f10: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<i64>> = None;
                 let mut __f13: Option<Option<String>> = None;
@@ -4333,9 +4269,13 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                 let mut __f17: Option<Option<String>> = None;
                 let mut __f18: Option<Option<bool>> = None;
                 let mut __f19: Option<Option<i64>> = None;
-                let mut __f20: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f20: Option<::serde_json::Value> = None;
                 let mut __f21: Option<Option<Vec<String>>> = None;
                 let mut __f22: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -4399,53 +4339,25 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "folders" => {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("folders"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "items" => {
                             if __f7.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("items"));
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "layout" => {
                             if __f8.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("layout"));
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "lock_delete" => {
                             if __f9.is_some() {
@@ -4466,14 +4378,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                                     ::serde::de::Error::duplicate_field("master_pages"),
                                 );
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "name" => {
                             if __f11.is_some() {
@@ -4588,14 +4493,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             if __f20.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("syspages"));
                             }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "type" => {
                             if __f21.is_some() {
@@ -4620,7 +4518,8 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4648,6 +4547,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSiteListResponseData {
                     syspages: __f20.unwrap_or_default(),
                     type_: __f21.unwrap_or_default(),
                     version: __f22.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4684,6 +4584,9 @@ pub struct RegisterRequest {
     pub data: RegisterRequestData,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<RegisterRequestParams>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
@@ -4705,6 +4608,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
             ) -> Result<RegisterRequest, A::Error> {
                 let mut __f0: Option<RegisterRequestData> = None;
                 let mut __f1: Option<Option<RegisterRequestParams>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
@@ -4732,13 +4639,15 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RegisterRequest {
                     data: __f0.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
                     params: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4761,14 +4670,14 @@ pub struct RegisterRequestData {
     pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub folders: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub folders: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<RegisterRequestDataItems>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub layout: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub layout: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4783,14 +4692,17 @@ pub struct RegisterRequestData {
     pub show_in_list: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub syspages: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub syspages: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tpl_type: Option<RegisterRequestDataTplType>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<RegisterRequestDataType>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
@@ -4813,12 +4725,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<RegisterRequestDataItems>> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
@@ -4826,10 +4736,14 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<RegisterRequestDataTplType>> = None;
                 let mut __f16: Option<Option<RegisterRequestDataType>> = None;
                 let mut __f17: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "charset" => {
@@ -4871,27 +4785,13 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "folders" => {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("folders"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "items" => {
                             if __f5.is_some() {
@@ -4910,14 +4810,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("layout"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "name" => {
                             if __f7.is_some() {
@@ -5010,14 +4903,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             if __f14.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("syspages"));
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "tpl_type" => {
                             if __f15.is_some() {
@@ -5057,7 +4943,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5080,6 +4967,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestData {
                     tpl_type: __f15.unwrap_or_default(),
                     type_: __f16.unwrap_or_default(),
                     version: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5100,12 +4988,12 @@ pub struct RegisterRequestDataItems {
     pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<RegisterRequestDataItemsItems>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub layout: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub layout: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -5126,6 +5014,9 @@ pub struct RegisterRequestDataItems {
     pub type_: Option<RegisterRequestDataItemsType>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
@@ -5147,11 +5038,9 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
             ) -> Result<RegisterRequestDataItems, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<RegisterRequestDataItemsItems>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
@@ -5162,6 +5051,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                 let mut __f12: Option<Option<RegisterRequestDataItemsTplType>> = None;
                 let mut __f13: Option<Option<RegisterRequestDataItemsType>> = None;
                 let mut __f14: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -5192,14 +5085,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "items" => {
                             if __f3.is_some() {
@@ -5218,14 +5104,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("layout"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "name" => {
                             if __f5.is_some() {
@@ -5350,7 +5229,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5370,6 +5250,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItems {
                     tpl_type: __f12.unwrap_or_default(),
                     type_: __f13.unwrap_or_default(),
                     version: __f14.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5391,18 +5272,21 @@ pub struct RegisterRequestDataItemsItems {
     pub access: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attrs: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cards: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attrs: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub cards: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nodes: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub nodes: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub style: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub style: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsItems {
@@ -5424,20 +5308,16 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsItems {
             ) -> Result<RegisterRequestDataItemsItems, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f7: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "access" => {
@@ -5466,27 +5346,13 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsItems {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("attrs"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "cards" => {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("cards"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "code" => {
                             if __f4.is_some() {
@@ -5503,14 +5369,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsItems {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("nodes"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "old_id" => {
                             if __f6.is_some() {
@@ -5527,17 +5386,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsItems {
                             if __f7.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("style"));
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5550,6 +5403,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestDataItemsItems {
                     nodes: __f5.unwrap_or_default(),
                     old_id: __f6.unwrap_or_default(),
                     style: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5827,12 +5681,15 @@ impl crate::runtime::loose::Loose for RegisterRequestDataType {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RegisterRequestParams {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lang: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub lang: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lang_original: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site_template_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequestParams {
@@ -5852,25 +5709,20 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestParams {
                 self,
                 mut map: A,
             ) -> Result<RegisterRequestParams, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "lang" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("lang"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "lang_original" => {
                             if __f1.is_some() {
@@ -5899,7 +5751,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5907,6 +5760,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestParams {
                     lang: __f0.unwrap_or_default(),
                     lang_original: __f1.unwrap_or_default(),
                     site_template_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5944,6 +5798,9 @@ pub async fn unregister(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnregisterRequest {
     pub code: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
@@ -5964,6 +5821,10 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                 mut map: A,
             ) -> Result<UnregisterRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -5978,12 +5839,14 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnregisterRequest {
                     code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -47,6 +47,9 @@ pub struct AddRequest {
     pub fields: AddRequestFields,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -68,6 +71,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -93,7 +100,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -101,6 +109,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -118,8 +127,11 @@ impl crate::runtime::loose::Loose for AddRequest {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(rename = "ADDITIONAL_FIELDS", skip_serializing_if = "Option::is_none")]
-    pub additional_fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "ADDITIONAL_FIELDS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub additional_fields: ::serde_json::Value,
     #[serde(rename = "BLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub block_id: Option<i64>,
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
@@ -142,6 +154,9 @@ pub struct AddRequestFields {
     pub tpl_id: Option<i64>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -161,9 +176,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 self,
                 mut map: A,
             ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
@@ -175,6 +188,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f9: Option<String> = None;
                 let mut __f10: Option<Option<i64>> = None;
                 let mut __f11: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADDITIONAL_FIELDS" => {
@@ -183,14 +200,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("ADDITIONAL_FIELDS"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "BLOCK_ID" => {
                             if __f1.is_some() {
@@ -318,7 +328,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -337,6 +348,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
                     tpl_id: __f10.unwrap_or_default(),
                     xml_id: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -380,6 +392,9 @@ pub struct AddByTemplateRequest {
     pub scope: Option<String>,
     #[serde(rename = "siteId")]
     pub site_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequest {
@@ -403,6 +418,10 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequest {
                 let mut __f1: Option<Option<AddByTemplateRequestFields>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -450,7 +469,8 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -460,6 +480,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequest {
                     scope: __f2.unwrap_or_default(),
                     site_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("siteId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -497,6 +518,9 @@ pub struct AddByTemplateRequestFields {
     pub site_type: Option<String>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
@@ -528,6 +552,10 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
                 > = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADD_IN_MENU" => {
@@ -657,7 +685,8 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -672,6 +701,7 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFields {
                     prepare_blocks_data: __f7.unwrap_or_default(),
                     site_type: __f8.unwrap_or_default(),
                     title: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -691,8 +721,11 @@ impl crate::runtime::loose::Loose for AddByTemplateRequestFields {
 pub struct AddByTemplateRequestFieldsPrepareBlocksData {
     #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
-    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
-    pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub params: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFieldsPrepareBlocksData {
@@ -713,9 +746,11 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFieldsPrepareBlocksD
                 mut map: A,
             ) -> Result<AddByTemplateRequestFieldsPrepareBlocksData, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTION" => {
@@ -733,23 +768,18 @@ impl<'de> ::serde::Deserialize<'de> for AddByTemplateRequestFieldsPrepareBlocksD
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("PARAMS"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddByTemplateRequestFieldsPrepareBlocksData {
                     action: __f0.unwrap_or_default(),
                     params: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -792,6 +822,9 @@ pub struct AddblockRequest {
     pub prevent_history: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddblockRequest {
@@ -815,6 +848,10 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -862,7 +899,8 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -872,6 +910,7 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequest {
                     lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     prevent_history: __f2.unwrap_or_default(),
                     scope: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -899,6 +938,9 @@ pub struct AddblockRequestFields {
     pub content: Option<String>,
     #[serde(rename = "RETURN_CONTENT", skip_serializing_if = "Option::is_none")]
     pub return_content: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddblockRequestFields {
@@ -923,6 +965,10 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequestFields {
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -983,7 +1029,8 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -993,6 +1040,7 @@ impl<'de> ::serde::Deserialize<'de> for AddblockRequestFields {
                     code: __f2.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
                     content: __f3.unwrap_or_default(),
                     return_content: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1038,6 +1086,9 @@ pub struct CopyRequest {
     pub to_folder_id: Option<i64>,
     #[serde(rename = "toSiteId", skip_serializing_if = "Option::is_none")]
     pub to_site_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CopyRequest {
@@ -1062,6 +1113,10 @@ impl<'de> ::serde::Deserialize<'de> for CopyRequest {
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "lid" => {
@@ -1122,7 +1177,8 @@ impl<'de> ::serde::Deserialize<'de> for CopyRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1132,6 +1188,7 @@ impl<'de> ::serde::Deserialize<'de> for CopyRequest {
                     skip_system: __f2.unwrap_or_default(),
                     to_folder_id: __f3.unwrap_or_default(),
                     to_site_id: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1174,6 +1231,9 @@ pub struct CopyblockRequest {
     pub params: Option<CopyblockRequestParams>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CopyblockRequest {
@@ -1197,6 +1257,10 @@ impl<'de> ::serde::Deserialize<'de> for CopyblockRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<CopyblockRequestParams>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -1242,7 +1306,8 @@ impl<'de> ::serde::Deserialize<'de> for CopyblockRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1252,6 +1317,7 @@ impl<'de> ::serde::Deserialize<'de> for CopyblockRequest {
                     lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     params: __f2.unwrap_or_default(),
                     scope: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1273,6 +1339,9 @@ pub struct CopyblockRequestParams {
     pub after_id: Option<i64>,
     #[serde(rename = "RETURN_CONTENT", skip_serializing_if = "Option::is_none")]
     pub return_content: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CopyblockRequestParams {
@@ -1294,6 +1363,10 @@ impl<'de> ::serde::Deserialize<'de> for CopyblockRequestParams {
             ) -> Result<CopyblockRequestParams, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AFTER_ID" => {
@@ -1321,13 +1394,15 @@ impl<'de> ::serde::Deserialize<'de> for CopyblockRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(CopyblockRequestParams {
                     after_id: __f0.unwrap_or_default(),
                     return_content: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1367,6 +1442,9 @@ pub struct DeleteRequest {
     pub lid: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -1388,6 +1466,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "lid" => {
@@ -1411,13 +1493,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1458,6 +1542,9 @@ pub struct DeleteblockRequest {
     pub lid: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteblockRequest {
@@ -1480,6 +1567,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteblockRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -1512,7 +1603,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteblockRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1521,6 +1613,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteblockRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
                     lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     scope: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1563,6 +1656,9 @@ pub struct DownblockRequest {
     pub prevent_history: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DownblockRequest {
@@ -1586,6 +1682,10 @@ impl<'de> ::serde::Deserialize<'de> for DownblockRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -1631,7 +1731,8 @@ impl<'de> ::serde::Deserialize<'de> for DownblockRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1641,6 +1742,7 @@ impl<'de> ::serde::Deserialize<'de> for DownblockRequest {
                     lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     prevent_history: __f2.unwrap_or_default(),
                     scope: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1683,6 +1785,9 @@ pub struct FavoriteBlockRequest {
     pub meta: Option<FavoriteBlockRequestMeta>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequest {
@@ -1706,6 +1811,10 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<FavoriteBlockRequestMeta>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -1751,7 +1860,8 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1761,6 +1871,7 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequest {
                     lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     meta: __f2.unwrap_or_default(),
                     scope: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1782,10 +1893,13 @@ pub struct FavoriteBlockRequestMeta {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub section: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub section: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tpl_code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequestMeta {
@@ -1807,8 +1921,12 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequestMeta {
             ) -> Result<FavoriteBlockRequestMeta, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "name" => {
@@ -1837,14 +1955,7 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequestMeta {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("section"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "tpl_code" => {
                             if __f3.is_some() {
@@ -1858,7 +1969,8 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequestMeta {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1867,6 +1979,7 @@ impl<'de> ::serde::Deserialize<'de> for FavoriteBlockRequestMeta {
                     preview: __f1.unwrap_or_default(),
                     section: __f2.unwrap_or_default(),
                     tpl_code: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1907,6 +2020,9 @@ pub struct GetListRequest {
     pub params: Option<GetListRequestParams>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListRequest {
@@ -1928,6 +2044,10 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
             ) -> Result<GetListRequest, A::Error> {
                 let mut __f0: Option<Option<GetListRequestParams>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "params" => {
@@ -1955,13 +2075,15 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetListRequest {
                     params: __f0.unwrap_or_default(),
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1981,22 +2103,25 @@ impl crate::runtime::loose::Loose for GetListRequest {
 pub struct GetListRequestParams {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check_area: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub get_preview: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub get_urls: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
@@ -2017,18 +2142,18 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                 mut map: A,
             ) -> Result<GetListRequestParams, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<Option<Vec<String>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "check_area" => {
@@ -2048,14 +2173,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "get_preview" => {
                             if __f2.is_some() {
@@ -2085,14 +2203,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("group"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "limit" => {
                             if __f5.is_some() {
@@ -2120,14 +2231,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             if __f7.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f8.is_some() {
@@ -2141,7 +2245,8 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2155,6 +2260,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                     offset: __f6.unwrap_or_default(),
                     order: __f7.unwrap_or_default(),
                     select: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2185,6 +2291,9 @@ pub struct GetListResponseItem {
     pub preview: Option<String>,
     #[serde(rename = "PUBLIC_URL", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
@@ -2209,6 +2318,10 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DOMAIN_ID" => {
@@ -2271,7 +2384,8 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2281,6 +2395,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                     is_area: __f2.unwrap_or_default(),
                     preview: __f3.unwrap_or_default(),
                     public_url: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2317,6 +2432,9 @@ pub struct GetadditionalfieldsRequest {
     pub lid: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsRequest {
@@ -2338,6 +2456,10 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsRequest {
             ) -> Result<GetadditionalfieldsRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "lid" => {
@@ -2361,13 +2483,15 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetadditionalfieldsRequest {
                     lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2411,6 +2535,9 @@ pub struct GetadditionalfieldsResponse {
     pub view_type: Option<String>,
     #[serde(rename = "YACOUNTER_USE", skip_serializing_if = "Option::is_none")]
     pub yacounter_use: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
@@ -2441,6 +2568,10 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FONTS_CODE" => {
@@ -2591,7 +2722,8 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2607,6 +2739,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                     themefonts_line_height: __f8.unwrap_or_default(),
                     view_type: __f9.unwrap_or_default(),
                     yacounter_use: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2643,6 +2776,9 @@ pub struct GetpreviewRequest {
     pub lid: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetpreviewRequest {
@@ -2664,6 +2800,10 @@ impl<'de> ::serde::Deserialize<'de> for GetpreviewRequest {
             ) -> Result<GetpreviewRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "lid" => {
@@ -2687,13 +2827,15 @@ impl<'de> ::serde::Deserialize<'de> for GetpreviewRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetpreviewRequest {
                     lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2733,6 +2875,9 @@ pub struct GetpublicurlRequest {
     pub lid: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetpublicurlRequest {
@@ -2754,6 +2899,10 @@ impl<'de> ::serde::Deserialize<'de> for GetpublicurlRequest {
             ) -> Result<GetpublicurlRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "lid" => {
@@ -2777,13 +2926,15 @@ impl<'de> ::serde::Deserialize<'de> for GetpublicurlRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetpublicurlRequest {
                     lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2824,6 +2975,9 @@ pub struct HideblockRequest {
     pub lid: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for HideblockRequest {
@@ -2846,6 +3000,10 @@ impl<'de> ::serde::Deserialize<'de> for HideblockRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -2878,7 +3036,8 @@ impl<'de> ::serde::Deserialize<'de> for HideblockRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2887,6 +3046,7 @@ impl<'de> ::serde::Deserialize<'de> for HideblockRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
                     lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     scope: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2928,6 +3088,9 @@ pub struct MarkDeleteRequest {
     pub mark: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
@@ -2950,6 +3113,10 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "lid" => {
@@ -2984,7 +3151,8 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2992,6 +3160,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
                     lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     mark: __f1.unwrap_or_default(),
                     scope: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3029,6 +3198,9 @@ pub async fn mark_un_delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MarkUnDeleteRequest {
     pub lid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MarkUnDeleteRequest {
@@ -3049,6 +3221,10 @@ impl<'de> ::serde::Deserialize<'de> for MarkUnDeleteRequest {
                 mut map: A,
             ) -> Result<MarkUnDeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "lid" => {
@@ -3061,12 +3237,14 @@ impl<'de> ::serde::Deserialize<'de> for MarkUnDeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MarkUnDeleteRequest {
                     lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3111,6 +3289,9 @@ pub struct MarkdeletedblockRequest {
     pub prevent_history: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MarkdeletedblockRequest {
@@ -3135,6 +3316,10 @@ impl<'de> ::serde::Deserialize<'de> for MarkdeletedblockRequest {
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -3191,7 +3376,8 @@ impl<'de> ::serde::Deserialize<'de> for MarkdeletedblockRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3202,6 +3388,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkdeletedblockRequest {
                     mark: __f2.unwrap_or_default(),
                     prevent_history: __f3.unwrap_or_default(),
                     scope: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3244,6 +3431,9 @@ pub struct MarkundeletedblockRequest {
     pub prevent_history: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MarkundeletedblockRequest {
@@ -3267,6 +3457,10 @@ impl<'de> ::serde::Deserialize<'de> for MarkundeletedblockRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -3312,7 +3506,8 @@ impl<'de> ::serde::Deserialize<'de> for MarkundeletedblockRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3322,6 +3517,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkundeletedblockRequest {
                     lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     prevent_history: __f2.unwrap_or_default(),
                     scope: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3365,6 +3561,9 @@ pub struct MoveRequest {
     pub to_folder_id: Option<i64>,
     #[serde(rename = "toSiteId", skip_serializing_if = "Option::is_none")]
     pub to_site_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MoveRequest {
@@ -3388,6 +3587,10 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "lid" => {
@@ -3435,7 +3638,8 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3444,6 +3648,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
                     scope: __f1.unwrap_or_default(),
                     to_folder_id: __f2.unwrap_or_default(),
                     to_site_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3486,6 +3691,9 @@ pub struct MoveblockRequest {
     pub params: Option<MoveblockRequestParams>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MoveblockRequest {
@@ -3509,6 +3717,10 @@ impl<'de> ::serde::Deserialize<'de> for MoveblockRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<MoveblockRequestParams>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -3554,7 +3766,8 @@ impl<'de> ::serde::Deserialize<'de> for MoveblockRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3564,6 +3777,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveblockRequest {
                     lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     params: __f2.unwrap_or_default(),
                     scope: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3585,6 +3799,9 @@ pub struct MoveblockRequestParams {
     pub after_id: Option<i64>,
     #[serde(rename = "RETURN_CONTENT", skip_serializing_if = "Option::is_none")]
     pub return_content: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MoveblockRequestParams {
@@ -3606,6 +3823,10 @@ impl<'de> ::serde::Deserialize<'de> for MoveblockRequestParams {
             ) -> Result<MoveblockRequestParams, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AFTER_ID" => {
@@ -3633,13 +3854,15 @@ impl<'de> ::serde::Deserialize<'de> for MoveblockRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MoveblockRequestParams {
                     after_id: __f0.unwrap_or_default(),
                     return_content: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3679,6 +3902,9 @@ pub struct PublicationRequest {
     pub lid: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for PublicationRequest {
@@ -3700,6 +3926,10 @@ impl<'de> ::serde::Deserialize<'de> for PublicationRequest {
             ) -> Result<PublicationRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "lid" => {
@@ -3723,13 +3953,15 @@ impl<'de> ::serde::Deserialize<'de> for PublicationRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(PublicationRequest {
                     lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3770,6 +4002,9 @@ pub struct RemoveEntitiesRequest {
     pub lid: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequest {
@@ -3792,6 +4027,10 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequest {
                 let mut __f0: Option<RemoveEntitiesRequestData> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
@@ -3828,7 +4067,8 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3836,6 +4076,7 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequest {
                     data: __f0.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
                     lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     scope: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3857,6 +4098,9 @@ pub struct RemoveEntitiesRequestData {
     pub blocks: Option<Vec<i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<RemoveEntitiesRequestDataImagesItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestData {
@@ -3878,6 +4122,10 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestData {
             ) -> Result<RemoveEntitiesRequestData, A::Error> {
                 let mut __f0: Option<Option<Vec<i64>>> = None;
                 let mut __f1: Option<Option<Vec<RemoveEntitiesRequestDataImagesItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "blocks" => {
@@ -3905,13 +4153,15 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RemoveEntitiesRequestData {
                     blocks: __f0.unwrap_or_default(),
                     images: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3931,6 +4181,9 @@ impl crate::runtime::loose::Loose for RemoveEntitiesRequestData {
 pub struct RemoveEntitiesRequestDataImagesItem {
     pub block: i64,
     pub image: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestDataImagesItem {
@@ -3952,6 +4205,10 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestDataImagesItem {
             ) -> Result<RemoveEntitiesRequestDataImagesItem, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -3973,7 +4230,8 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestDataImagesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3982,6 +4240,7 @@ impl<'de> ::serde::Deserialize<'de> for RemoveEntitiesRequestDataImagesItem {
                         .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
                     image: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("image"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -4024,6 +4283,9 @@ pub struct ResolveIdByPublicUrlRequest {
     pub scope: Option<String>,
     #[serde(rename = "siteId")]
     pub site_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ResolveIdByPublicUrlRequest {
@@ -4046,6 +4308,10 @@ impl<'de> ::serde::Deserialize<'de> for ResolveIdByPublicUrlRequest {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "landingUrl" => {
@@ -4082,7 +4348,8 @@ impl<'de> ::serde::Deserialize<'de> for ResolveIdByPublicUrlRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4092,6 +4359,7 @@ impl<'de> ::serde::Deserialize<'de> for ResolveIdByPublicUrlRequest {
                     scope: __f1.unwrap_or_default(),
                     site_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("siteId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -4132,6 +4400,9 @@ pub struct ShowblockRequest {
     pub lid: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ShowblockRequest {
@@ -4154,6 +4425,10 @@ impl<'de> ::serde::Deserialize<'de> for ShowblockRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -4186,7 +4461,8 @@ impl<'de> ::serde::Deserialize<'de> for ShowblockRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4195,6 +4471,7 @@ impl<'de> ::serde::Deserialize<'de> for ShowblockRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("block"))?,
                     lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     scope: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4233,6 +4510,9 @@ pub async fn un_favorite_block(
 pub struct UnFavoriteBlockRequest {
     #[serde(rename = "blockId")]
     pub block_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnFavoriteBlockRequest {
@@ -4253,6 +4533,10 @@ impl<'de> ::serde::Deserialize<'de> for UnFavoriteBlockRequest {
                 mut map: A,
             ) -> Result<UnFavoriteBlockRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "blockId" => {
@@ -4265,13 +4549,15 @@ impl<'de> ::serde::Deserialize<'de> for UnFavoriteBlockRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnFavoriteBlockRequest {
                     block_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("blockId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -4311,6 +4597,9 @@ pub struct UnpublicRequest {
     pub lid: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnpublicRequest {
@@ -4332,6 +4621,10 @@ impl<'de> ::serde::Deserialize<'de> for UnpublicRequest {
             ) -> Result<UnpublicRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "lid" => {
@@ -4355,13 +4648,15 @@ impl<'de> ::serde::Deserialize<'de> for UnpublicRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnpublicRequest {
                     lid: __f0.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4404,6 +4699,9 @@ pub struct UpblockRequest {
     pub prevent_history: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpblockRequest {
@@ -4427,6 +4725,10 @@ impl<'de> ::serde::Deserialize<'de> for UpblockRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "block" => {
@@ -4472,7 +4774,8 @@ impl<'de> ::serde::Deserialize<'de> for UpblockRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4482,6 +4785,7 @@ impl<'de> ::serde::Deserialize<'de> for UpblockRequest {
                     lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
                     prevent_history: __f2.unwrap_or_default(),
                     scope: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4520,6 +4824,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub lid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -4541,6 +4848,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -4564,7 +4875,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4572,6 +4884,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     lid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lid"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -4589,8 +4902,11 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(rename = "ADDITIONAL_FIELDS", skip_serializing_if = "Option::is_none")]
-    pub additional_fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "ADDITIONAL_FIELDS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub additional_fields: ::serde_json::Value,
     #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     #[serde(rename = "DATE_PUBLIC", skip_serializing_if = "Option::is_none")]
@@ -4613,6 +4929,9 @@ pub struct UpdateRequestFields {
     pub tpl_id: Option<i64>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -4632,9 +4951,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
@@ -4646,6 +4963,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<i64>> = None;
                 let mut __f11: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADDITIONAL_FIELDS" => {
@@ -4654,14 +4975,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("ADDITIONAL_FIELDS"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "CODE" => {
                             if __f1.is_some() {
@@ -4791,7 +5105,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4808,6 +5123,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     title: __f9.unwrap_or_default(),
                     tpl_id: __f10.unwrap_or_default(),
                     xml_id: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -24,6 +24,9 @@ pub struct CheckContentRequest {
     pub content: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub splitter: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CheckContentRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for CheckContentRequest {
             ) -> Result<CheckContentRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "content" => {
@@ -70,7 +77,8 @@ impl<'de> ::serde::Deserialize<'de> for CheckContentRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -78,6 +86,7 @@ impl<'de> ::serde::Deserialize<'de> for CheckContentRequest {
                     content: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("content"))?,
                     splitter: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -100,6 +109,9 @@ pub struct CheckContentResponse {
     pub content: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_bad: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CheckContentResponse {
@@ -121,6 +133,10 @@ impl<'de> ::serde::Deserialize<'de> for CheckContentResponse {
             ) -> Result<CheckContentResponse, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "content" => {
@@ -146,13 +162,15 @@ impl<'de> ::serde::Deserialize<'de> for CheckContentResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(CheckContentResponse {
                     content: __f0.unwrap_or_default(),
                     is_bad: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -188,6 +206,9 @@ pub async fn get_list(
 pub struct GetListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetListRequestParams>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListRequest {
@@ -208,6 +229,10 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                 mut map: A,
             ) -> Result<GetListRequest, A::Error> {
                 let mut __f0: Option<Option<GetListRequestParams>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "params" => {
@@ -224,12 +249,14 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetListRequest {
                     params: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -249,16 +276,19 @@ impl crate::runtime::loose::Loose for GetListRequest {
 pub struct GetListRequestParams {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<GetListRequestParamsFilter>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
@@ -279,13 +309,15 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                 mut map: A,
             ) -> Result<GetListRequestParams, A::Error> {
                 let mut __f0: Option<Option<GetListRequestParamsFilter>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<Vec<String>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -305,14 +337,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("group"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "limit" => {
                             if __f2.is_some() {
@@ -340,14 +365,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f5.is_some() {
@@ -361,7 +379,8 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -372,6 +391,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                     offset: __f3.unwrap_or_default(),
                     order: __f4.unwrap_or_default(),
                     select: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -405,8 +425,8 @@ pub struct GetListRequestParamsFilter {
     pub description: Option<String>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "MANIFEST", skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "MANIFEST", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub manifest: ::serde_json::Value,
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<String>,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
@@ -419,6 +439,9 @@ pub struct GetListRequestParamsFilter {
     pub site_template_id: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
@@ -446,15 +469,17 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -557,14 +582,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             if __f8.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MANIFEST"));
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MODIFIED_BY_ID" => {
                             if __f9.is_some() {
@@ -637,7 +655,8 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -657,6 +676,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParamsFilter {
                     sections: __f12.unwrap_or_default(),
                     site_template_id: __f13.unwrap_or_default(),
                     xml_id: __f14.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -693,8 +713,8 @@ pub struct GetListResponseItem {
     pub description: Option<String>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "MANIFEST", skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "MANIFEST", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub manifest: ::serde_json::Value,
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<String>,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
@@ -707,6 +727,9 @@ pub struct GetListResponseItem {
     pub site_template_id: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
@@ -734,15 +757,17 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -845,14 +870,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             if __f8.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MANIFEST"));
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MODIFIED_BY_ID" => {
                             if __f9.is_some() {
@@ -925,7 +943,8 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -945,6 +964,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                     sections: __f12.unwrap_or_default(),
                     site_template_id: __f13.unwrap_or_default(),
                     xml_id: __f14.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -980,8 +1000,11 @@ pub async fn register(
 pub struct RegisterRequest {
     pub code: String,
     pub fields: RegisterRequestFields,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub manifest: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
@@ -1003,9 +1026,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
             ) -> Result<RegisterRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<RegisterRequestFields> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1034,17 +1059,11 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("manifest"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1053,6 +1072,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                     fields: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     manifest: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1086,6 +1106,9 @@ pub struct RegisterRequestFields {
     pub sections: String,
     #[serde(rename = "SITE_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
     pub site_template_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
@@ -1113,6 +1136,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<String> = None;
                 let mut __f7: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -1208,7 +1235,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1224,6 +1252,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                     sections: __f6
                         .ok_or_else(|| ::serde::de::Error::missing_field("SECTIONS"))?,
                     site_template_id: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1263,6 +1292,9 @@ pub struct UnbindRequest {
     pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
@@ -1284,6 +1316,10 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
             ) -> Result<UnbindRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1309,13 +1345,15 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnbindRequest {
                     code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
                     handler: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1353,6 +1391,9 @@ pub async fn unregister(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnregisterRequest {
     pub code: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
@@ -1373,6 +1414,10 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                 mut map: A,
             ) -> Result<UnregisterRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1387,12 +1432,14 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnregisterRequest {
                     code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
+                    additional: __extra,
                 })
             }
         }

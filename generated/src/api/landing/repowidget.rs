@@ -22,6 +22,9 @@ pub async fn debug(
 pub struct DebugRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DebugRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for DebugRequest {
                 mut map: A,
             ) -> Result<DebugRequest, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "enable" => {
@@ -56,12 +63,14 @@ impl<'de> ::serde::Deserialize<'de> for DebugRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DebugRequest {
                     enable: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -99,6 +108,9 @@ pub async fn getlist(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetlistRequest {
     pub params: GetlistRequestParams,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
@@ -119,6 +131,10 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                 mut map: A,
             ) -> Result<GetlistRequest, A::Error> {
                 let mut __f0: Option<GetlistRequestParams> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "params" => {
@@ -133,13 +149,15 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetlistRequest {
                     params: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("params"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -157,14 +175,17 @@ impl crate::runtime::loose::Loose for GetlistRequest {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetlistRequestParams {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<Vec<::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<GetlistRequestParamsSelectItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
@@ -184,54 +205,33 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
                 self,
                 mut map: A,
             ) -> Result<GetlistRequestParams, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<Vec<GetlistRequestParamsSelectItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "group" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("group"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f3.is_some() {
@@ -247,7 +247,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -256,6 +257,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParams {
                     group: __f1.unwrap_or_default(),
                     order: __f2.unwrap_or_default(),
                     select: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -291,8 +293,8 @@ pub struct GetlistRequestParamsSelectItem {
     pub description: Option<String>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(rename = "MANIFEST", skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "MANIFEST", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub manifest: ::serde_json::Value,
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<i64>,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
@@ -303,10 +305,16 @@ pub struct GetlistRequestParamsSelectItem {
     pub sections: Option<String>,
     #[serde(rename = "SITE_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
     pub site_template_id: Option<String>,
-    #[serde(rename = "WIDGET_PARAMS", skip_serializing_if = "Option::is_none")]
-    pub widget_params: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "WIDGET_PARAMS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub widget_params: ::serde_json::Value,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
@@ -334,18 +342,18 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<i64>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -450,14 +458,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             if __f8.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MANIFEST"));
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MODIFIED_BY_ID" => {
                             if __f9.is_some() {
@@ -524,14 +525,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                                     ::serde::de::Error::duplicate_field("WIDGET_PARAMS"),
                                 );
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "XML_ID" => {
                             if __f15.is_some() {
@@ -545,7 +539,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -566,6 +561,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestParamsSelectItem {
                     site_template_id: __f13.unwrap_or_default(),
                     widget_params: __f14.unwrap_or_default(),
                     xml_id: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -661,8 +657,8 @@ pub struct GetlistResponse {
     pub description: Option<String>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(rename = "MANIFEST", skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "MANIFEST", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub manifest: ::serde_json::Value,
     #[serde(rename = "MODIFIED_BY_ID", skip_serializing_if = "Option::is_none")]
     pub modified_by_id: Option<i64>,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
@@ -673,10 +669,16 @@ pub struct GetlistResponse {
     pub sections: Option<String>,
     #[serde(rename = "SITE_TEMPLATE_ID", skip_serializing_if = "Option::is_none")]
     pub site_template_id: Option<String>,
-    #[serde(rename = "WIDGET_PARAMS", skip_serializing_if = "Option::is_none")]
-    pub widget_params: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "WIDGET_PARAMS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub widget_params: ::serde_json::Value,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
@@ -704,18 +706,18 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<i64>> = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<i64>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -820,14 +822,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             if __f8.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MANIFEST"));
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MODIFIED_BY_ID" => {
                             if __f9.is_some() {
@@ -894,14 +889,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                                     ::serde::de::Error::duplicate_field("WIDGET_PARAMS"),
                                 );
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "XML_ID" => {
                             if __f15.is_some() {
@@ -915,7 +903,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -936,6 +925,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponse {
                     site_template_id: __f13.unwrap_or_default(),
                     widget_params: __f14.unwrap_or_default(),
                     xml_id: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1030,6 +1020,9 @@ pub async fn register(
 pub struct RegisterRequest {
     pub code: String,
     pub fields: RegisterRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
@@ -1051,6 +1044,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
             ) -> Result<RegisterRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<RegisterRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1076,7 +1073,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1084,6 +1082,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                     code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
                     fields: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1117,6 +1116,9 @@ pub struct RegisterRequestFields {
     pub site_template_id: Option<String>,
     #[serde(rename = "WIDGET_PARAMS")]
     pub widget_params: RegisterRequestFieldsWidgetParams,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
@@ -1144,6 +1146,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                 let mut __f5: Option<RegisterRequestFieldsSections> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<RegisterRequestFieldsWidgetParams> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -1247,7 +1253,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1266,6 +1273,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "WIDGET_PARAMS",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1450,7 +1458,7 @@ impl crate::runtime::loose::Loose for RegisterRequestFieldsSections {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequestFieldsWidgetParams {
     #[serde(rename = "demoData")]
-    pub demo_data: ::serde_json::Map<String, ::serde_json::Value>,
+    pub demo_data: ::serde_json::Value,
     pub handler: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
@@ -1458,6 +1466,9 @@ pub struct RegisterRequestFieldsWidgetParams {
     pub root_node: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsWidgetParams {
@@ -1477,25 +1488,22 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsWidgetParams {
                 self,
                 mut map: A,
             ) -> Result<RegisterRequestFieldsWidgetParams, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "demoData" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("demoData"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "handler" => {
                             if __f1.is_some() {
@@ -1542,7 +1550,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsWidgetParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1555,6 +1564,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsWidgetParams {
                     root_node: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("rootNode"))?,
                     style: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1592,6 +1602,9 @@ pub async fn unregister(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnregisterRequest {
     pub code: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
@@ -1612,6 +1625,10 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                 mut map: A,
             ) -> Result<UnregisterRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1626,12 +1643,14 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnregisterRequest {
                     code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("code"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -25,6 +25,9 @@ pub struct EnableRequest {
     pub mode: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for EnableRequest {
@@ -46,6 +49,10 @@ impl<'de> ::serde::Deserialize<'de> for EnableRequest {
             ) -> Result<EnableRequest, A::Error> {
                 let mut __f0: Option<bool> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "mode" => {
@@ -71,13 +78,15 @@ impl<'de> ::serde::Deserialize<'de> for EnableRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(EnableRequest {
                     mode: __f0.ok_or_else(|| ::serde::de::Error::missing_field("mode"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -116,6 +125,9 @@ pub async fn get_list(
 pub struct GetListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListRequest {
@@ -136,6 +148,10 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                 mut map: A,
             ) -> Result<GetListRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "scope" => {
@@ -150,12 +166,14 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetListRequest {
                     scope: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -182,6 +200,9 @@ pub struct GetListResponseItem {
     pub title: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
@@ -204,6 +225,10 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -240,7 +265,8 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -248,6 +274,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                     id: __f0.unwrap_or_default(),
                     title: __f1.unwrap_or_default(),
                     xml_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -284,6 +311,9 @@ pub struct GetRightsRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRightsRequest {
@@ -305,6 +335,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRightsRequest {
             ) -> Result<GetRightsRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -328,13 +362,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRightsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRightsRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -357,6 +393,9 @@ pub type GetRightsResponse = Vec<GetRightsResponseItem>;
 pub struct GetRightsResponseItem {
     #[serde(rename = "0", skip_serializing_if = "Option::is_none")]
     pub _0: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRightsResponseItem {
@@ -377,6 +416,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRightsResponseItem {
                 mut map: A,
             ) -> Result<GetRightsResponseItem, A::Error> {
                 let mut __f0: Option<Option<Vec<String>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "0" => {
@@ -391,12 +434,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRightsResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRightsResponseItem {
                     _0: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -429,7 +474,11 @@ pub async fn is_enabled(
 
 /// Parameters of `landing.role.isEnabled`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct IsEnabledRequest {}
+pub struct IsEnabledRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for IsEnabledRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -448,11 +497,17 @@ impl<'de> ::serde::Deserialize<'de> for IsEnabledRequest {
                 self,
                 mut map: A,
             ) -> Result<IsEnabledRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(IsEnabledRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(IsEnabledRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -493,6 +548,9 @@ pub struct SetAccessCodesRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetAccessCodesRequest {
@@ -515,6 +573,10 @@ impl<'de> ::serde::Deserialize<'de> for SetAccessCodesRequest {
                 let mut __f0: Option<Option<Vec<String>>> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "codes" => {
@@ -549,7 +611,8 @@ impl<'de> ::serde::Deserialize<'de> for SetAccessCodesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -557,6 +620,7 @@ impl<'de> ::serde::Deserialize<'de> for SetAccessCodesRequest {
                     codes: __f0.unwrap_or_default(),
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     scope: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -599,6 +663,9 @@ pub struct SetRightsRequest {
     pub rights: SetRightsRequestRights,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional_2: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
@@ -622,6 +689,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<SetRightsRequestRights> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "additional" => {
@@ -669,7 +740,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -679,6 +751,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
                     rights: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("rights"))?,
                     scope: __f3.unwrap_or_default(),
+                    additional_2: __extra,
                 })
             }
         }
@@ -698,6 +771,9 @@ impl crate::runtime::loose::Loose for SetRightsRequest {
 pub struct SetRightsRequestRights {
     #[serde(rename = "0", skip_serializing_if = "Option::is_none")]
     pub _0: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRightsRequestRights {
@@ -718,6 +794,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequestRights {
                 mut map: A,
             ) -> Result<SetRightsRequestRights, A::Error> {
                 let mut __f0: Option<Option<Vec<String>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "0" => {
@@ -732,12 +812,14 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequestRights {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetRightsRequestRights {
                     _0: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

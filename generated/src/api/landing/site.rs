@@ -46,6 +46,9 @@ pub struct AddRequest {
     pub fields: AddRequestFields,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -67,6 +70,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -92,7 +99,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -100,6 +108,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -117,8 +126,11 @@ impl crate::runtime::loose::Loose for AddRequest {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(rename = "ADDITIONAL_FIELDS", skip_serializing_if = "Option::is_none")]
-    pub additional_fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "ADDITIONAL_FIELDS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub additional_fields: ::serde_json::Value,
     #[serde(rename = "CODE")]
     pub code: String,
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
@@ -131,6 +143,9 @@ pub struct AddRequestFields {
     pub type_: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -150,15 +165,17 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 self,
                 mut map: A,
             ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<String> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADDITIONAL_FIELDS" => {
@@ -167,14 +184,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("ADDITIONAL_FIELDS"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "CODE" => {
                             if __f1.is_some() {
@@ -247,7 +257,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -260,6 +271,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
                     type_: __f5.unwrap_or_default(),
                     xml_id: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -301,6 +313,9 @@ pub struct AddFolderRequest {
     pub scope: Option<String>,
     #[serde(rename = "siteId")]
     pub site_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddFolderRequest {
@@ -323,6 +338,10 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequest {
                 let mut __f0: Option<AddFolderRequestFields> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -357,7 +376,8 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -367,6 +387,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequest {
                     scope: __f1.unwrap_or_default(),
                     site_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("siteId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -392,6 +413,9 @@ pub struct AddFolderRequestFields {
     pub parent_id: Option<i64>,
     #[serde(rename = "TITLE")]
     pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddFolderRequestFields {
@@ -415,6 +439,10 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequestFields {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -464,7 +492,8 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -474,6 +503,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFolderRequestFields {
                     parent_id: __f2.unwrap_or_default(),
                     title: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -513,6 +543,9 @@ pub struct BindingToGroupRequest {
     #[serde(rename = "groupId")]
     pub group_id: i64,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for BindingToGroupRequest {
@@ -534,6 +567,10 @@ impl<'de> ::serde::Deserialize<'de> for BindingToGroupRequest {
             ) -> Result<BindingToGroupRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "groupId" => {
@@ -555,7 +592,8 @@ impl<'de> ::serde::Deserialize<'de> for BindingToGroupRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -563,6 +601,7 @@ impl<'de> ::serde::Deserialize<'de> for BindingToGroupRequest {
                     group_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("groupId"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -602,6 +641,9 @@ pub struct BindingToMenuRequest {
     pub id: i64,
     #[serde(rename = "menuCode")]
     pub menu_code: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for BindingToMenuRequest {
@@ -623,6 +665,10 @@ impl<'de> ::serde::Deserialize<'de> for BindingToMenuRequest {
             ) -> Result<BindingToMenuRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -646,7 +692,8 @@ impl<'de> ::serde::Deserialize<'de> for BindingToMenuRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -654,6 +701,7 @@ impl<'de> ::serde::Deserialize<'de> for BindingToMenuRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     menu_code: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("menuCode"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -693,6 +741,9 @@ pub struct DeleteRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -714,6 +765,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -737,13 +792,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -783,6 +840,9 @@ pub struct FullExportRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<FullExportRequestParams>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FullExportRequest {
@@ -804,6 +864,10 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequest {
             ) -> Result<FullExportRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<FullExportRequestParams>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -829,13 +893,15 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(FullExportRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     params: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -873,6 +939,9 @@ pub struct FullExportRequestParams {
     pub preview_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
@@ -902,6 +971,10 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1027,7 +1100,8 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1042,6 +1116,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportRequestParams {
                     preview3x: __f7.unwrap_or_default(),
                     preview_url: __f8.unwrap_or_default(),
                     scope: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1068,10 +1143,10 @@ pub struct FullExportResponse {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<FullExportResponseFields>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub folders: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub folders: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub items: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layout: Option<FullExportResponseLayout>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1088,12 +1163,15 @@ pub struct FullExportResponse {
     pub show_in_list: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub syspages: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub syspages: ::serde_json::Value,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
@@ -1117,12 +1195,8 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<FullExportResponseFields>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<Option<FullExportResponseLayout>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
@@ -1131,11 +1205,13 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "charset" => {
@@ -1190,27 +1266,13 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("folders"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "items" => {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("items"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "layout" => {
                             if __f6.is_some() {
@@ -1316,14 +1378,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             if __f14.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("syspages"));
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "type" => {
                             if __f15.is_some() {
@@ -1348,7 +1403,8 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1370,6 +1426,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponse {
                     syspages: __f14.unwrap_or_default(),
                     type_: __f15.unwrap_or_default(),
                     version: __f16.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1387,14 +1444,20 @@ impl crate::runtime::loose::Loose for FullExportResponse {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct FullExportResponseFields {
-    #[serde(rename = "ADDITIONAL_FIELDS", skip_serializing_if = "Option::is_none")]
-    pub additional_fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "ADDITIONAL_FIELDS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub additional_fields: ::serde_json::Value,
     #[serde(rename = "LANDING_ID_404", skip_serializing_if = "Option::is_none")]
     pub landing_id_404: Option<String>,
     #[serde(rename = "LANDING_ID_INDEX", skip_serializing_if = "Option::is_none")]
     pub landing_id_index: Option<String>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FullExportResponseFields {
@@ -1414,12 +1477,14 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponseFields {
                 self,
                 mut map: A,
             ) -> Result<FullExportResponseFields, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADDITIONAL_FIELDS" => {
@@ -1428,14 +1493,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponseFields {
                                     ::serde::de::Error::duplicate_field("ADDITIONAL_FIELDS"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "LANDING_ID_404" => {
                             if __f1.is_some() {
@@ -1475,7 +1533,8 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponseFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1484,6 +1543,7 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponseFields {
                     landing_id_404: __f1.unwrap_or_default(),
                     landing_id_index: __f2.unwrap_or_default(),
                     title: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1505,6 +1565,9 @@ pub struct FullExportResponseLayout {
     pub code: Option<String>,
     #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
     pub ref_: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FullExportResponseLayout {
@@ -1526,6 +1589,10 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponseLayout {
             ) -> Result<FullExportResponseLayout, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<Vec<String>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1551,13 +1618,15 @@ impl<'de> ::serde::Deserialize<'de> for FullExportResponseLayout {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(FullExportResponseLayout {
                     code: __f0.unwrap_or_default(),
                     ref_: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1597,6 +1666,9 @@ pub struct GetFoldersRequest {
     pub scope: Option<String>,
     #[serde(rename = "siteId")]
     pub site_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFoldersRequest {
@@ -1619,6 +1691,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequest {
                 let mut __f0: Option<Option<GetFoldersRequestFilter>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -1655,7 +1731,8 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1664,6 +1741,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequest {
                     scope: __f1.unwrap_or_default(),
                     site_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("siteId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1705,6 +1783,9 @@ pub struct GetFoldersRequestFilter {
     pub parent_id: Option<i64>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
@@ -1735,6 +1816,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<Option<i64>> = None;
                 let mut __f10: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -1869,7 +1954,8 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1885,6 +1971,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersRequestFilter {
                     modified_by_id: __f8.unwrap_or_default(),
                     parent_id: __f9.unwrap_or_default(),
                     title: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1929,6 +2016,9 @@ pub struct GetFoldersResponseItem {
     pub site_id: Option<String>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
@@ -1960,6 +2050,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -2105,7 +2199,8 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2122,6 +2217,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFoldersResponseItem {
                     parent_id: __f9.unwrap_or_default(),
                     site_id: __f10.unwrap_or_default(),
                     title: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2157,6 +2253,9 @@ pub async fn get_group_bindings(
 pub struct GetGroupBindingsRequest {
     #[serde(rename = "groupId", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsRequest {
@@ -2177,6 +2276,10 @@ impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsRequest {
                 mut map: A,
             ) -> Result<GetGroupBindingsRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "groupId" => {
@@ -2191,12 +2294,14 @@ impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetGroupBindingsRequest {
                     group_id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2227,6 +2332,9 @@ pub struct GetGroupBindingsResponseItem {
     pub public_url: Option<String>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsResponseItem {
@@ -2251,6 +2359,10 @@ impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsResponseItem {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BINDING_ID" => {
@@ -2317,7 +2429,8 @@ impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2327,6 +2440,7 @@ impl<'de> ::serde::Deserialize<'de> for GetGroupBindingsResponseItem {
                     entity_type: __f2.unwrap_or_default(),
                     public_url: __f3.unwrap_or_default(),
                     title: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2364,6 +2478,9 @@ pub struct GetListRequest {
     pub params: Option<GetListRequestParams>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListRequest {
@@ -2385,6 +2502,10 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
             ) -> Result<GetListRequest, A::Error> {
                 let mut __f0: Option<Option<GetListRequestParams>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "params" => {
@@ -2412,13 +2533,15 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetListRequest {
                     params: __f0.unwrap_or_default(),
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2436,18 +2559,21 @@ impl crate::runtime::loose::Loose for GetListRequest {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetListRequestParams {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
@@ -2467,43 +2593,29 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                 self,
                 mut map: A,
             ) -> Result<GetListRequestParams, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<Vec<String>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "group" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("group"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "limit" => {
                             if __f2.is_some() {
@@ -2531,14 +2643,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f5.is_some() {
@@ -2552,7 +2657,8 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2563,6 +2669,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListRequestParams {
                     offset: __f3.unwrap_or_default(),
                     order: __f4.unwrap_or_default(),
                     select: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2601,6 +2708,9 @@ pub struct GetListResponseItem {
     pub public_url: Option<String>,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
@@ -2629,6 +2739,10 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DATE_CREATE" => {
@@ -2743,7 +2857,8 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2757,6 +2872,7 @@ impl<'de> ::serde::Deserialize<'de> for GetListResponseItem {
                     preview_picture: __f6.unwrap_or_default(),
                     public_url: __f7.unwrap_or_default(),
                     type_: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2792,6 +2908,9 @@ pub async fn get_menu_bindings(
 pub struct GetMenuBindingsRequest {
     #[serde(rename = "menuCode", skip_serializing_if = "Option::is_none")]
     pub menu_code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsRequest {
@@ -2812,6 +2931,10 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsRequest {
                 mut map: A,
             ) -> Result<GetMenuBindingsRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "menuCode" => {
@@ -2826,12 +2949,14 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetMenuBindingsRequest {
                     menu_code: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2862,6 +2987,9 @@ pub struct GetMenuBindingsResponseItem {
     pub public_url: Option<String>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsResponseItem {
@@ -2886,6 +3014,10 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsResponseItem {
                 let mut __f2: Option<Option<GetMenuBindingsResponseItemEntityType>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BINDING_ID" => {
@@ -2954,7 +3086,8 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2964,6 +3097,7 @@ impl<'de> ::serde::Deserialize<'de> for GetMenuBindingsResponseItem {
                     entity_type: __f2.unwrap_or_default(),
                     public_url: __f3.unwrap_or_default(),
                     title: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3059,6 +3193,9 @@ pub struct GetPreviewRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetPreviewRequest {
@@ -3080,6 +3217,10 @@ impl<'de> ::serde::Deserialize<'de> for GetPreviewRequest {
             ) -> Result<GetPreviewRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -3103,13 +3244,15 @@ impl<'de> ::serde::Deserialize<'de> for GetPreviewRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetPreviewRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3149,6 +3292,9 @@ pub struct GetPublicUrlRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetPublicUrlRequest {
@@ -3170,6 +3316,10 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlRequest {
             ) -> Result<GetPublicUrlRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -3193,13 +3343,15 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetPublicUrlRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3237,6 +3389,9 @@ pub async fn get_rights(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRightsRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRightsRequest {
@@ -3257,6 +3412,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRightsRequest {
                 mut map: A,
             ) -> Result<GetRightsRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -3269,12 +3428,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRightsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRightsRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3314,6 +3475,9 @@ pub struct GetadditionalfieldsRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsRequest {
@@ -3335,6 +3499,10 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsRequest {
             ) -> Result<GetadditionalfieldsRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -3358,13 +3526,15 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetadditionalfieldsRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3432,6 +3602,9 @@ pub struct GetadditionalfieldsResponse {
     pub yacounter_counter: Option<String>,
     #[serde(rename = "YACOUNTER_USE", skip_serializing_if = "Option::is_none")]
     pub yacounter_use: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
@@ -3474,6 +3647,10 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                 let mut __f20: Option<Option<String>> = None;
                 let mut __f21: Option<Option<String>> = None;
                 let mut __f22: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "B24BUTTON_CODE" => {
@@ -3778,7 +3955,8 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3806,6 +3984,7 @@ impl<'de> ::serde::Deserialize<'de> for GetadditionalfieldsResponse {
                     theme_color: __f20.unwrap_or_default(),
                     yacounter_counter: __f21.unwrap_or_default(),
                     yacounter_use: __f22.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3844,6 +4023,9 @@ pub struct MarkDeleteRequest {
     pub mark: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
@@ -3866,6 +4048,10 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -3900,7 +4086,8 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3908,6 +4095,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkDeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     mark: __f1.unwrap_or_default(),
                     scope: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3949,6 +4137,9 @@ pub struct MarkFolderDeleteRequest {
     pub mark: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MarkFolderDeleteRequest {
@@ -3971,6 +4162,10 @@ impl<'de> ::serde::Deserialize<'de> for MarkFolderDeleteRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -4005,7 +4200,8 @@ impl<'de> ::serde::Deserialize<'de> for MarkFolderDeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4013,6 +4209,7 @@ impl<'de> ::serde::Deserialize<'de> for MarkFolderDeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     mark: __f1.unwrap_or_default(),
                     scope: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4052,6 +4249,9 @@ pub struct MarkFolderUnDeleteRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MarkFolderUnDeleteRequest {
@@ -4073,6 +4273,10 @@ impl<'de> ::serde::Deserialize<'de> for MarkFolderUnDeleteRequest {
             ) -> Result<MarkFolderUnDeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -4096,13 +4300,15 @@ impl<'de> ::serde::Deserialize<'de> for MarkFolderUnDeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MarkFolderUnDeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4142,6 +4348,9 @@ pub struct MarkUnDeleteRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MarkUnDeleteRequest {
@@ -4163,6 +4372,10 @@ impl<'de> ::serde::Deserialize<'de> for MarkUnDeleteRequest {
             ) -> Result<MarkUnDeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -4186,13 +4399,15 @@ impl<'de> ::serde::Deserialize<'de> for MarkUnDeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MarkUnDeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4232,6 +4447,9 @@ pub struct PublicationRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for PublicationRequest {
@@ -4253,6 +4471,10 @@ impl<'de> ::serde::Deserialize<'de> for PublicationRequest {
             ) -> Result<PublicationRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -4276,13 +4498,15 @@ impl<'de> ::serde::Deserialize<'de> for PublicationRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(PublicationRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4325,6 +4549,9 @@ pub struct PublicationFolderRequest {
     pub mark: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for PublicationFolderRequest {
@@ -4347,6 +4574,10 @@ impl<'de> ::serde::Deserialize<'de> for PublicationFolderRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "folderId" => {
@@ -4381,7 +4612,8 @@ impl<'de> ::serde::Deserialize<'de> for PublicationFolderRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4390,6 +4622,7 @@ impl<'de> ::serde::Deserialize<'de> for PublicationFolderRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("folderId"))?,
                     mark: __f1.unwrap_or_default(),
                     scope: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4427,8 +4660,11 @@ pub async fn set_rights(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRightsRequest {
     pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rights: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub rights: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
@@ -4449,9 +4685,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
                 mut map: A,
             ) -> Result<SetRightsRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -4467,23 +4705,18 @@ impl<'de> ::serde::Deserialize<'de> for SetRightsRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("rights"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetRightsRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     rights: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4524,6 +4757,9 @@ pub struct UnPublicFolderRequest {
     pub folder_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnPublicFolderRequest {
@@ -4545,6 +4781,10 @@ impl<'de> ::serde::Deserialize<'de> for UnPublicFolderRequest {
             ) -> Result<UnPublicFolderRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "folderId" => {
@@ -4568,7 +4808,8 @@ impl<'de> ::serde::Deserialize<'de> for UnPublicFolderRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4576,6 +4817,7 @@ impl<'de> ::serde::Deserialize<'de> for UnPublicFolderRequest {
                     folder_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("folderId"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4615,6 +4857,9 @@ pub struct UnbindingFromGroupRequest {
     #[serde(rename = "groupId")]
     pub group_id: i64,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnbindingFromGroupRequest {
@@ -4636,6 +4881,10 @@ impl<'de> ::serde::Deserialize<'de> for UnbindingFromGroupRequest {
             ) -> Result<UnbindingFromGroupRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "groupId" => {
@@ -4657,7 +4906,8 @@ impl<'de> ::serde::Deserialize<'de> for UnbindingFromGroupRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4665,6 +4915,7 @@ impl<'de> ::serde::Deserialize<'de> for UnbindingFromGroupRequest {
                     group_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("groupId"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -4704,6 +4955,9 @@ pub struct UnbindingFromMenuRequest {
     pub id: i64,
     #[serde(rename = "menuCode")]
     pub menu_code: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnbindingFromMenuRequest {
@@ -4725,6 +4979,10 @@ impl<'de> ::serde::Deserialize<'de> for UnbindingFromMenuRequest {
             ) -> Result<UnbindingFromMenuRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -4748,7 +5006,8 @@ impl<'de> ::serde::Deserialize<'de> for UnbindingFromMenuRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4756,6 +5015,7 @@ impl<'de> ::serde::Deserialize<'de> for UnbindingFromMenuRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     menu_code: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("menuCode"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -4795,6 +5055,9 @@ pub struct UnpublicRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnpublicRequest {
@@ -4816,6 +5079,10 @@ impl<'de> ::serde::Deserialize<'de> for UnpublicRequest {
             ) -> Result<UnpublicRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -4839,13 +5106,15 @@ impl<'de> ::serde::Deserialize<'de> for UnpublicRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnpublicRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4886,6 +5155,9 @@ pub struct UpdateRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -4908,6 +5180,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -4942,7 +5218,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4951,6 +5228,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     scope: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4986,6 +5264,9 @@ pub struct UpdateRequestFields {
     pub type_: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -5014,6 +5295,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -5126,7 +5411,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5140,6 +5426,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     title: __f6.unwrap_or_default(),
                     type_: __f7.unwrap_or_default(),
                     xml_id: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5183,6 +5470,9 @@ pub struct UpdateFolderRequest {
     pub scope: Option<String>,
     #[serde(rename = "siteId")]
     pub site_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequest {
@@ -5206,6 +5496,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -5251,7 +5545,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5263,6 +5558,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequest {
                     scope: __f2.unwrap_or_default(),
                     site_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("siteId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -5290,6 +5586,9 @@ pub struct UpdateFolderRequestFields {
     pub parent_id: Option<i64>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequestFields {
@@ -5314,6 +5613,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequestFields {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -5374,7 +5677,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5384,6 +5688,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateFolderRequestFields {
                     index_id: __f2.unwrap_or_default(),
                     parent_id: __f3.unwrap_or_default(),
                     title: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

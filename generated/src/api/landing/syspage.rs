@@ -24,6 +24,9 @@ pub struct DeleteForLandingRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteForLandingRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteForLandingRequest {
             ) -> Result<DeleteForLandingRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -68,13 +75,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteForLandingRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteForLandingRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     scope: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -112,6 +121,9 @@ pub async fn delete_for_site(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteForSiteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteForSiteRequest {
@@ -132,6 +144,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteForSiteRequest {
                 mut map: A,
             ) -> Result<DeleteForSiteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -144,12 +160,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteForSiteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteForSiteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -189,6 +207,9 @@ pub struct GetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -210,6 +231,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -233,13 +258,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     active: __f0.unwrap_or_default(),
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -276,12 +303,15 @@ pub async fn get_special_page(
 /// Parameters of `landing.syspage.getSpecialPage`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetSpecialPageRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub additional: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub additional: ::serde_json::Value,
     #[serde(rename = "siteId")]
     pub site_id: i64,
     #[serde(rename = "type")]
     pub type_: GetSpecialPageRequestType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional_2: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetSpecialPageRequest {
@@ -301,11 +331,13 @@ impl<'de> ::serde::Deserialize<'de> for GetSpecialPageRequest {
                 self,
                 mut map: A,
             ) -> Result<GetSpecialPageRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<GetSpecialPageRequestType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "additional" => {
@@ -314,14 +346,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSpecialPageRequest {
                                     ::serde::de::Error::duplicate_field("additional"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "siteId" => {
                             if __f1.is_some() {
@@ -346,7 +371,8 @@ impl<'de> ::serde::Deserialize<'de> for GetSpecialPageRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -354,7 +380,9 @@ impl<'de> ::serde::Deserialize<'de> for GetSpecialPageRequest {
                     additional: __f0.unwrap_or_default(),
                     site_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("siteId"))?,
-                    type_: __f2.ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    type_: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional_2: __extra,
                 })
             }
         }
@@ -479,6 +507,9 @@ pub struct SetRequest {
     pub lid: Option<i64>,
     #[serde(rename = "type")]
     pub type_: SetRequestType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -501,6 +532,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<SetRequestType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -535,14 +570,17 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     lid: __f1.unwrap_or_default(),
-                    type_: __f2.ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    type_: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional: __extra,
                 })
             }
         }

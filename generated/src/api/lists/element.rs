@@ -37,6 +37,9 @@ pub struct AddRequest {
     pub iblock_type_id: AddRequestIblockTypeId,
     #[serde(rename = "LIST_ELEMENT_URL", skip_serializing_if = "Option::is_none")]
     pub list_element_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -63,6 +66,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<AddRequestIblockTypeId> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ELEMENT_CODE" => {
@@ -155,7 +162,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -178,6 +186,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             "IBLOCK_TYPE_ID",
                         ))?,
                     list_element_url: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -202,6 +211,9 @@ pub struct AddRequestFieldsItem {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub property_property_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
@@ -223,6 +235,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
             ) -> Result<AddRequestFieldsItem, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "NAME" => {
@@ -245,13 +261,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestFieldsItem {
                     name: __f0.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
                     property_property_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -361,6 +379,9 @@ pub struct DeleteRequest {
     pub iblock_id: i64,
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: DeleteRequestIblockTypeId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -385,6 +406,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<i64> = None;
                 let mut __f4: Option<DeleteRequestIblockTypeId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ELEMENT_CODE" => {
@@ -451,7 +476,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -472,6 +498,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "IBLOCK_TYPE_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -577,20 +604,26 @@ pub struct GetRequest {
     pub element_code: Option<String>,
     #[serde(rename = "ELEMENT_ID", skip_serializing_if = "Option::is_none")]
     pub element_id: Option<i64>,
-    #[serde(rename = "ELEMENT_ORDER", skip_serializing_if = "Option::is_none")]
-    pub element_order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "ELEMENT_ORDER",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub element_order: ::serde_json::Value,
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
-    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -612,17 +645,17 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<String> = None;
                 let mut __f5: Option<i64> = None;
                 let mut __f6: Option<GetRequestIblockTypeId> = None;
-                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ELEMENT_CODE" => {
@@ -657,27 +690,13 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                                     ::serde::de::Error::duplicate_field("ELEMENT_ORDER"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "FILTER" => {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILTER"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "IBLOCK_CODE" => {
                             if __f4.is_some() {
@@ -720,14 +739,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             if __f7.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SELECT"));
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f8.is_some() {
@@ -741,7 +753,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -762,6 +775,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         ))?,
                     select: __f7.unwrap_or_default(),
                     start: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -841,7 +855,7 @@ impl crate::runtime::loose::Loose for GetRequestIblockTypeId {
 }
 
 /// The `result` of `lists.element.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "lists.element.get";
@@ -873,6 +887,9 @@ pub struct UpdateRequest {
     pub iblock_id: i64,
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UpdateRequestIblockTypeId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -898,6 +915,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<i64> = None;
                 let mut __f5: Option<UpdateRequestIblockTypeId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ELEMENT_CODE" => {
@@ -977,7 +998,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1000,6 +1022,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "IBLOCK_TYPE_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1024,6 +1047,9 @@ pub struct UpdateRequestFieldsItem {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub property_property_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
@@ -1045,6 +1071,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
             ) -> Result<UpdateRequestFieldsItem, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "NAME" => {
@@ -1067,13 +1097,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestFieldsItem {
                     name: __f0.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
                     property_property_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -31,6 +31,9 @@ pub struct AddRequest {
     pub iblock_id: i64,
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: AddRequestIblockTypeId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -54,6 +57,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<AddRequestIblockTypeId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELDS" => {
@@ -107,7 +114,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -124,6 +132,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "IBLOCK_TYPE_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -154,10 +163,10 @@ pub struct AddRequestFieldsItem {
     pub is_required: Option<AddRequestFieldsItemIsRequired>,
     #[serde(rename = "LINK_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub link_iblock_id: Option<i64>,
-    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "LIST_DEF", skip_serializing_if = "Option::is_none")]
-    pub list_def: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "LIST", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub list: ::serde_json::Value,
+    #[serde(rename = "LIST_DEF", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub list_def: ::serde_json::Value,
     #[serde(rename = "LIST_TEXT_VALUES", skip_serializing_if = "Option::is_none")]
     pub list_text_values: Option<String>,
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
@@ -166,14 +175,20 @@ pub struct AddRequestFieldsItem {
     pub name: String,
     #[serde(rename = "ROW_COUNT", skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     #[serde(rename = "TYPE")]
     pub type_: AddRequestFieldsItemType,
-    #[serde(rename = "USER_TYPE_SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub user_type_settings: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "USER_TYPE_SETTINGS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub user_type_settings: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
@@ -198,16 +213,20 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                 let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<AddRequestFieldsItemIsRequired>> = None;
                 let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<AddRequestFieldsItemMultiple>> = None;
                 let mut __f9: Option<String> = None;
                 let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
                 let mut __f12: Option<Option<i64>> = None;
                 let mut __f13: Option<AddRequestFieldsItemType> = None;
-                let mut __f14: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -274,27 +293,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("LIST"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "LIST_DEF" => {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("LIST_DEF"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "LIST_TEXT_VALUES" => {
                             if __f7.is_some() {
@@ -350,14 +355,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             if __f11.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SORT" => {
                             if __f12.is_some() {
@@ -389,17 +387,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                                     ::serde::de::Error::duplicate_field("USER_TYPE_SETTINGS"),
                                 );
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -420,6 +412,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                     type_: __f13
                         .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
                     user_type_settings: __f14.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -760,6 +753,9 @@ pub struct DeleteRequest {
     pub iblock_id: i64,
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: DeleteRequestIblockTypeId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -783,6 +779,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<DeleteRequestIblockTypeId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELD_ID" => {
@@ -836,7 +836,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -853,6 +854,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "IBLOCK_TYPE_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -960,6 +962,9 @@ pub struct GetRequest {
     pub iblock_id: i64,
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -983,6 +988,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<GetRequestIblockTypeId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELD_ID" => {
@@ -1034,7 +1043,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1050,6 +1060,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "IBLOCK_TYPE_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1129,7 +1140,7 @@ impl crate::runtime::loose::Loose for GetRequestIblockTypeId {
 }
 
 /// The `result` of `lists.field.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "lists.field.get";
@@ -1159,6 +1170,9 @@ pub struct UpdateRequest {
     pub iblock_id: i64,
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UpdateRequestIblockTypeId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1183,6 +1197,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<i64> = None;
                 let mut __f4: Option<UpdateRequestIblockTypeId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELDS" => {
@@ -1249,7 +1267,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1268,6 +1287,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "IBLOCK_TYPE_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1298,10 +1318,10 @@ pub struct UpdateRequestFieldsItem {
     pub is_required: Option<UpdateRequestFieldsItemIsRequired>,
     #[serde(rename = "LINK_IBLOCK_ID", skip_serializing_if = "Option::is_none")]
     pub link_iblock_id: Option<i64>,
-    #[serde(rename = "LIST", skip_serializing_if = "Option::is_none")]
-    pub list: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "LIST_DEF", skip_serializing_if = "Option::is_none")]
-    pub list_def: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "LIST", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub list: ::serde_json::Value,
+    #[serde(rename = "LIST_DEF", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub list_def: ::serde_json::Value,
     #[serde(rename = "LIST_TEXT_VALUES", skip_serializing_if = "Option::is_none")]
     pub list_text_values: Option<String>,
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
@@ -1310,14 +1330,20 @@ pub struct UpdateRequestFieldsItem {
     pub name: String,
     #[serde(rename = "ROW_COUNT", skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     #[serde(rename = "TYPE")]
     pub type_: UpdateRequestFieldsItemType,
-    #[serde(rename = "USER_TYPE_SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub user_type_settings: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "USER_TYPE_SETTINGS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub user_type_settings: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
@@ -1342,16 +1368,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                 let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<UpdateRequestFieldsItemIsRequired>> = None;
                 let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<UpdateRequestFieldsItemMultiple>> = None;
                 let mut __f9: Option<String> = None;
                 let mut __f10: Option<Option<i64>> = None;
-                let mut __f11: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
                 let mut __f12: Option<Option<i64>> = None;
                 let mut __f13: Option<UpdateRequestFieldsItemType> = None;
-                let mut __f14: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -1418,27 +1448,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("LIST"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "LIST_DEF" => {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("LIST_DEF"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "LIST_TEXT_VALUES" => {
                             if __f7.is_some() {
@@ -1494,14 +1510,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             if __f11.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SORT" => {
                             if __f12.is_some() {
@@ -1533,17 +1542,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                                     ::serde::de::Error::duplicate_field("USER_TYPE_SETTINGS"),
                                 );
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1564,6 +1567,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                     type_: __f13
                         .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
                     user_type_settings: __f14.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

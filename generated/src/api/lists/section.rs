@@ -32,6 +32,9 @@ pub struct AddRequest {
     pub iblock_type_id: AddRequestIblockTypeId,
     #[serde(rename = "SECTION_CODE")]
     pub section_code: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -57,6 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<AddRequestIblockTypeId> = None;
                 let mut __f5: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELDS" => {
@@ -136,7 +143,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -158,6 +166,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "SECTION_CODE",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -181,20 +190,29 @@ pub struct AddRequestFieldsItem {
     pub description: Option<String>,
     #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<AddRequestFieldsItemDescriptionType>,
-    #[serde(rename = "DETAIL_PICTURE", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "DETAIL_PICTURE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub detail_picture: ::serde_json::Value,
     #[serde(rename = "EXTERNAL_ID", skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(rename = "PICTURE", skip_serializing_if = "Option::is_none")]
-    pub picture: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "SECTION_PROPERTY", skip_serializing_if = "Option::is_none")]
-    pub section_property: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub picture: ::serde_json::Value,
+    #[serde(
+        rename = "SECTION_PROPERTY",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub section_property: ::serde_json::Value,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
@@ -217,13 +235,17 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                 let mut __f0: Option<Option<AddRequestFieldsItemActive>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<AddRequestFieldsItemDescriptionType>> = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<String> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -273,14 +295,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                                     ::serde::de::Error::duplicate_field("DETAIL_PICTURE"),
                                 );
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "EXTERNAL_ID" => {
                             if __f4.is_some() {
@@ -310,14 +325,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("PICTURE"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SECTION_PROPERTY" => {
                             if __f7.is_some() {
@@ -325,14 +333,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                                     ::serde::de::Error::duplicate_field("SECTION_PROPERTY"),
                                 );
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SORT" => {
                             if __f8.is_some() {
@@ -357,7 +358,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -372,6 +374,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                     section_property: __f7.unwrap_or_default(),
                     sort: __f8.unwrap_or_default(),
                     xml_id: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -599,6 +602,9 @@ pub struct DeleteRequest {
     pub section_code: String,
     #[serde(rename = "SECTION_ID")]
     pub section_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -623,6 +629,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 let mut __f2: Option<DeleteRequestIblockTypeId> = None;
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IBLOCK_CODE" => {
@@ -689,7 +699,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -710,6 +721,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         ))?,
                     section_id: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("SECTION_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -811,19 +823,22 @@ pub async fn get(
 /// Parameters of `lists.section.get`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
     #[serde(rename = "IBLOCK_CODE")]
     pub iblock_code: String,
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
-    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -843,28 +858,23 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 self,
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<GetRequestIblockTypeId> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILTER" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILTER"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "IBLOCK_CODE" => {
                             if __f1.is_some() {
@@ -907,14 +917,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SELECT"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f5.is_some() {
@@ -928,7 +931,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -946,6 +950,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         ))?,
                     select: __f4.unwrap_or_default(),
                     start: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1025,7 +1030,7 @@ impl crate::runtime::loose::Loose for GetRequestIblockTypeId {
 }
 
 /// The `result` of `lists.section.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "lists.section.get";
@@ -1057,6 +1062,9 @@ pub struct UpdateRequest {
     pub section_code: String,
     #[serde(rename = "SECTION_ID")]
     pub section_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1082,6 +1090,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f3: Option<UpdateRequestIblockTypeId> = None;
                 let mut __f4: Option<String> = None;
                 let mut __f5: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELDS" => {
@@ -1161,7 +1173,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1184,6 +1197,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         ))?,
                     section_id: __f5
                         .ok_or_else(|| ::serde::de::Error::missing_field("SECTION_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1207,20 +1221,29 @@ pub struct UpdateRequestFieldsItem {
     pub description: Option<String>,
     #[serde(rename = "DESCRIPTION_TYPE", skip_serializing_if = "Option::is_none")]
     pub description_type: Option<UpdateRequestFieldsItemDescriptionType>,
-    #[serde(rename = "DETAIL_PICTURE", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "DETAIL_PICTURE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub detail_picture: ::serde_json::Value,
     #[serde(rename = "EXTERNAL_ID", skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(rename = "PICTURE", skip_serializing_if = "Option::is_none")]
-    pub picture: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "SECTION_PROPERTY", skip_serializing_if = "Option::is_none")]
-    pub section_property: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "PICTURE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub picture: ::serde_json::Value,
+    #[serde(
+        rename = "SECTION_PROPERTY",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub section_property: ::serde_json::Value,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
@@ -1243,13 +1266,17 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                 let mut __f0: Option<Option<UpdateRequestFieldsItemActive>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<UpdateRequestFieldsItemDescriptionType>> = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<String> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -1299,14 +1326,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                                     ::serde::de::Error::duplicate_field("DETAIL_PICTURE"),
                                 );
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "EXTERNAL_ID" => {
                             if __f4.is_some() {
@@ -1336,14 +1356,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("PICTURE"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SECTION_PROPERTY" => {
                             if __f7.is_some() {
@@ -1351,14 +1364,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                                     ::serde::de::Error::duplicate_field("SECTION_PROPERTY"),
                                 );
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SORT" => {
                             if __f8.is_some() {
@@ -1383,7 +1389,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1398,6 +1405,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsItem {
                     section_property: __f7.unwrap_or_default(),
                     sort: __f8.unwrap_or_default(),
                     xml_id: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -26,10 +26,10 @@ pub async fn add(
 pub struct AddRequest {
     #[serde(rename = "BACKGROUND_CODE", skip_serializing_if = "Option::is_none")]
     pub background_code: Option<String>,
-    #[serde(rename = "DEST", skip_serializing_if = "Option::is_none")]
-    pub dest: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
-    pub files: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "DEST", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub dest: ::serde_json::Value,
+    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub files: ::serde_json::Value,
     #[serde(rename = "IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub important: Option<AddRequestImportant>,
     #[serde(rename = "IMPORTANT_DATE_END", skip_serializing_if = "Option::is_none")]
@@ -42,14 +42,17 @@ pub struct AddRequest {
     pub post_title: Option<String>,
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    #[serde(rename = "SPERM", skip_serializing_if = "Option::is_none")]
-    pub sperm: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "SPERM", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub sperm: ::serde_json::Value,
     #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
     #[serde(rename = "UF_")]
     pub uf: ::serde_json::Value,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -70,18 +73,22 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<AddRequestImportant>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<AddRequestParsePreview>> = None;
                 let mut __f6: Option<String> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<::serde_json::Value> = None;
                 let mut __f12: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BACKGROUND_CODE" => {
@@ -101,27 +108,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("DEST"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "FILES" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILES"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "IMPORTANT" => {
                             if __f3.is_some() {
@@ -207,14 +200,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f9.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SPERM"));
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TAGS" => {
                             if __f10.is_some() {
@@ -245,7 +231,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -266,6 +253,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     tags: __f10.unwrap_or_default(),
                     uf: __f11.ok_or_else(|| ::serde::de::Error::missing_field("UF_"))?,
                     user_id: __f12.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -422,6 +410,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "POST_ID")]
     pub post_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -442,6 +433,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "POST_ID" => {
@@ -454,13 +449,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     post_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("POST_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -509,12 +506,15 @@ pub struct GetRequest {
     pub log_date_from: Option<String>,
     #[serde(rename = "LOG_DATE_TO", skip_serializing_if = "Option::is_none")]
     pub log_date_to: Option<String>,
-    #[serde(rename = "LOG_RIGHTS", skip_serializing_if = "Option::is_none")]
-    pub log_rights: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "LOG_RIGHTS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub log_rights: ::serde_json::Value,
     #[serde(rename = "POST_ID", skip_serializing_if = "Option::is_none")]
     pub post_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -539,9 +539,13 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<Option<i64>> = None;
                 let mut __f7: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIRST_ID" => {
@@ -609,14 +613,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                                     ::serde::de::Error::duplicate_field("LOG_RIGHTS"),
                                 );
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "POST_ID" => {
                             if __f6.is_some() {
@@ -641,7 +638,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -654,6 +652,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     log_rights: __f5.unwrap_or_default(),
                     post_id: __f6.unwrap_or_default(),
                     start: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -670,7 +669,7 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `log.blogpost.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "log.blogpost.get";
@@ -691,11 +690,14 @@ pub async fn share(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ShareRequest {
     #[serde(rename = "DEST")]
-    pub dest: Vec<::serde_json::Value>,
+    pub dest: ::serde_json::Value,
     #[serde(rename = "POST_ID")]
     pub post_id: i64,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ShareRequest {
@@ -715,23 +717,20 @@ impl<'de> ::serde::Deserialize<'de> for ShareRequest {
                 self,
                 mut map: A,
             ) -> Result<ShareRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEST" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("DEST"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "POST_ID" => {
                             if __f1.is_some() {
@@ -754,7 +753,8 @@ impl<'de> ::serde::Deserialize<'de> for ShareRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -763,6 +763,7 @@ impl<'de> ::serde::Deserialize<'de> for ShareRequest {
                     post_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("POST_ID"))?,
                     user_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -799,10 +800,10 @@ pub async fn update(
 /// Parameters of `log.blogpost.update`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(rename = "DEST", skip_serializing_if = "Option::is_none")]
-    pub dest: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
-    pub files: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "DEST", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub dest: ::serde_json::Value,
+    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub files: ::serde_json::Value,
     #[serde(rename = "IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub important: Option<UpdateRequestImportant>,
     #[serde(rename = "IMPORTANT_DATE_END", skip_serializing_if = "Option::is_none")]
@@ -815,12 +816,15 @@ pub struct UpdateRequest {
     pub post_title: Option<String>,
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    #[serde(rename = "SPERM", skip_serializing_if = "Option::is_none")]
-    pub sperm: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "SPERM", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub sperm: ::serde_json::Value,
     #[serde(rename = "UF_")]
     pub uf: ::serde_json::Value,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -840,44 +844,34 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<UpdateRequestImportant>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<i64> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEST" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("DEST"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "FILES" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILES"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "IMPORTANT" => {
                             if __f2.is_some() {
@@ -957,14 +951,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             if __f8.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SPERM"));
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "UF_" => {
                             if __f9.is_some() {
@@ -984,7 +971,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1001,6 +989,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     sperm: __f8.unwrap_or_default(),
                     uf: __f9.ok_or_else(|| ::serde::de::Error::missing_field("UF_"))?,
                     user_id: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -42,6 +42,9 @@ pub struct CreatecalendareventRequest {
     pub message_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CreatecalendareventRequest {
@@ -66,6 +69,10 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventRequest {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<i64> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "dateFrom" => {
@@ -126,7 +133,8 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -139,6 +147,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventRequest {
                     message_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
                     name: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -163,6 +172,9 @@ pub struct CreatecalendareventResponse {
     pub message_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CreatecalendareventResponse {
@@ -185,6 +197,10 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventResponse {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "eventId" => {
@@ -223,7 +239,8 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -231,6 +248,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatecalendareventResponse {
                     event_id: __f0.unwrap_or_default(),
                     message_id: __f1.unwrap_or_default(),
                     success: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -266,6 +284,9 @@ pub async fn createchat(
 pub struct CreatechatRequest {
     #[serde(rename = "messageId")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CreatechatRequest {
@@ -286,6 +307,10 @@ impl<'de> ::serde::Deserialize<'de> for CreatechatRequest {
                 mut map: A,
             ) -> Result<CreatechatRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "messageId" => {
@@ -300,13 +325,15 @@ impl<'de> ::serde::Deserialize<'de> for CreatechatRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(CreatechatRequest {
                     message_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -333,6 +360,9 @@ pub struct CreatechatResponse {
     pub message_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CreatechatResponse {
@@ -356,6 +386,10 @@ impl<'de> ::serde::Deserialize<'de> for CreatechatResponse {
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chatId" => {
@@ -405,7 +439,8 @@ impl<'de> ::serde::Deserialize<'de> for CreatechatResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -414,6 +449,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatechatResponse {
                     existing: __f1.unwrap_or_default(),
                     message_id: __f2.unwrap_or_default(),
                     success: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -449,6 +485,9 @@ pub async fn createcrmactivity(
 pub struct CreatecrmactivityRequest {
     #[serde(rename = "messageId")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CreatecrmactivityRequest {
@@ -469,6 +508,10 @@ impl<'de> ::serde::Deserialize<'de> for CreatecrmactivityRequest {
                 mut map: A,
             ) -> Result<CreatecrmactivityRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "messageId" => {
@@ -483,13 +526,15 @@ impl<'de> ::serde::Deserialize<'de> for CreatecrmactivityRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(CreatecrmactivityRequest {
                     message_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -530,6 +575,9 @@ pub struct CreatefeedpostRequest {
     pub message_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CreatefeedpostRequest {
@@ -551,6 +599,10 @@ impl<'de> ::serde::Deserialize<'de> for CreatefeedpostRequest {
             ) -> Result<CreatefeedpostRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "messageId" => {
@@ -576,7 +628,8 @@ impl<'de> ::serde::Deserialize<'de> for CreatefeedpostRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -584,6 +637,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatefeedpostRequest {
                     message_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
                     title: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -608,6 +662,9 @@ pub struct CreatefeedpostResponse {
     pub post_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CreatefeedpostResponse {
@@ -630,6 +687,10 @@ impl<'de> ::serde::Deserialize<'de> for CreatefeedpostResponse {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "messageId" => {
@@ -668,7 +729,8 @@ impl<'de> ::serde::Deserialize<'de> for CreatefeedpostResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -676,6 +738,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatefeedpostResponse {
                     message_id: __f0.unwrap_or_default(),
                     post_id: __f1.unwrap_or_default(),
                     success: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -717,6 +780,9 @@ pub struct CreatetaskRequest {
     pub responsible_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CreatetaskRequest {
@@ -740,6 +806,10 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "description" => {
@@ -791,7 +861,8 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -801,6 +872,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
                     responsible_id: __f2.unwrap_or_default(),
                     title: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -825,6 +897,9 @@ pub struct CreatetaskResponse {
     pub success: Option<bool>,
     #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
     pub task_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CreatetaskResponse {
@@ -847,6 +922,10 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskResponse {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "messageId" => {
@@ -885,7 +964,8 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -893,6 +973,7 @@ impl<'de> ::serde::Deserialize<'de> for CreatetaskResponse {
                     message_id: __f0.unwrap_or_default(),
                     success: __f1.unwrap_or_default(),
                     task_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -926,16 +1007,19 @@ pub async fn forward(
 /// Parameters of `mail.message.forward`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ForwardRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bcc: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub bcc: ::serde_json::Value,
     pub body: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cc: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub cc: ::serde_json::Value,
     #[serde(rename = "forwardMessageId")]
     pub forward_message_id: i64,
     pub from: String,
     pub subject: String,
-    pub to: Vec<::serde_json::Value>,
+    pub to: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ForwardRequest {
@@ -955,27 +1039,24 @@ impl<'de> ::serde::Deserialize<'de> for ForwardRequest {
                 self,
                 mut map: A,
             ) -> Result<ForwardRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<i64> = None;
                 let mut __f4: Option<String> = None;
                 let mut __f5: Option<String> = None;
-                let mut __f6: Option<Vec<::serde_json::Value>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "bcc" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("bcc"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "body" => {
                             if __f1.is_some() {
@@ -992,14 +1073,7 @@ impl<'de> ::serde::Deserialize<'de> for ForwardRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("cc"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "forwardMessageId" => {
                             if __f3.is_some() {
@@ -1038,17 +1112,11 @@ impl<'de> ::serde::Deserialize<'de> for ForwardRequest {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("to"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1064,6 +1132,7 @@ impl<'de> ::serde::Deserialize<'de> for ForwardRequest {
                     subject: __f5
                         .ok_or_else(|| ::serde::de::Error::missing_field("subject"))?,
                     to: __f6.ok_or_else(|| ::serde::de::Error::missing_field("to"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1086,6 +1155,9 @@ pub struct ForwardResponse {
     pub success: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ForwardResponse {
@@ -1107,6 +1179,10 @@ impl<'de> ::serde::Deserialize<'de> for ForwardResponse {
             ) -> Result<ForwardResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<Vec<String>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "success" => {
@@ -1132,13 +1208,15 @@ impl<'de> ::serde::Deserialize<'de> for ForwardResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ForwardResponse {
                     success: __f0.unwrap_or_default(),
                     to: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1173,8 +1251,11 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1195,7 +1276,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1211,23 +1296,18 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     select: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1248,6 +1328,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<GetResponseItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1268,6 +1351,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "item" => {
@@ -1284,12 +1371,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1333,6 +1422,9 @@ pub struct GetResponseItem {
     pub to: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
@@ -1365,6 +1457,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "bindings" => {
@@ -1514,7 +1610,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1532,6 +1629,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                     subject: __f10.unwrap_or_default(),
                     to: __f11.unwrap_or_default(),
                     url: __f12.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1577,10 +1675,13 @@ pub struct ListRequest {
     pub is_seen: Option<bool>,
     #[serde(rename = "mailboxId", skip_serializing_if = "Option::is_none")]
     pub mailbox_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pagination: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub pagination: ::serde_json::Value,
     #[serde(rename = "searchQuery", skip_serializing_if = "Option::is_none")]
     pub search_query: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -1606,10 +1707,12 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "dateFrom" => {
@@ -1688,14 +1791,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                                     ::serde::de::Error::duplicate_field("pagination"),
                                 );
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "searchQuery" => {
                             if __f7.is_some() {
@@ -1711,7 +1807,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1724,6 +1821,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     mailbox_id: __f5.unwrap_or_default(),
                     pagination: __f6.unwrap_or_default(),
                     search_query: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1744,6 +1842,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -1766,6 +1867,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "items" => {
@@ -1782,12 +1887,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     items: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1825,7 +1932,10 @@ pub struct MovetofolderRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
     #[serde(rename = "messageIds")]
-    pub message_ids: Vec<::serde_json::Value>,
+    pub message_ids: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MovetofolderRequest {
@@ -1847,7 +1957,11 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderRequest {
             ) -> Result<MovetofolderRequest, A::Error> {
                 let mut __f0: Option<MovetofolderRequestAction> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Vec<::serde_json::Value>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "action" => {
@@ -1880,17 +1994,11 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderRequest {
                                     ::serde::de::Error::duplicate_field("messageIds"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1900,6 +2008,7 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderRequest {
                     folder: __f1.unwrap_or_default(),
                     message_ids: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("messageIds"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1987,6 +2096,9 @@ pub struct MovetofolderResponse {
     pub moved_count: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MovetofolderResponse {
@@ -2009,6 +2121,10 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderResponse {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "action" => {
@@ -2047,7 +2163,8 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2055,6 +2172,7 @@ impl<'de> ::serde::Deserialize<'de> for MovetofolderResponse {
                     action: __f0.unwrap_or_default(),
                     moved_count: __f1.unwrap_or_default(),
                     success: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2090,6 +2208,9 @@ pub async fn removecrmactivity(
 pub struct RemovecrmactivityRequest {
     #[serde(rename = "messageId")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RemovecrmactivityRequest {
@@ -2110,6 +2231,10 @@ impl<'de> ::serde::Deserialize<'de> for RemovecrmactivityRequest {
                 mut map: A,
             ) -> Result<RemovecrmactivityRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "messageId" => {
@@ -2124,13 +2249,15 @@ impl<'de> ::serde::Deserialize<'de> for RemovecrmactivityRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RemovecrmactivityRequest {
                     message_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2167,16 +2294,19 @@ pub async fn reply(
 /// Parameters of `mail.message.reply`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ReplyRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bcc: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub bcc: ::serde_json::Value,
     pub body: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cc: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub cc: ::serde_json::Value,
     pub from: String,
     #[serde(rename = "replyToMessageId")]
     pub reply_to_message_id: i64,
     pub subject: String,
-    pub to: Vec<::serde_json::Value>,
+    pub to: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ReplyRequest {
@@ -2196,27 +2326,24 @@ impl<'de> ::serde::Deserialize<'de> for ReplyRequest {
                 self,
                 mut map: A,
             ) -> Result<ReplyRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<i64> = None;
                 let mut __f5: Option<String> = None;
-                let mut __f6: Option<Vec<::serde_json::Value>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "bcc" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("bcc"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "body" => {
                             if __f1.is_some() {
@@ -2233,14 +2360,7 @@ impl<'de> ::serde::Deserialize<'de> for ReplyRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("cc"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "from" => {
                             if __f3.is_some() {
@@ -2279,17 +2399,11 @@ impl<'de> ::serde::Deserialize<'de> for ReplyRequest {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("to"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2305,6 +2419,7 @@ impl<'de> ::serde::Deserialize<'de> for ReplyRequest {
                     subject: __f5
                         .ok_or_else(|| ::serde::de::Error::missing_field("subject"))?,
                     to: __f6.ok_or_else(|| ::serde::de::Error::missing_field("to"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2327,6 +2442,9 @@ pub struct ReplyResponse {
     pub success: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ReplyResponse {
@@ -2348,6 +2466,10 @@ impl<'de> ::serde::Deserialize<'de> for ReplyResponse {
             ) -> Result<ReplyResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<Vec<String>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "success" => {
@@ -2373,13 +2495,15 @@ impl<'de> ::serde::Deserialize<'de> for ReplyResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ReplyResponse {
                     success: __f0.unwrap_or_default(),
                     to: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2413,14 +2537,17 @@ pub async fn send(
 /// Parameters of `mail.message.send`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bcc: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub bcc: ::serde_json::Value,
     pub body: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cc: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub cc: ::serde_json::Value,
     pub from: String,
     pub subject: String,
-    pub to: Vec<::serde_json::Value>,
+    pub to: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequest {
@@ -2440,26 +2567,23 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                 self,
                 mut map: A,
             ) -> Result<SendRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<String> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<String> = None;
-                let mut __f5: Option<Vec<::serde_json::Value>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "bcc" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("bcc"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "body" => {
                             if __f1.is_some() {
@@ -2476,14 +2600,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("cc"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "from" => {
                             if __f3.is_some() {
@@ -2511,17 +2628,11 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("to"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2533,6 +2644,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                     subject: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("subject"))?,
                     to: __f5.ok_or_else(|| ::serde::de::Error::missing_field("to"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2555,6 +2667,9 @@ pub struct SendResponse {
     pub success: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendResponse {
@@ -2576,6 +2691,10 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
             ) -> Result<SendResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<Vec<String>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "success" => {
@@ -2601,13 +2720,15 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SendResponse {
                     success: __f0.unwrap_or_default(),
                     to: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2644,6 +2765,9 @@ pub struct ThreadRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ThreadRequest {
@@ -2665,6 +2789,10 @@ impl<'de> ::serde::Deserialize<'de> for ThreadRequest {
             ) -> Result<ThreadRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2688,13 +2816,15 @@ impl<'de> ::serde::Deserialize<'de> for ThreadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ThreadRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     limit: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2711,7 +2841,7 @@ impl crate::runtime::loose::Loose for ThreadRequest {
 }
 
 /// The `result` of `mail.message.thread`.
-pub type ThreadResponse = Vec<::serde_json::Value>;
+pub type ThreadResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ThreadRequest {
     const NAME: &'static str = "mail.message.thread";

@@ -21,10 +21,13 @@ pub async fn listcontacts(
 /// Parameters of `mail.recipient.listcontacts`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListcontactsRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pagination: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub pagination: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListcontactsRequest {
@@ -44,10 +47,12 @@ impl<'de> ::serde::Deserialize<'de> for ListcontactsRequest {
                 self,
                 mut map: A,
             ) -> Result<ListcontactsRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "pagination" => {
@@ -56,14 +61,7 @@ impl<'de> ::serde::Deserialize<'de> for ListcontactsRequest {
                                     ::serde::de::Error::duplicate_field("pagination"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "query" => {
                             if __f1.is_some() {
@@ -77,13 +75,15 @@ impl<'de> ::serde::Deserialize<'de> for ListcontactsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListcontactsRequest {
                     pagination: __f0.unwrap_or_default(),
                     query: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -104,6 +104,9 @@ impl crate::runtime::loose::Loose for ListcontactsRequest {
 pub struct ListcontactsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListcontactsResponse {
@@ -126,6 +129,10 @@ impl<'de> ::serde::Deserialize<'de> for ListcontactsResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "items" => {
@@ -142,12 +149,14 @@ impl<'de> ::serde::Deserialize<'de> for ListcontactsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListcontactsResponse {
                     items: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -181,9 +190,12 @@ pub async fn listemployees(
 /// Parameters of `mail.recipient.listemployees`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListemployeesRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pagination: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub pagination: ::serde_json::Value,
     pub query: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListemployeesRequest {
@@ -203,10 +215,12 @@ impl<'de> ::serde::Deserialize<'de> for ListemployeesRequest {
                 self,
                 mut map: A,
             ) -> Result<ListemployeesRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "pagination" => {
@@ -215,14 +229,7 @@ impl<'de> ::serde::Deserialize<'de> for ListemployeesRequest {
                                     ::serde::de::Error::duplicate_field("pagination"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "query" => {
                             if __f1.is_some() {
@@ -236,7 +243,8 @@ impl<'de> ::serde::Deserialize<'de> for ListemployeesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -244,6 +252,7 @@ impl<'de> ::serde::Deserialize<'de> for ListemployeesRequest {
                     pagination: __f0.unwrap_or_default(),
                     query: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("query"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -264,6 +273,9 @@ impl crate::runtime::loose::Loose for ListemployeesRequest {
 pub struct ListemployeesResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListemployeesResponse {
@@ -286,6 +298,10 @@ impl<'de> ::serde::Deserialize<'de> for ListemployeesResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "items" => {
@@ -302,12 +318,14 @@ impl<'de> ::serde::Deserialize<'de> for ListemployeesResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListemployeesResponse {
                     items: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -24,6 +24,9 @@ pub struct GetSettingsRequest {
     pub stage_id: Option<i64>,
     #[serde(rename = "typeId")]
     pub type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetSettingsRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for GetSettingsRequest {
             ) -> Result<GetSettingsRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "stageId" => {
@@ -68,7 +75,8 @@ impl<'de> ::serde::Deserialize<'de> for GetSettingsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -76,6 +84,7 @@ impl<'de> ::serde::Deserialize<'de> for GetSettingsRequest {
                     stage_id: __f0.unwrap_or_default(),
                     type_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("typeId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -113,11 +122,14 @@ pub async fn set_settings(
 /// Parameters of `rpa.fields.setSettings`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetSettingsRequest {
-    pub fields: ::serde_json::Map<String, ::serde_json::Value>,
+    pub fields: ::serde_json::Value,
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<i64>,
     #[serde(rename = "typeId")]
     pub type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetSettingsRequest {
@@ -137,23 +149,20 @@ impl<'de> ::serde::Deserialize<'de> for SetSettingsRequest {
                 self,
                 mut map: A,
             ) -> Result<SetSettingsRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "stageId" => {
                             if __f1.is_some() {
@@ -176,7 +185,8 @@ impl<'de> ::serde::Deserialize<'de> for SetSettingsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -186,6 +196,7 @@ impl<'de> ::serde::Deserialize<'de> for SetSettingsRequest {
                     stage_id: __f1.unwrap_or_default(),
                     type_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("typeId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -223,12 +234,15 @@ pub async fn set_visibility_settings(
 /// Parameters of `rpa.fields.setVisibilitySettings`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetVisibilitySettingsRequest {
-    pub fields: Vec<::serde_json::Value>,
+    pub fields: ::serde_json::Value,
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<i64>,
     #[serde(rename = "typeId")]
     pub type_id: i64,
     pub visibility: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetVisibilitySettingsRequest {
@@ -248,24 +262,21 @@ impl<'de> ::serde::Deserialize<'de> for SetVisibilitySettingsRequest {
                 self,
                 mut map: A,
             ) -> Result<SetVisibilitySettingsRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "stageId" => {
                             if __f1.is_some() {
@@ -301,7 +312,8 @@ impl<'de> ::serde::Deserialize<'de> for SetVisibilitySettingsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -313,6 +325,7 @@ impl<'de> ::serde::Deserialize<'de> for SetVisibilitySettingsRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("typeId"))?,
                     visibility: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("visibility"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -23,10 +23,13 @@ pub async fn add(
 /// Parameters of `rpa.item.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
     #[serde(rename = "typeId")]
     pub type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -46,22 +49,19 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "typeId" => {
                             if __f1.is_some() {
@@ -73,7 +73,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -81,6 +82,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     fields: __f0.unwrap_or_default(),
                     type_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("typeId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -121,6 +123,9 @@ pub struct DeleteRequest {
     pub id: i64,
     #[serde(rename = "typeId")]
     pub type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -142,6 +147,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -163,7 +172,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -171,6 +181,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     type_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("typeId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -212,6 +223,9 @@ pub struct GetRequest {
     pub id: Option<i64>,
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -233,6 +247,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -258,13 +276,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.unwrap_or_default(),
                     type_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -325,6 +345,9 @@ pub struct GetResponse {
     pub updated_time: ::serde_json::Value,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub users: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -359,6 +382,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f12: Option<::serde_json::Value> = None;
                 let mut __f13: Option<::serde_json::Value> = None;
                 let mut __f14: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "UF_RPA_..." => {
@@ -472,7 +499,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -492,6 +520,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     updated_by: __f12.unwrap_or_default(),
                     updated_time: __f13.unwrap_or_default(),
                     users: __f14.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -530,6 +559,9 @@ pub struct GetTasksRequest {
     pub id: Option<i64>,
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetTasksRequest {
@@ -551,6 +583,10 @@ impl<'de> ::serde::Deserialize<'de> for GetTasksRequest {
             ) -> Result<GetTasksRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -576,13 +612,15 @@ impl<'de> ::serde::Deserialize<'de> for GetTasksRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetTasksRequest {
                     id: __f0.unwrap_or_default(),
                     type_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -622,14 +660,17 @@ pub async fn list(
 /// Parameters of `rpa.item.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -649,41 +690,27 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f2.is_some() {
@@ -708,7 +735,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -717,6 +745,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     start: __f2.unwrap_or_default(),
                     type_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -759,6 +788,9 @@ pub struct UpdateRequest {
     pub id: Option<i64>,
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -781,6 +813,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -817,7 +853,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -826,6 +863,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.unwrap_or_default(),
                     type_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -847,6 +885,9 @@ pub struct UpdateRequestFields {
     pub uf_rpa: ::serde_json::Value,
     #[serde(rename = "stageId", skip_serializing_if = "Option::is_none")]
     pub stage_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -868,6 +909,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
             ) -> Result<UpdateRequestFields, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "UF_RPA_..." => {
@@ -890,13 +935,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestFields {
                     uf_rpa: __f0.unwrap_or_default(),
                     stage_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -28,6 +28,9 @@ pub struct AddUserRequest {
     pub type_id: Option<i64>,
     #[serde(rename = "userValue", skip_serializing_if = "Option::is_none")]
     pub user_value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddUserRequest {
@@ -51,6 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for AddUserRequest {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "robotName" => {
@@ -102,7 +109,8 @@ impl<'de> ::serde::Deserialize<'de> for AddUserRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -111,6 +119,7 @@ impl<'de> ::serde::Deserialize<'de> for AddUserRequest {
                     stage_id: __f1.unwrap_or_default(),
                     type_id: __f2.unwrap_or_default(),
                     user_value: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -154,6 +163,9 @@ pub struct DeleteRequest {
     pub stage_id: Option<i64>,
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -176,6 +188,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "robotName" => {
@@ -214,7 +230,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -222,6 +239,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                     robot_name: __f0.unwrap_or_default(),
                     stage_id: __f1.unwrap_or_default(),
                     type_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -258,7 +276,11 @@ pub async fn do_(
 
 /// Parameters of `rpa.task.do`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct DoRequest {}
+pub struct DoRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for DoRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -277,11 +299,15 @@ impl<'de> ::serde::Deserialize<'de> for DoRequest {
                 self,
                 mut map: A,
             ) -> Result<DoRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(DoRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(DoRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)

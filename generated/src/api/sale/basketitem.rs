@@ -31,6 +31,9 @@ pub struct AddRequest {
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -52,6 +55,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -77,7 +84,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -85,6 +93,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     start: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -136,6 +145,9 @@ pub struct AddRequestFields {
     pub weight: i64,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -175,6 +187,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f17: Option<f64> = None;
                 let mut __f18: Option<i64> = None;
                 let mut __f19: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basePrice" => {
@@ -391,7 +407,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -439,6 +456,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     weight: __f18
                         .ok_or_else(|| ::serde::de::Error::missing_field("weight"))?,
                     xml_id: __f19.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -636,6 +654,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsVatIncluded {
 pub struct AddResponse {
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<AddResponseBasketItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -656,6 +677,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseBasketItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basketItem" => {
@@ -674,12 +699,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     basket_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -747,6 +774,9 @@ pub struct AddResponseBasketItem {
     pub weight: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseBasketItem {
@@ -791,6 +821,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseBasketItem {
                 let mut __f22: Option<::serde_json::Value> = None;
                 let mut __f23: Option<Option<i64>> = None;
                 let mut __f24: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basePrice" => {
@@ -1096,7 +1130,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseBasketItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1126,6 +1161,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseBasketItem {
                     vat_rate: __f22.unwrap_or_default(),
                     weight: __f23.unwrap_or_default(),
                     xml_id: __f24.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1165,6 +1201,9 @@ pub struct AddCatalogProductRequest {
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddCatalogProductRequest {
@@ -1186,6 +1225,10 @@ impl<'de> ::serde::Deserialize<'de> for AddCatalogProductRequest {
             ) -> Result<AddCatalogProductRequest, A::Error> {
                 let mut __f0: Option<AddCatalogProductRequestFields> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -1213,7 +1256,8 @@ impl<'de> ::serde::Deserialize<'de> for AddCatalogProductRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1221,6 +1265,7 @@ impl<'de> ::serde::Deserialize<'de> for AddCatalogProductRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     start: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1256,6 +1301,9 @@ pub struct AddCatalogProductRequestFields {
     pub sort: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddCatalogProductRequestFields {
@@ -1288,6 +1336,10 @@ impl<'de> ::serde::Deserialize<'de> for AddCatalogProductRequestFields {
                 let mut __f8: Option<f64> = None;
                 let mut __f9: Option<Option<i64>> = None;
                 let mut __f10: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basePrice" => {
@@ -1405,7 +1457,8 @@ impl<'de> ::serde::Deserialize<'de> for AddCatalogProductRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1425,6 +1478,7 @@ impl<'de> ::serde::Deserialize<'de> for AddCatalogProductRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("quantity"))?,
                     sort: __f9.unwrap_or_default(),
                     xml_id: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1504,6 +1558,9 @@ impl crate::runtime::loose::Loose for AddCatalogProductRequestFieldsCustomPrice 
 pub struct AddCatalogProductResponse {
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<AddCatalogProductResponseBasketItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddCatalogProductResponse {
@@ -1524,6 +1581,10 @@ impl<'de> ::serde::Deserialize<'de> for AddCatalogProductResponse {
                 mut map: A,
             ) -> Result<AddCatalogProductResponse, A::Error> {
                 let mut __f0: Option<Option<AddCatalogProductResponseBasketItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basketItem" => {
@@ -1542,12 +1603,14 @@ impl<'de> ::serde::Deserialize<'de> for AddCatalogProductResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddCatalogProductResponse {
                     basket_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1617,6 +1680,9 @@ pub struct AddCatalogProductResponseBasketItem {
     pub weight: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddCatalogProductResponseBasketItem {
@@ -1662,6 +1728,10 @@ impl<'de> ::serde::Deserialize<'de> for AddCatalogProductResponseBasketItem {
                 let mut __f23: Option<::serde_json::Value> = None;
                 let mut __f24: Option<Option<i64>> = None;
                 let mut __f25: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basePrice" => {
@@ -1978,7 +2048,8 @@ impl<'de> ::serde::Deserialize<'de> for AddCatalogProductResponseBasketItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2009,6 +2080,7 @@ impl<'de> ::serde::Deserialize<'de> for AddCatalogProductResponseBasketItem {
                     vat_rate: __f23.unwrap_or_default(),
                     weight: __f24.unwrap_or_default(),
                     xml_id: __f25.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2043,6 +2115,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -2063,6 +2138,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2072,12 +2151,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2115,6 +2196,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -2135,6 +2219,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2144,12 +2232,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2170,6 +2260,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<GetResponseBasketItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -2190,6 +2283,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseBasketItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basketItem" => {
@@ -2208,12 +2305,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     basket_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2281,6 +2380,9 @@ pub struct GetResponseBasketItem {
     pub weight: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseBasketItem {
@@ -2325,6 +2427,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseBasketItem {
                 let mut __f22: Option<::serde_json::Value> = None;
                 let mut __f23: Option<Option<i64>> = None;
                 let mut __f24: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basePrice" => {
@@ -2630,7 +2736,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseBasketItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2660,6 +2767,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseBasketItem {
                     vat_rate: __f22.unwrap_or_default(),
                     weight: __f23.unwrap_or_default(),
                     xml_id: __f24.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2692,7 +2800,11 @@ pub async fn get_fields(
 
 /// Parameters of `sale.basketitem.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetFieldsRequest {}
+pub struct GetFieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2711,11 +2823,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<GetFieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetFieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetFieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -2735,6 +2853,9 @@ impl crate::runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<GetFieldsResponseBasketItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
@@ -2755,6 +2876,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                 mut map: A,
             ) -> Result<GetFieldsResponse, A::Error> {
                 let mut __f0: Option<Option<GetFieldsResponseBasketItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basketItem" => {
@@ -2773,12 +2898,14 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsResponse {
                     basket_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2802,6 +2929,9 @@ pub struct GetFieldsResponseBasketItem {
     pub can_buy: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "catalogXmlId", skip_serializing_if = "Option::is_none")]
     pub catalog_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseBasketItem {
@@ -2830,6 +2960,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseBasketItem {
                 let mut __f2: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basePrice" => {
@@ -2876,7 +3010,8 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseBasketItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2884,6 +3019,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseBasketItem {
                     base_price: __f0.unwrap_or_default(),
                     can_buy: __f1.unwrap_or_default(),
                     catalog_xml_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2916,7 +3052,11 @@ pub async fn get_fields_catalog_product(
 
 /// Parameters of `sale.basketitem.getFieldsCatalogProduct`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetFieldsCatalogProductRequest {}
+pub struct GetFieldsCatalogProductRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsCatalogProductRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2935,11 +3075,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsCatalogProductRequest {
                 self,
                 mut map: A,
             ) -> Result<GetFieldsCatalogProductRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetFieldsCatalogProductRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetFieldsCatalogProductRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -2959,6 +3105,9 @@ impl crate::runtime::loose::Loose for GetFieldsCatalogProductRequest {
 pub struct GetFieldsCatalogProductResponse {
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<GetFieldsCatalogProductResponseBasketItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsCatalogProductResponse {
@@ -2981,6 +3130,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsCatalogProductResponse {
                 let mut __f0: Option<
                     Option<GetFieldsCatalogProductResponseBasketItem>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basketItem" => {
@@ -2999,12 +3152,14 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsCatalogProductResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsCatalogProductResponse {
                     basket_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3028,6 +3183,9 @@ pub struct GetFieldsCatalogProductResponseBasketItem {
     pub can_buy: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "catalogXmlId", skip_serializing_if = "Option::is_none")]
     pub catalog_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsCatalogProductResponseBasketItem {
@@ -3056,6 +3214,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsCatalogProductResponseBasketIte
                 let mut __f2: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basePrice" => {
@@ -3102,7 +3264,8 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsCatalogProductResponseBasketIte
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3110,6 +3273,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsCatalogProductResponseBasketIte
                     base_price: __f0.unwrap_or_default(),
                     can_buy: __f1.unwrap_or_default(),
                     catalog_xml_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3145,14 +3309,17 @@ pub async fn list(
 /// Parameters of `sale.basketitem.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -3172,54 +3339,33 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f3.is_some() {
@@ -3233,7 +3379,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3242,6 +3389,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3262,6 +3410,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(rename = "basketItems", skip_serializing_if = "Option::is_none")]
     pub basket_items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -3284,6 +3435,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basketItems" => {
@@ -3302,12 +3457,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     basket_items: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3348,6 +3505,9 @@ pub struct UpdateRequest {
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -3370,6 +3530,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -3401,7 +3565,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3410,6 +3575,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     start: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3465,6 +3631,9 @@ pub struct UpdateRequestFields {
     pub weight: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -3500,6 +3669,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f13: Option<Option<f64>> = None;
                 let mut __f14: Option<Option<i64>> = None;
                 let mut __f15: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basePrice" => {
@@ -3689,7 +3862,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3710,6 +3884,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     vat_rate: __f13.unwrap_or_default(),
                     weight: __f14.unwrap_or_default(),
                     xml_id: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3848,6 +4023,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsVatIncluded {
 pub struct UpdateResponse {
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<UpdateResponseBasketItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -3868,6 +4046,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseBasketItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basketItem" => {
@@ -3886,12 +4068,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     basket_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3961,6 +4145,9 @@ pub struct UpdateResponseBasketItem {
     pub weight: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseBasketItem {
@@ -4006,6 +4193,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseBasketItem {
                 let mut __f23: Option<Option<i64>> = None;
                 let mut __f24: Option<Option<i64>> = None;
                 let mut __f25: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basePrice" => {
@@ -4322,7 +4513,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseBasketItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4353,6 +4545,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseBasketItem {
                     vat_rate: __f23.unwrap_or_default(),
                     weight: __f24.unwrap_or_default(),
                     xml_id: __f25.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4396,6 +4589,9 @@ pub struct UpdateCatalogProductRequest {
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductRequest {
@@ -4418,6 +4614,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductRequest {
                 let mut __f0: Option<UpdateCatalogProductRequestFields> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -4451,7 +4651,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4460,6 +4661,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     start: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4482,6 +4684,9 @@ pub struct UpdateCatalogProductRequestFields {
     pub sort: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductRequestFields {
@@ -4504,6 +4709,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductRequestFields {
                 let mut __f0: Option<f64> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "quantity" => {
@@ -4538,7 +4747,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4547,6 +4757,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("quantity"))?,
                     sort: __f1.unwrap_or_default(),
                     xml_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4567,6 +4778,9 @@ impl crate::runtime::loose::Loose for UpdateCatalogProductRequestFields {
 pub struct UpdateCatalogProductResponse {
     #[serde(rename = "basketItem", skip_serializing_if = "Option::is_none")]
     pub basket_item: Option<UpdateCatalogProductResponseBasketItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductResponse {
@@ -4587,6 +4801,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductResponse {
                 mut map: A,
             ) -> Result<UpdateCatalogProductResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateCatalogProductResponseBasketItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basketItem" => {
@@ -4605,12 +4823,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateCatalogProductResponse {
                     basket_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4680,6 +4900,9 @@ pub struct UpdateCatalogProductResponseBasketItem {
     pub weight: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductResponseBasketItem {
@@ -4725,6 +4948,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductResponseBasketItem {
                 let mut __f23: Option<::serde_json::Value> = None;
                 let mut __f24: Option<Option<i64>> = None;
                 let mut __f25: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "basePrice" => {
@@ -5039,7 +5266,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductResponseBasketItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5070,6 +5298,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCatalogProductResponseBasketItem {
                     vat_rate: __f23.unwrap_or_default(),
                     weight: __f24.unwrap_or_default(),
                     xml_id: __f25.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

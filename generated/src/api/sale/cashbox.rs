@@ -40,12 +40,15 @@ pub struct AddRequest {
     pub ofd_settings: Option<AddRequestOfdSettings>,
     #[serde(rename = "REST_CODE")]
     pub rest_code: ::serde_json::Value,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     #[serde(rename = "USE_OFFLINE", skip_serializing_if = "Option::is_none")]
     pub use_offline: Option<AddRequestUseOffline>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -72,9 +75,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f4: Option<Option<AddRequestOfd>> = None;
                 let mut __f5: Option<Option<AddRequestOfdSettings>> = None;
                 let mut __f6: Option<::serde_json::Value> = None;
-                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<Option<AddRequestUseOffline>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -163,14 +170,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f7.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SORT" => {
                             if __f8.is_some() {
@@ -199,7 +199,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -216,6 +217,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     settings: __f7.unwrap_or_default(),
                     sort: __f8.unwrap_or_default(),
                     use_offline: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -371,12 +373,18 @@ impl crate::runtime::loose::Loose for AddRequestOfd {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestOfdSettings {
-    #[serde(rename = "AUTH", skip_serializing_if = "Option::is_none")]
-    pub auth: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "OFD_MODE", skip_serializing_if = "Option::is_none")]
-    pub ofd_mode: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "SELLER_INFO", skip_serializing_if = "Option::is_none")]
-    pub seller_info: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "AUTH", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub auth: ::serde_json::Value,
+    #[serde(rename = "OFD_MODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub ofd_mode: ::serde_json::Value,
+    #[serde(
+        rename = "SELLER_INFO",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub seller_info: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestOfdSettings {
@@ -396,42 +404,26 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestOfdSettings {
                 self,
                 mut map: A,
             ) -> Result<AddRequestOfdSettings, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AUTH" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("AUTH"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "OFD_MODE" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("OFD_MODE"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SELLER_INFO" => {
                             if __f2.is_some() {
@@ -439,17 +431,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestOfdSettings {
                                     ::serde::de::Error::duplicate_field("SELLER_INFO"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -457,6 +443,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestOfdSettings {
                     auth: __f0.unwrap_or_default(),
                     ofd_mode: __f1.unwrap_or_default(),
                     seller_info: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -554,6 +541,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -574,6 +564,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -583,12 +577,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -625,12 +621,15 @@ pub async fn list(
 /// Parameters of `sale.cashbox.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -650,56 +649,36 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILTER" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILTER"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ORDER" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ORDER"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SELECT" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SELECT"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -707,6 +686,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     filter: __f0.unwrap_or_default(),
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -747,6 +727,9 @@ pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -768,6 +751,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELDS" => {
@@ -788,7 +775,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -796,6 +784,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -825,12 +814,15 @@ pub struct UpdateRequestFields {
     pub ofd: Option<UpdateRequestFieldsOfd>,
     #[serde(rename = "OFD_SETTINGS", skip_serializing_if = "Option::is_none")]
     pub ofd_settings: Option<UpdateRequestFieldsOfdSettings>,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     #[serde(rename = "USE_OFFLINE", skip_serializing_if = "Option::is_none")]
     pub use_offline: Option<UpdateRequestFieldsUseOffline>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -856,11 +848,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<UpdateRequestFieldsOfd>> = None;
                 let mut __f5: Option<Option<UpdateRequestFieldsOfdSettings>> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<i64>> = None;
                 let mut __f8: Option<Option<UpdateRequestFieldsUseOffline>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -943,14 +937,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SORT" => {
                             if __f7.is_some() {
@@ -979,7 +966,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -993,6 +981,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     settings: __f6.unwrap_or_default(),
                     sort: __f7.unwrap_or_default(),
                     use_offline: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1148,12 +1137,18 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsOfd {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFieldsOfdSettings {
-    #[serde(rename = "AUTH", skip_serializing_if = "Option::is_none")]
-    pub auth: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "OFD_MODE", skip_serializing_if = "Option::is_none")]
-    pub ofd_mode: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "SELLER_INFO", skip_serializing_if = "Option::is_none")]
-    pub seller_info: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "AUTH", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub auth: ::serde_json::Value,
+    #[serde(rename = "OFD_MODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub ofd_mode: ::serde_json::Value,
+    #[serde(
+        rename = "SELLER_INFO",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub seller_info: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsOfdSettings {
@@ -1173,42 +1168,26 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsOfdSettings {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequestFieldsOfdSettings, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AUTH" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("AUTH"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "OFD_MODE" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("OFD_MODE"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SELLER_INFO" => {
                             if __f2.is_some() {
@@ -1216,17 +1195,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsOfdSettings {
                                     ::serde::de::Error::duplicate_field("SELLER_INFO"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1234,6 +1207,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsOfdSettings {
                     auth: __f0.unwrap_or_default(),
                     ofd_mode: __f1.unwrap_or_default(),
                     seller_info: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -21,6 +21,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -41,6 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -55,13 +62,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -85,6 +94,9 @@ pub struct AddRequestFields {
     pub entity_type: AddRequestFieldsEntityType,
     #[serde(rename = "propertyId")]
     pub property_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -107,6 +119,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<AddRequestFieldsEntityType> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityId" => {
@@ -142,7 +158,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -153,6 +170,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("entityType"))?,
                     property_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("propertyId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -240,6 +258,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsEntityType {
 pub struct AddResponse {
     #[serde(rename = "propertyRelation", skip_serializing_if = "Option::is_none")]
     pub property_relation: Option<AddResponsePropertyRelation>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -260,6 +281,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponsePropertyRelation>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "propertyRelation" => {
@@ -278,12 +303,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     property_relation: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -307,6 +334,9 @@ pub struct AddResponsePropertyRelation {
     pub entity_type: Option<String>,
     #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
     pub property_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponsePropertyRelation {
@@ -329,6 +359,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponsePropertyRelation {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityId" => {
@@ -369,7 +403,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponsePropertyRelation {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -377,6 +412,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponsePropertyRelation {
                     entity_id: __f0.unwrap_or_default(),
                     entity_type: __f1.unwrap_or_default(),
                     property_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -411,6 +447,9 @@ pub async fn delete_by_filter(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteByFilterRequest {
     pub fields: DeleteByFilterRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequest {
@@ -431,6 +470,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequest {
                 mut map: A,
             ) -> Result<DeleteByFilterRequest, A::Error> {
                 let mut __f0: Option<DeleteByFilterRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -447,13 +490,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteByFilterRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -477,6 +522,9 @@ pub struct DeleteByFilterRequestFields {
     pub entity_type: DeleteByFilterRequestFieldsEntityType,
     #[serde(rename = "propertyId")]
     pub property_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequestFields {
@@ -499,6 +547,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequestFields {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<DeleteByFilterRequestFieldsEntityType> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityId" => {
@@ -534,7 +586,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequestFields {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -545,6 +598,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteByFilterRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("entityType"))?,
                     property_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("propertyId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -647,7 +701,11 @@ pub async fn get_fields(
 
 /// Parameters of `sale.propertyRelation.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetFieldsRequest {}
+pub struct GetFieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -666,11 +724,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<GetFieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetFieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetFieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -690,6 +754,9 @@ impl crate::runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     #[serde(rename = "propertyRelation", skip_serializing_if = "Option::is_none")]
     pub property_relation: Option<GetFieldsResponsePropertyRelation>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
@@ -710,6 +777,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                 mut map: A,
             ) -> Result<GetFieldsResponse, A::Error> {
                 let mut __f0: Option<Option<GetFieldsResponsePropertyRelation>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "propertyRelation" => {
@@ -728,12 +799,14 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsResponse {
                     property_relation: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -757,6 +830,9 @@ pub struct GetFieldsResponsePropertyRelation {
     pub entity_type: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "propertyId", skip_serializing_if = "Option::is_none")]
     pub property_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePropertyRelation {
@@ -785,6 +861,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePropertyRelation {
                 let mut __f2: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityId" => {
@@ -831,7 +911,8 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePropertyRelation {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -839,6 +920,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponsePropertyRelation {
                     entity_id: __f0.unwrap_or_default(),
                     entity_type: __f1.unwrap_or_default(),
                     property_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -874,14 +956,17 @@ pub async fn list(
 /// Parameters of `sale.propertyRelation.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -901,54 +986,33 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f3.is_some() {
@@ -962,7 +1026,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -971,6 +1036,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -991,6 +1057,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(rename = "propertyRelations", skip_serializing_if = "Option::is_none")]
     pub property_relations: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -1013,6 +1082,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "propertyRelations" => {
@@ -1031,12 +1104,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     property_relations: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -22,6 +22,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -51,12 +58,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -94,6 +103,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -114,6 +126,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -123,12 +139,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -149,6 +167,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(rename = "propertyValue", skip_serializing_if = "Option::is_none")]
     pub property_value: Option<GetResponsePropertyValue>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -169,6 +190,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponsePropertyValue>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "propertyValue" => {
@@ -187,12 +212,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     property_value: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -220,6 +247,9 @@ pub struct GetResponsePropertyValue {
     pub order_props_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponsePropertyValue {
@@ -244,6 +274,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePropertyValue {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -304,7 +338,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePropertyValue {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -314,6 +349,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponsePropertyValue {
                     name: __f2.unwrap_or_default(),
                     order_props_id: __f3.unwrap_or_default(),
                     value: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -346,7 +382,11 @@ pub async fn getfields(
 
 /// Parameters of `sale.propertyvalue.getfields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetfieldsRequest {}
+pub struct GetfieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -365,11 +405,17 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<GetfieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetfieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetfieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -389,6 +435,9 @@ impl crate::runtime::loose::Loose for GetfieldsRequest {
 pub struct GetfieldsResponse {
     #[serde(rename = "propertyValue", skip_serializing_if = "Option::is_none")]
     pub property_value: Option<GetfieldsResponsePropertyValue>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
@@ -409,6 +458,10 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                 mut map: A,
             ) -> Result<GetfieldsResponse, A::Error> {
                 let mut __f0: Option<Option<GetfieldsResponsePropertyValue>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "propertyValue" => {
@@ -427,12 +480,14 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetfieldsResponse {
                     property_value: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -464,6 +519,9 @@ pub struct GetfieldsResponsePropertyValue {
     pub order_props_xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsResponsePropertyValue {
@@ -504,6 +562,10 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponsePropertyValue {
                 let mut __f6: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -602,7 +664,8 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponsePropertyValue {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -614,6 +677,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponsePropertyValue {
                     order_props_id: __f4.unwrap_or_default(),
                     order_props_xml_id: __f5.unwrap_or_default(),
                     value: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -649,14 +713,17 @@ pub async fn list(
 /// Parameters of `sale.propertyvalue.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -676,54 +743,33 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f3.is_some() {
@@ -737,7 +783,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -746,6 +793,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -766,6 +814,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(rename = "propertyValues", skip_serializing_if = "Option::is_none")]
     pub property_values: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -788,6 +839,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "propertyValues" => {
@@ -806,12 +861,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     property_values: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -846,6 +903,9 @@ pub async fn modify(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ModifyRequest {
     pub fields: ModifyRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ModifyRequest {
@@ -866,6 +926,10 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequest {
                 mut map: A,
             ) -> Result<ModifyRequest, A::Error> {
                 let mut __f0: Option<ModifyRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -880,13 +944,15 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ModifyRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -905,6 +971,9 @@ impl crate::runtime::loose::Loose for ModifyRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ModifyRequestFields {
     pub order: ModifyRequestFieldsOrder,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ModifyRequestFields {
@@ -925,6 +994,10 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequestFields {
                 mut map: A,
             ) -> Result<ModifyRequestFields, A::Error> {
                 let mut __f0: Option<ModifyRequestFieldsOrder> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "order" => {
@@ -941,13 +1014,15 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ModifyRequestFields {
                     order: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("order"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -967,7 +1042,10 @@ impl crate::runtime::loose::Loose for ModifyRequestFields {
 pub struct ModifyRequestFieldsOrder {
     pub id: ::serde_json::Value,
     #[serde(rename = "propertyValues")]
-    pub property_values: Vec<::serde_json::Map<String, ::serde_json::Value>>,
+    pub property_values: Vec<::serde_json::Value>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ModifyRequestFieldsOrder {
@@ -988,9 +1066,11 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequestFieldsOrder {
                 mut map: A,
             ) -> Result<ModifyRequestFieldsOrder, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
-                let mut __f1: Option<
-                    Vec<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<Vec<::serde_json::Value>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1009,13 +1089,14 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequestFieldsOrder {
                                 map
                                     .next_value_seed(
                                         super::super::LooseSeed::<
-                                            Vec<::serde_json::Map<String, ::serde_json::Value>>,
+                                            Vec<::serde_json::Value>,
                                         >::default(),
                                     )?,
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1025,6 +1106,7 @@ impl<'de> ::serde::Deserialize<'de> for ModifyRequestFieldsOrder {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "propertyValues",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1045,6 +1127,9 @@ impl crate::runtime::loose::Loose for ModifyRequestFieldsOrder {
 pub struct ModifyResponse {
     #[serde(rename = "propertyValues", skip_serializing_if = "Option::is_none")]
     pub property_values: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ModifyResponse {
@@ -1067,6 +1152,10 @@ impl<'de> ::serde::Deserialize<'de> for ModifyResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "propertyValues" => {
@@ -1085,12 +1174,14 @@ impl<'de> ::serde::Deserialize<'de> for ModifyResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ModifyResponse {
                     property_values: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -23,6 +23,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -43,6 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -57,13 +64,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -92,6 +101,9 @@ pub struct AddRequestFields {
     pub type_: AddRequestFieldsType,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -117,6 +129,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<AddRequestFieldsType> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -183,7 +199,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -195,6 +212,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     type_: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
                     xml_id: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -333,6 +351,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsType {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<AddResponseStatus>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -353,6 +374,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseStatus>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "status" => {
@@ -369,12 +394,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     status: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -404,6 +431,9 @@ pub struct AddResponseStatus {
     pub type_: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseStatus {
@@ -429,6 +459,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseStatus {
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -498,7 +532,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseStatus {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -509,6 +544,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseStatus {
                     sort: __f3.unwrap_or_default(),
                     type_: __f4.unwrap_or_default(),
                     xml_id: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -543,6 +579,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -563,6 +602,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -572,12 +615,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -615,6 +660,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -635,6 +683,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -644,12 +696,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -670,6 +724,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<GetResponseStatus>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -690,6 +747,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseStatus>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "status" => {
@@ -706,12 +767,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     status: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -741,6 +804,9 @@ pub struct GetResponseStatus {
     pub type_: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseStatus {
@@ -766,6 +832,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseStatus {
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -830,7 +900,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseStatus {
                             __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -841,6 +912,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseStatus {
                     sort: __f3.unwrap_or_default(),
                     type_: __f4.unwrap_or_default(),
                     xml_id: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -873,7 +945,11 @@ pub async fn get_fields(
 
 /// Parameters of `sale.status.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetFieldsRequest {}
+pub struct GetFieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -892,11 +968,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<GetFieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetFieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetFieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -916,6 +998,9 @@ impl crate::runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<GetFieldsResponseStatus>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
@@ -936,6 +1021,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                 mut map: A,
             ) -> Result<GetFieldsResponse, A::Error> {
                 let mut __f0: Option<Option<GetFieldsResponseStatus>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "status" => {
@@ -952,12 +1041,14 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsResponse {
                     status: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -987,6 +1078,9 @@ pub struct GetFieldsResponseStatus {
     pub type_: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseStatus {
@@ -1024,6 +1118,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseStatus {
                 let mut __f5: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -1105,7 +1203,8 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseStatus {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1116,6 +1215,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseStatus {
                     sort: __f3.unwrap_or_default(),
                     type_: __f4.unwrap_or_default(),
                     xml_id: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1151,14 +1251,17 @@ pub async fn list(
 /// Parameters of `sale.status.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -1178,54 +1281,33 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f3.is_some() {
@@ -1239,7 +1321,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1248,6 +1331,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1268,6 +1352,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub statuses: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -1290,6 +1377,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "statuses" => {
@@ -1306,12 +1397,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     statuses: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1347,6 +1440,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1368,6 +1464,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -1388,7 +1488,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1396,6 +1497,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1423,6 +1525,9 @@ pub struct UpdateRequestFields {
     pub type_: UpdateRequestFieldsType,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -1447,6 +1552,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<UpdateRequestFieldsType> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -1509,7 +1618,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1520,6 +1630,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     type_: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
                     xml_id: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1658,6 +1769,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsType {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<UpdateResponseStatus>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -1678,6 +1792,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseStatus>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "status" => {
@@ -1694,12 +1812,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     status: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1729,6 +1849,9 @@ pub struct UpdateResponseStatus {
     pub type_: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseStatus {
@@ -1754,6 +1877,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseStatus {
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -1823,7 +1950,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseStatus {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1834,6 +1962,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseStatus {
                     sort: __f3.unwrap_or_default(),
                     type_: __f4.unwrap_or_default(),
                     xml_id: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

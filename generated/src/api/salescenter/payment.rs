@@ -18,6 +18,9 @@ pub async fn get_public_url(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetPublicUrlRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetPublicUrlRequest {
@@ -38,6 +41,10 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlRequest {
                 mut map: A,
             ) -> Result<GetPublicUrlRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -47,12 +54,14 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetPublicUrlRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -73,6 +82,9 @@ impl crate::runtime::loose::Loose for GetPublicUrlRequest {
 pub struct GetPublicUrlResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment: Option<GetPublicUrlResponsePayment>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetPublicUrlResponse {
@@ -93,6 +105,10 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlResponse {
                 mut map: A,
             ) -> Result<GetPublicUrlResponse, A::Error> {
                 let mut __f0: Option<Option<GetPublicUrlResponsePayment>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "payment" => {
@@ -109,12 +125,14 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetPublicUrlResponse {
                     payment: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -138,6 +156,9 @@ pub struct GetPublicUrlResponsePayment {
     pub short_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetPublicUrlResponsePayment {
@@ -160,6 +181,10 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlResponsePayment {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "qr" => {
@@ -196,7 +221,8 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlResponsePayment {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -204,6 +230,7 @@ impl<'de> ::serde::Deserialize<'de> for GetPublicUrlResponsePayment {
                     qr: __f0.unwrap_or_default(),
                     short_url: __f1.unwrap_or_default(),
                     url: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

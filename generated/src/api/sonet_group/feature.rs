@@ -23,6 +23,9 @@ pub struct AccessRequest {
     pub group_id: i64,
     #[serde(rename = "OPERATION")]
     pub operation: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AccessRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for AccessRequest {
                 let mut __f0: Option<AccessRequestFeature> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FEATURE" => {
@@ -81,7 +88,8 @@ impl<'de> ::serde::Deserialize<'de> for AccessRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -92,6 +100,7 @@ impl<'de> ::serde::Deserialize<'de> for AccessRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
                     operation: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("OPERATION"))?,
+                    additional: __extra,
                 })
             }
         }

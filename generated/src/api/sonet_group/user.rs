@@ -27,6 +27,9 @@ pub struct AddRequest {
     pub group_id: i64,
     #[serde(rename = "USER_ID")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -48,6 +51,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "GROUP_ID" => {
@@ -66,7 +73,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -75,6 +83,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
                     user_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -91,7 +100,7 @@ impl crate::runtime::loose::Loose for AddRequest {
 }
 
 /// The `result` of `sonet_group.user.add`.
-pub type AddResponse = Vec<::serde_json::Value>;
+pub type AddResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sonet_group.user.add";
@@ -115,6 +124,9 @@ pub struct DeleteRequest {
     pub group_id: i64,
     #[serde(rename = "USER_ID")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -136,6 +148,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "GROUP_ID" => {
@@ -154,7 +170,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -163,6 +180,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
                     user_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -179,7 +197,7 @@ impl crate::runtime::loose::Loose for DeleteRequest {
 }
 
 /// The `result` of `sonet_group.user.delete`.
-pub type DeleteResponse = Vec<::serde_json::Value>;
+pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sonet_group.user.delete";
@@ -201,6 +219,9 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(rename = "ID")]
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -221,6 +242,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -233,12 +258,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -255,7 +282,7 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `sonet_group.user.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sonet_group.user.get";
@@ -274,7 +301,11 @@ pub async fn groups(
 
 /// Parameters of `sonet_group.user.groups`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GroupsRequest {}
+pub struct GroupsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GroupsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -293,11 +324,17 @@ impl<'de> ::serde::Deserialize<'de> for GroupsRequest {
                 self,
                 mut map: A,
             ) -> Result<GroupsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GroupsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GroupsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -313,7 +350,7 @@ impl crate::runtime::loose::Loose for GroupsRequest {
 }
 
 /// The `result` of `sonet_group.user.groups`.
-pub type GroupsResponse = Vec<::serde_json::Value>;
+pub type GroupsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GroupsRequest {
     const NAME: &'static str = "sonet_group.user.groups";
@@ -339,6 +376,9 @@ pub struct InviteRequest {
     pub message: Option<String>,
     #[serde(rename = "USER_ID")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for InviteRequest {
@@ -361,6 +401,10 @@ impl<'de> ::serde::Deserialize<'de> for InviteRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "GROUP_ID" => {
@@ -390,7 +434,8 @@ impl<'de> ::serde::Deserialize<'de> for InviteRequest {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -400,6 +445,7 @@ impl<'de> ::serde::Deserialize<'de> for InviteRequest {
                     message: __f1.unwrap_or_default(),
                     user_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -416,7 +462,7 @@ impl crate::runtime::loose::Loose for InviteRequest {
 }
 
 /// The `result` of `sonet_group.user.invite`.
-pub type InviteResponse = Vec<::serde_json::Value>;
+pub type InviteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for InviteRequest {
     const NAME: &'static str = "sonet_group.user.invite";
@@ -440,6 +486,9 @@ pub struct RequestRequest {
     pub group_id: i64,
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RequestRequest {
@@ -461,6 +510,10 @@ impl<'de> ::serde::Deserialize<'de> for RequestRequest {
             ) -> Result<RequestRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "GROUP_ID" => {
@@ -484,7 +537,8 @@ impl<'de> ::serde::Deserialize<'de> for RequestRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -492,6 +546,7 @@ impl<'de> ::serde::Deserialize<'de> for RequestRequest {
                     group_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("GROUP_ID"))?,
                     message: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -534,6 +589,9 @@ pub struct UpdateRequest {
     pub role: UpdateRequestRole,
     #[serde(rename = "USER_ID")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -556,6 +614,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<UpdateRequestRole> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "GROUP_ID" => {
@@ -585,7 +647,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -595,6 +658,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     role: __f1.ok_or_else(|| ::serde::de::Error::missing_field("ROLE"))?,
                     user_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -670,7 +734,7 @@ impl crate::runtime::loose::Loose for UpdateRequestRole {
 }
 
 /// The `result` of `sonet_group.user.update`.
-pub type UpdateResponse = Vec<::serde_json::Value>;
+pub type UpdateResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sonet_group.user.update";

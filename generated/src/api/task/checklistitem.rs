@@ -30,6 +30,9 @@ pub struct AddRequest {
     pub fields: AddRequestFields,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -51,6 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELDS" => {
@@ -74,7 +81,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -83,6 +91,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
                     taskid: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -104,14 +113,17 @@ pub struct AddRequestFields {
     pub is_complete: Option<bool>,
     #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub is_important: Option<bool>,
-    #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
-    pub members: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub members: ::serde_json::Value,
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     #[serde(rename = "SORT_INDEX", skip_serializing_if = "Option::is_none")]
     pub sort_index: Option<i64>,
     #[serde(rename = "TITLE")]
     pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -133,12 +145,14 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
             ) -> Result<AddRequestFields, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IS_COMPLETE" => {
@@ -171,14 +185,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MEMBERS"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PARENT_ID" => {
                             if __f3.is_some() {
@@ -218,7 +225,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -230,6 +238,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     sort_index: __f4.unwrap_or_default(),
                     title: __f5
                         .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -270,6 +279,9 @@ pub struct CompleteRequest {
     pub itemid: i64,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
@@ -291,6 +303,10 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
             ) -> Result<CompleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ITEMID" => {
@@ -312,7 +328,8 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -321,6 +338,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
                     taskid: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -361,6 +379,9 @@ pub struct DeleteRequest {
     pub itemid: i64,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -382,6 +403,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ITEMID" => {
@@ -403,7 +428,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -412,6 +438,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
                     taskid: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -452,6 +479,9 @@ pub struct GetRequest {
     pub itemid: i64,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -473,6 +503,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ITEMID" => {
@@ -494,7 +528,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -503,6 +538,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
                     taskid: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -545,6 +581,9 @@ pub struct GetResponse {
     pub toggled_by: Option<String>,
     #[serde(rename = "TOGGLED_DATE", skip_serializing_if = "Option::is_none")]
     pub toggled_date: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -576,6 +615,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ATTACHMENTS" => {
@@ -731,7 +774,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -748,6 +792,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     title: __f9.unwrap_or_default(),
                     toggled_by: __f10.unwrap_or_default(),
                     toggled_date: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -777,6 +822,9 @@ pub struct GetResponseAttachments {
     pub size: Option<String>,
     #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
     pub view_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseAttachments {
@@ -802,6 +850,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAttachments {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ATTACHMENT_ID" => {
@@ -875,7 +927,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAttachments {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -886,6 +939,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAttachments {
                     name: __f3.unwrap_or_default(),
                     size: __f4.unwrap_or_default(),
                     view_url: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -917,6 +971,9 @@ pub struct GetResponseMembersItem {
     pub personal_photo: Option<String>,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseMembersItemType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
@@ -943,6 +1000,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
                 let mut __f4: Option<Option<GetResponseMembersItemPersonalGender>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<GetResponseMembersItemType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -1033,7 +1094,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1045,6 +1107,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
                     personal_gender: __f4.unwrap_or_default(),
                     personal_photo: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1196,10 +1259,13 @@ pub async fn getlist(
 /// Parameters of `task.checklistitem.getlist`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetlistRequest {
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
@@ -1219,24 +1285,19 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                 self,
                 mut map: A,
             ) -> Result<GetlistRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ORDER" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ORDER"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TASKID" => {
                             if __f1.is_some() {
@@ -1248,7 +1309,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1256,6 +1318,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                     order: __f0.unwrap_or_default(),
                     taskid: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1300,6 +1363,9 @@ pub struct GetlistResponseItem {
     pub toggled_by: Option<String>,
     #[serde(rename = "TOGGLED_DATE", skip_serializing_if = "Option::is_none")]
     pub toggled_date: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
@@ -1331,6 +1397,10 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ATTACHMENTS" => {
@@ -1486,7 +1556,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1503,6 +1574,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                     title: __f9.unwrap_or_default(),
                     toggled_by: __f10.unwrap_or_default(),
                     toggled_date: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1532,6 +1604,9 @@ pub struct GetlistResponseItemAttachments {
     pub size: Option<String>,
     #[serde(rename = "VIEW_URL", skip_serializing_if = "Option::is_none")]
     pub view_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemAttachments {
@@ -1557,6 +1632,10 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemAttachments {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ATTACHMENT_ID" => {
@@ -1630,7 +1709,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemAttachments {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1641,6 +1721,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemAttachments {
                     name: __f3.unwrap_or_default(),
                     size: __f4.unwrap_or_default(),
                     view_url: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1672,6 +1753,9 @@ pub struct GetlistResponseItemMembersItem {
     pub personal_photo: Option<String>,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetlistResponseItemMembersItemType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMembersItem {
@@ -1700,6 +1784,10 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMembersItem {
                 > = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<GetlistResponseItemMembersItemType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -1790,7 +1878,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMembersItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1802,6 +1891,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItemMembersItem {
                     personal_gender: __f4.unwrap_or_default(),
                     personal_photo: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1952,7 +2042,11 @@ pub async fn getmanifest(
 
 /// Parameters of `task.checklistitem.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetmanifestRequest {}
+pub struct GetmanifestRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1971,11 +2065,17 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
                 self,
                 mut map: A,
             ) -> Result<GetmanifestRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetmanifestRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetmanifestRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -2021,6 +2121,9 @@ pub struct GetmanifestResponse {
     pub rest_writable_checklistitem_data_fields: Option<Vec<String>>,
     #[serde(rename = "Warning", skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
@@ -2048,6 +2151,10 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                 let mut __f5: Option<Option<Vec<String>>> = None;
                 let mut __f6: Option<Option<Vec<String>>> = None;
                 let mut __f7: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "Manifest version" => {
@@ -2165,7 +2272,8 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2178,6 +2286,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                     rest_sortable_checklistitem_data_fields: __f5.unwrap_or_default(),
                     rest_writable_checklistitem_data_fields: __f6.unwrap_or_default(),
                     warning: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2215,6 +2324,9 @@ pub struct GetmanifestResponseRestAvailableMethods {
     pub renew: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods {
@@ -2264,6 +2376,10 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                 let mut __f9: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "add" => {
@@ -2403,7 +2519,8 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2418,6 +2535,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                     moveafteritem: __f7.unwrap_or_default(),
                     renew: __f8.unwrap_or_default(),
                     update: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2457,6 +2575,9 @@ pub struct IsactionallowedRequest {
     pub itemid: i64,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
@@ -2479,6 +2600,10 @@ impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
                 let mut __f0: Option<IsactionallowedRequestActionid> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIONID" => {
@@ -2513,7 +2638,8 @@ impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2524,6 +2650,7 @@ impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
                     taskid: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2631,6 +2758,9 @@ pub struct MoveafteritemRequest {
     pub itemid: i64,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MoveafteritemRequest {
@@ -2653,6 +2783,10 @@ impl<'de> ::serde::Deserialize<'de> for MoveafteritemRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AFTERITEMID" => {
@@ -2685,7 +2819,8 @@ impl<'de> ::serde::Deserialize<'de> for MoveafteritemRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2698,6 +2833,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveafteritemRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
                     taskid: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2738,6 +2874,9 @@ pub struct RenewRequest {
     pub itemid: i64,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RenewRequest {
@@ -2759,6 +2898,10 @@ impl<'de> ::serde::Deserialize<'de> for RenewRequest {
             ) -> Result<RenewRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ITEMID" => {
@@ -2780,7 +2923,8 @@ impl<'de> ::serde::Deserialize<'de> for RenewRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2789,6 +2933,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
                     taskid: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2831,6 +2976,9 @@ pub struct UpdateRequest {
     pub itemid: i64,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -2853,6 +3001,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELDS" => {
@@ -2885,7 +3037,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2896,6 +3049,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
                     taskid: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2917,14 +3071,17 @@ pub struct UpdateRequestFields {
     pub is_complete: Option<bool>,
     #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub is_important: Option<bool>,
-    #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
-    pub members: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub members: ::serde_json::Value,
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     #[serde(rename = "SORT_INDEX", skip_serializing_if = "Option::is_none")]
     pub sort_index: Option<i64>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -2946,12 +3103,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
             ) -> Result<UpdateRequestFields, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IS_COMPLETE" => {
@@ -2984,14 +3143,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MEMBERS"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PARENT_ID" => {
                             if __f3.is_some() {
@@ -3031,7 +3183,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3042,6 +3195,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     parent_id: __f3.unwrap_or_default(),
                     sort_index: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -28,6 +28,9 @@ pub struct AddRequest {
     pub fields: AddRequestFields,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -49,6 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELDS" => {
@@ -72,7 +79,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -81,6 +89,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
                     taskid: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -104,8 +113,14 @@ pub struct AddRequestFields {
     pub post_date: Option<String>,
     #[serde(rename = "POST_MESSAGE")]
     pub post_message: String,
-    #[serde(rename = "UF_FORUM_MESSAGE_DOC", skip_serializing_if = "Option::is_none")]
-    pub uf_forum_message_doc: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "UF_FORUM_MESSAGE_DOC",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub uf_forum_message_doc: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -128,7 +143,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AUTHOR_ID" => {
@@ -176,17 +195,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("UF_FORUM_MESSAGE_DOC"),
                                 );
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -198,6 +211,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             "POST_MESSAGE",
                         ))?,
                     uf_forum_message_doc: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -239,6 +253,9 @@ pub struct DeleteRequest {
     pub itemid: i64,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -260,6 +277,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ITEMID" => {
@@ -281,7 +302,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -290,6 +312,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
                     taskid: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -331,6 +354,9 @@ pub struct GetRequest {
     pub itemid: i64,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -352,6 +378,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ITEMID" => {
@@ -373,7 +403,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -382,6 +413,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
                     taskid: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -419,6 +451,9 @@ pub struct GetResponse {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub post_message_html: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -448,6 +483,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ATTACHED_OBJECTS" => {
@@ -550,7 +589,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -563,6 +603,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     post_date: __f5.unwrap_or_default(),
                     post_message: __f6.unwrap_or_default(),
                     post_message_html: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -597,12 +638,15 @@ pub async fn getlist(
 /// Parameters of `task.commentitem.getlist`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetlistRequest {
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
@@ -622,40 +666,26 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                 self,
                 mut map: A,
             ) -> Result<GetlistRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILTER" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILTER"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ORDER" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ORDER"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TASKID" => {
                             if __f2.is_some() {
@@ -667,7 +697,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -676,6 +707,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                     order: __f1.unwrap_or_default(),
                     taskid: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -692,7 +724,7 @@ impl crate::runtime::loose::Loose for GetlistRequest {
 }
 
 /// The `result` of `task.commentitem.getlist`.
-pub type GetlistResponse = Vec<::serde_json::Value>;
+pub type GetlistResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.commentitem.getlist";
@@ -711,7 +743,11 @@ pub async fn getmanifest(
 
 /// Parameters of `task.commentitem.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetmanifestRequest {}
+pub struct GetmanifestRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -730,11 +766,17 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
                 self,
                 mut map: A,
             ) -> Result<GetmanifestRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetmanifestRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetmanifestRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -785,6 +827,9 @@ pub struct GetmanifestResponse {
     pub rest_writable_commentitem_data_fields: Option<Vec<String>>,
     #[serde(rename = "Warning", skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
@@ -813,6 +858,10 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                 let mut __f6: Option<Option<Vec<String>>> = None;
                 let mut __f7: Option<Option<Vec<String>>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "Manifest version" => {
@@ -945,7 +994,8 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -959,6 +1009,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                     rest_sortable_commentitem_data_fields: __f6.unwrap_or_default(),
                     rest_writable_commentitem_data_fields: __f7.unwrap_or_default(),
                     warning: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -990,6 +1041,9 @@ pub struct GetmanifestResponseRestAvailableMethods {
     pub isactionallowed: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods {
@@ -1030,6 +1084,10 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                 let mut __f6: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "add" => {
@@ -1128,7 +1186,8 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1140,6 +1199,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                     getmanifest: __f4.unwrap_or_default(),
                     isactionallowed: __f5.unwrap_or_default(),
                     update: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1179,6 +1239,9 @@ pub struct IsactionallowedRequest {
     pub itemid: i64,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
@@ -1201,6 +1264,10 @@ impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
                 let mut __f0: Option<IsactionallowedRequestActionid> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIONID" => {
@@ -1235,7 +1302,8 @@ impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1246,6 +1314,7 @@ impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
                     taskid: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1319,7 +1388,7 @@ impl crate::runtime::loose::Loose for IsactionallowedRequestActionid {
 }
 
 /// The `result` of `task.commentitem.isactionallowed`.
-pub type IsactionallowedResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type IsactionallowedResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for IsactionallowedRequest {
     const NAME: &'static str = "task.commentitem.isactionallowed";
@@ -1346,6 +1415,9 @@ pub struct UpdateRequest {
     pub itemid: i64,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1368,6 +1440,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELDS" => {
@@ -1400,7 +1476,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1411,6 +1488,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
                     taskid: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1430,8 +1508,14 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 pub struct UpdateRequestFields {
     #[serde(rename = "POST_MESSAGE")]
     pub post_message: String,
-    #[serde(rename = "UF_FORUM_MESSAGE_DOC", skip_serializing_if = "Option::is_none")]
-    pub uf_forum_message_doc: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "UF_FORUM_MESSAGE_DOC",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub uf_forum_message_doc: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -1452,7 +1536,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 mut map: A,
             ) -> Result<UpdateRequestFields, A::Error> {
                 let mut __f0: Option<String> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "POST_MESSAGE" => {
@@ -1474,17 +1562,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("UF_FORUM_MESSAGE_DOC"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1494,6 +1576,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             "POST_MESSAGE",
                         ))?,
                     uf_forum_message_doc: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -24,6 +24,9 @@ pub struct AddRequest {
     pub task_id_from: i64,
     #[serde(rename = "taskIdTo")]
     pub task_id_to: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -46,6 +49,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f0: Option<AddRequestLinkType> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "linkType" => {
@@ -80,7 +87,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -91,6 +99,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskIdFrom"))?,
                     task_id_to: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskIdTo"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -168,7 +177,7 @@ impl crate::runtime::loose::Loose for AddRequestLinkType {
 }
 
 /// The `result` of `task.dependence.add`.
-pub type AddResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type AddResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "task.dependence.add";
@@ -192,6 +201,9 @@ pub struct DeleteRequest {
     pub task_id_from: i64,
     #[serde(rename = "taskIdTo")]
     pub task_id_to: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -213,6 +225,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskIdFrom" => {
@@ -236,7 +252,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -245,6 +262,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskIdFrom"))?,
                     task_id_to: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskIdTo"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -261,7 +279,7 @@ impl crate::runtime::loose::Loose for DeleteRequest {
 }
 
 /// The `result` of `task.dependence.delete`.
-pub type DeleteResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "task.dependence.delete";

@@ -27,6 +27,9 @@ pub struct AddRequest {
     pub arfields: AddRequestArfields,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -48,6 +51,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestArfields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ARFIELDS" => {
@@ -71,7 +78,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -80,6 +88,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ARFIELDS"))?,
                     taskid: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -103,6 +112,9 @@ pub struct AddRequestArfields {
     pub seconds: i64,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestArfields {
@@ -125,6 +137,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestArfields {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "COMMENT_TEXT" => {
@@ -161,7 +177,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestArfields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -173,6 +190,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestArfields {
                     seconds: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("SECONDS"))?,
                     user_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -213,6 +231,9 @@ pub struct DeleteRequest {
     pub itemid: i64,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -234,6 +255,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ITEMID" => {
@@ -255,7 +280,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -264,6 +290,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
                     taskid: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -304,6 +331,9 @@ pub struct GetRequest {
     pub itemid: i64,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -325,6 +355,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ITEMID" => {
@@ -346,7 +380,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -355,6 +390,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
                     taskid: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -371,7 +407,7 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `task.elapseditem.get`.
-pub type GetResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "task.elapseditem.get";
@@ -397,15 +433,18 @@ pub struct GetlistRequest {
     pub filter: Option<GetlistRequestFilter>,
     #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
     pub order: Option<GetlistRequestOrder>,
-    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
-    pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub params: ::serde_json::Value,
+    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(rename = "TASKID", skip_serializing_if = "Option::is_none")]
     pub taskid: Option<i64>,
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
@@ -427,12 +466,14 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
             ) -> Result<GetlistRequest, A::Error> {
                 let mut __f0: Option<Option<GetlistRequestFilter>> = None;
                 let mut __f1: Option<Option<GetlistRequestOrder>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILTER" => {
@@ -465,27 +506,13 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("PARAMS"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SELECT" => {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SELECT"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TASKID" => {
                             if __f4.is_some() {
@@ -510,7 +537,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -521,6 +549,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                     select: __f3.unwrap_or_default(),
                     taskid: __f4.unwrap_or_default(),
                     start: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -545,6 +574,9 @@ pub struct GetlistRequestFilter {
     pub id: Option<i64>,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistRequestFilter {
@@ -567,6 +599,10 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestFilter {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CREATED_DATE" => {
@@ -605,7 +641,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -613,6 +650,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestFilter {
                     created_date: __f0.unwrap_or_default(),
                     id: __f1.unwrap_or_default(),
                     user_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -644,6 +682,9 @@ pub struct GetlistRequestOrder {
     pub seconds: Option<GetlistRequestOrderSeconds>,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<GetlistRequestOrderUserId>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrder {
@@ -670,6 +711,10 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrder {
                 let mut __f4: Option<Option<GetlistRequestOrderMinutes>> = None;
                 let mut __f5: Option<Option<GetlistRequestOrderSeconds>> = None;
                 let mut __f6: Option<Option<GetlistRequestOrderUserId>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CREATED_DATE" => {
@@ -770,7 +815,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrder {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -782,6 +828,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequestOrder {
                     minutes: __f4.unwrap_or_default(),
                     seconds: __f5.unwrap_or_default(),
                     user_id: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1211,7 +1258,7 @@ impl crate::runtime::loose::Loose for GetlistRequestOrderUserId {
 }
 
 /// The `result` of `task.elapseditem.getlist`.
-pub type GetlistResponse = Vec<::serde_json::Value>;
+pub type GetlistResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.elapseditem.getlist";
@@ -1230,7 +1277,11 @@ pub async fn getmanifest(
 
 /// Parameters of `task.elapseditem.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetmanifestRequest {}
+pub struct GetmanifestRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1249,11 +1300,17 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
                 self,
                 mut map: A,
             ) -> Result<GetmanifestRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetmanifestRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetmanifestRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1306,6 +1363,9 @@ pub struct GetmanifestResponse {
     pub rest_writable_elapseditem_data_fields: Option<Vec<String>>,
     #[serde(rename = "Warning", skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
@@ -1335,6 +1395,10 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                 let mut __f7: Option<Option<Vec<String>>> = None;
                 let mut __f8: Option<Option<Vec<String>>> = None;
                 let mut __f9: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "Manifest change date" => {
@@ -1480,7 +1544,8 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1495,6 +1560,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponse {
                     rest_sortable_elapseditem_data_fields: __f7.unwrap_or_default(),
                     rest_writable_elapseditem_data_fields: __f8.unwrap_or_default(),
                     warning: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1526,6 +1592,9 @@ pub struct GetmanifestResponseRestAvailableMethods {
     pub isactionallowed: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods {
@@ -1566,6 +1635,10 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                 let mut __f6: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "add" => {
@@ -1664,7 +1737,8 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1676,6 +1750,7 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestResponseRestAvailableMethods 
                     getmanifest: __f4.unwrap_or_default(),
                     isactionallowed: __f5.unwrap_or_default(),
                     update: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1708,7 +1783,11 @@ pub async fn isactionallowed(
 
 /// Parameters of `task.elapseditem.isactionallowed`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct IsactionallowedRequest {}
+pub struct IsactionallowedRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1727,11 +1806,17 @@ impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
                 self,
                 mut map: A,
             ) -> Result<IsactionallowedRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(IsactionallowedRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(IsactionallowedRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1773,6 +1858,9 @@ pub struct UpdateRequest {
     pub itemid: i64,
     #[serde(rename = "TASKID")]
     pub taskid: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1795,6 +1883,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<UpdateRequestArfields> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ARFIELDS" => {
@@ -1827,7 +1919,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1838,6 +1931,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMID"))?,
                     taskid: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1861,6 +1955,9 @@ pub struct UpdateRequestArfields {
     pub seconds: i64,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestArfields {
@@ -1883,6 +1980,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestArfields {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "COMMENT_TEXT" => {
@@ -1919,7 +2020,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestArfields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1931,6 +2033,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestArfields {
                     seconds: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("SECONDS"))?,
                     user_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

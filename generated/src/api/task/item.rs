@@ -43,8 +43,11 @@ pub async fn add(
 /// Parameters of `task.item.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "TASKDATA", skip_serializing_if = "Option::is_none")]
-    pub taskdata: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "TASKDATA", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub taskdata: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -64,29 +67,28 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKDATA" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("TASKDATA"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     taskdata: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -130,6 +132,9 @@ pub struct AddfileRequest {
     pub name: Option<String>,
     #[serde(rename = "TASK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub task_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddfileRequest {
@@ -152,6 +157,10 @@ impl<'de> ::serde::Deserialize<'de> for AddfileRequest {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONTENT" => {
@@ -178,7 +187,8 @@ impl<'de> ::serde::Deserialize<'de> for AddfileRequest {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -186,6 +196,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfileRequest {
                     content: __f0.unwrap_or_default(),
                     name: __f1.unwrap_or_default(),
                     task_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -229,6 +240,9 @@ pub struct AddtofavoriteRequest {
     pub task_id: ::serde_json::Value,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddtofavoriteRequest {
@@ -251,6 +265,10 @@ impl<'de> ::serde::Deserialize<'de> for AddtofavoriteRequest {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "PARAMS" => {
@@ -272,7 +290,8 @@ impl<'de> ::serde::Deserialize<'de> for AddtofavoriteRequest {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -280,6 +299,7 @@ impl<'de> ::serde::Deserialize<'de> for AddtofavoriteRequest {
                     params: __f0.unwrap_or_default(),
                     task_id: __f1.unwrap_or_default(),
                     auth: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -319,6 +339,9 @@ pub async fn approve(
 pub struct ApproveRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ApproveRequest {
@@ -339,6 +362,10 @@ impl<'de> ::serde::Deserialize<'de> for ApproveRequest {
                 mut map: A,
             ) -> Result<ApproveRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKID" => {
@@ -348,12 +375,14 @@ impl<'de> ::serde::Deserialize<'de> for ApproveRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ApproveRequest {
                     taskid: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -393,6 +422,9 @@ pub async fn complete(
 pub struct CompleteRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
@@ -413,6 +445,10 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                 mut map: A,
             ) -> Result<CompleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKID" => {
@@ -422,12 +458,14 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(CompleteRequest {
                     taskid: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -467,6 +505,9 @@ pub async fn defer(
 pub struct DeferRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeferRequest {
@@ -487,6 +528,10 @@ impl<'de> ::serde::Deserialize<'de> for DeferRequest {
                 mut map: A,
             ) -> Result<DeferRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKID" => {
@@ -496,12 +541,14 @@ impl<'de> ::serde::Deserialize<'de> for DeferRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeferRequest {
                     taskid: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -543,6 +590,9 @@ pub struct DelegateRequest {
     pub taskid: ::serde_json::Value,
     #[serde(rename = "USERID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub userid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
@@ -564,6 +614,10 @@ impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
             ) -> Result<DelegateRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKID" => {
@@ -579,13 +633,15 @@ impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DelegateRequest {
                     taskid: __f0.unwrap_or_default(),
                     userid: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -625,6 +681,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -645,6 +704,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKID" => {
@@ -654,12 +717,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     taskid: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -706,6 +771,9 @@ pub struct DeletefileRequest {
     pub task_id: ::serde_json::Value,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeletefileRequest {
@@ -728,6 +796,10 @@ impl<'de> ::serde::Deserialize<'de> for DeletefileRequest {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ATTACHMENT_ID" => {
@@ -751,7 +823,8 @@ impl<'de> ::serde::Deserialize<'de> for DeletefileRequest {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -759,6 +832,7 @@ impl<'de> ::serde::Deserialize<'de> for DeletefileRequest {
                     attachment_id: __f0.unwrap_or_default(),
                     task_id: __f1.unwrap_or_default(),
                     auth: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -802,6 +876,9 @@ pub struct DeletefromfavoriteRequest {
     pub task_id: ::serde_json::Value,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub auth: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeletefromfavoriteRequest {
@@ -824,6 +901,10 @@ impl<'de> ::serde::Deserialize<'de> for DeletefromfavoriteRequest {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "PARAMS" => {
@@ -845,7 +926,8 @@ impl<'de> ::serde::Deserialize<'de> for DeletefromfavoriteRequest {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -853,6 +935,7 @@ impl<'de> ::serde::Deserialize<'de> for DeletefromfavoriteRequest {
                     params: __f0.unwrap_or_default(),
                     task_id: __f1.unwrap_or_default(),
                     auth: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -892,6 +975,9 @@ pub async fn disapprove(
 pub struct DisapproveRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DisapproveRequest {
@@ -912,6 +998,10 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveRequest {
                 mut map: A,
             ) -> Result<DisapproveRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKID" => {
@@ -921,12 +1011,14 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DisapproveRequest {
                     taskid: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -966,6 +1058,9 @@ pub async fn getallowedactions(
 pub struct GetallowedactionsRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetallowedactionsRequest {
@@ -986,6 +1081,10 @@ impl<'de> ::serde::Deserialize<'de> for GetallowedactionsRequest {
                 mut map: A,
             ) -> Result<GetallowedactionsRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKID" => {
@@ -995,12 +1094,14 @@ impl<'de> ::serde::Deserialize<'de> for GetallowedactionsRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetallowedactionsRequest {
                     taskid: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1040,6 +1141,9 @@ pub async fn getallowedtaskactionsasstrings(
 pub struct GetallowedtaskactionsasstringsRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetallowedtaskactionsasstringsRequest {
@@ -1060,6 +1164,10 @@ impl<'de> ::serde::Deserialize<'de> for GetallowedtaskactionsasstringsRequest {
                 mut map: A,
             ) -> Result<GetallowedtaskactionsasstringsRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKID" => {
@@ -1069,12 +1177,14 @@ impl<'de> ::serde::Deserialize<'de> for GetallowedtaskactionsasstringsRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetallowedtaskactionsasstringsRequest {
                     taskid: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1114,6 +1224,9 @@ pub async fn getdata(
 pub struct GetdataRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetdataRequest {
@@ -1134,6 +1247,10 @@ impl<'de> ::serde::Deserialize<'de> for GetdataRequest {
                 mut map: A,
             ) -> Result<GetdataRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKID" => {
@@ -1143,12 +1260,14 @@ impl<'de> ::serde::Deserialize<'de> for GetdataRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetdataRequest {
                     taskid: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1188,6 +1307,9 @@ pub async fn getdependson(
 pub struct GetdependsonRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetdependsonRequest {
@@ -1208,6 +1330,10 @@ impl<'de> ::serde::Deserialize<'de> for GetdependsonRequest {
                 mut map: A,
             ) -> Result<GetdependsonRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKID" => {
@@ -1217,12 +1343,14 @@ impl<'de> ::serde::Deserialize<'de> for GetdependsonRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetdependsonRequest {
                     taskid: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1264,6 +1392,9 @@ pub struct GetdescriptionRequest {
     pub format: ::serde_json::Value,
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetdescriptionRequest {
@@ -1285,6 +1416,10 @@ impl<'de> ::serde::Deserialize<'de> for GetdescriptionRequest {
             ) -> Result<GetdescriptionRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FORMAT" => {
@@ -1300,13 +1435,15 @@ impl<'de> ::serde::Deserialize<'de> for GetdescriptionRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetdescriptionRequest {
                     format: __f0.unwrap_or_default(),
                     taskid: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1346,6 +1483,9 @@ pub async fn getfiles(
 pub struct GetfilesRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfilesRequest {
@@ -1366,6 +1506,10 @@ impl<'de> ::serde::Deserialize<'de> for GetfilesRequest {
                 mut map: A,
             ) -> Result<GetfilesRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKID" => {
@@ -1375,12 +1519,14 @@ impl<'de> ::serde::Deserialize<'de> for GetfilesRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetfilesRequest {
                     taskid: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1417,7 +1563,11 @@ pub async fn getmanifest(
 
 /// Parameters of `task.item.getmanifest`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetmanifestRequest {}
+pub struct GetmanifestRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1436,11 +1586,17 @@ impl<'de> ::serde::Deserialize<'de> for GetmanifestRequest {
                 self,
                 mut map: A,
             ) -> Result<GetmanifestRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetmanifestRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetmanifestRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1481,6 +1637,9 @@ pub struct IsactionallowedRequest {
     pub actionid: ::serde_json::Value,
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
@@ -1502,6 +1661,10 @@ impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
             ) -> Result<IsactionallowedRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIONID" => {
@@ -1517,13 +1680,15 @@ impl<'de> ::serde::Deserialize<'de> for IsactionallowedRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(IsactionallowedRequest {
                     actionid: __f0.unwrap_or_default(),
                     taskid: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1561,14 +1726,17 @@ pub async fn list(
 /// Parameters of `task.item.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
-    pub params: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(rename = "PARAMS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub params: ::serde_json::Value,
+    #[serde(rename = "SELECT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -1588,70 +1756,43 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILTER" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILTER"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ORDER" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ORDER"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PARAMS" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("PARAMS"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SELECT" => {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SELECT"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1660,6 +1801,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     params: __f2.unwrap_or_default(),
                     select: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1699,6 +1841,9 @@ pub async fn renew(
 pub struct RenewRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RenewRequest {
@@ -1719,6 +1864,10 @@ impl<'de> ::serde::Deserialize<'de> for RenewRequest {
                 mut map: A,
             ) -> Result<RenewRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKID" => {
@@ -1728,12 +1877,14 @@ impl<'de> ::serde::Deserialize<'de> for RenewRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RenewRequest {
                     taskid: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1773,6 +1924,9 @@ pub async fn startexecution(
 pub struct StartexecutionRequest {
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StartexecutionRequest {
@@ -1793,6 +1947,10 @@ impl<'de> ::serde::Deserialize<'de> for StartexecutionRequest {
                 mut map: A,
             ) -> Result<StartexecutionRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKID" => {
@@ -1802,12 +1960,14 @@ impl<'de> ::serde::Deserialize<'de> for StartexecutionRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StartexecutionRequest {
                     taskid: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1849,6 +2009,9 @@ pub struct UpdateRequest {
     pub taskdata: ::serde_json::Value,
     #[serde(rename = "TASKID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub taskid: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1870,6 +2033,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TASKDATA" => {
@@ -1885,13 +2052,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequest {
                     taskdata: __f0.unwrap_or_default(),
                     taskid: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

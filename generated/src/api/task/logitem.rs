@@ -20,6 +20,9 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -40,6 +43,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -49,12 +56,14 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -16,7 +16,11 @@ pub async fn getlist(
 
 /// Parameters of `task.planner.getlist`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetlistRequest {}
+pub struct GetlistRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -35,11 +39,17 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                 self,
                 mut map: A,
             ) -> Result<GetlistRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetlistRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetlistRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -55,7 +65,7 @@ impl crate::runtime::loose::Loose for GetlistRequest {
 }
 
 /// The `result` of `task.planner.getlist`.
-pub type GetlistResponse = Vec<::serde_json::Value>;
+pub type GetlistResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.planner.getlist";

@@ -66,7 +66,10 @@ pub async fn add(
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    pub fields: ::serde_json::Map<String, ::serde_json::Value>,
+    pub fields: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -87,30 +90,29 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -133,6 +135,9 @@ impl crate::runtime::loose::Loose for AddRequest {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<AddResponseTask>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -154,6 +159,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseTask>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -170,12 +179,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     task: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -364,6 +375,9 @@ pub struct AddResponseTask {
     pub viewed_date: ::serde_json::Value,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -460,6 +474,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                 let mut __f65: Option<Option<String>> = None;
                 let mut __f66: Option<::serde_json::Value> = None;
                 let mut __f67: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -1206,7 +1224,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                             __f67 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1279,6 +1298,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTask {
                     title: __f65.unwrap_or_default(),
                     viewed_date: __f66.unwrap_or_default(),
                     xml_id: __f67.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1318,6 +1338,9 @@ pub async fn approve(
 pub struct ApproveRequest {
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -1339,6 +1362,10 @@ impl<'de> ::serde::Deserialize<'de> for ApproveRequest {
                 mut map: A,
             ) -> Result<ApproveRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -1351,13 +1378,15 @@ impl<'de> ::serde::Deserialize<'de> for ApproveRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ApproveRequest {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1382,6 +1411,9 @@ pub struct ApproveResponse {
     pub task: Option<ApproveResponseTask>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<ApproveResponseTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -1404,6 +1436,10 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponse {
             ) -> Result<ApproveResponse, A::Error> {
                 let mut __f0: Option<Option<ApproveResponseTask>> = None;
                 let mut __f1: Option<Option<ApproveResponseTime>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -1433,13 +1469,15 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ApproveResponse {
                     task: __f0.unwrap_or_default(),
                     time: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1611,6 +1649,9 @@ pub struct ApproveResponseTask {
     pub viewed_date: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -1715,6 +1756,10 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                 let mut __f67: Option<Option<String>> = None;
                 let mut __f68: Option<Option<String>> = None;
                 let mut __f69: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -2545,7 +2590,8 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                             __f69 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2620,6 +2666,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTask {
                     title: __f67.unwrap_or_default(),
                     viewed_date: __f68.unwrap_or_default(),
                     xml_id: __f69.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2655,6 +2702,9 @@ pub struct ApproveResponseTime {
     pub processing: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -2683,6 +2733,10 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTime {
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<f64>> = None;
                 let mut __f7: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -2784,7 +2838,8 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTime {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2797,6 +2852,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproveResponseTime {
                     operating_reset_at: __f5.unwrap_or_default(),
                     processing: __f6.unwrap_or_default(),
                     start: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2836,6 +2892,9 @@ pub async fn complete(
 pub struct CompleteRequest {
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -2857,6 +2916,10 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                 mut map: A,
             ) -> Result<CompleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -2869,13 +2932,15 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(CompleteRequest {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2898,6 +2963,9 @@ impl crate::runtime::loose::Loose for CompleteRequest {
 pub struct CompleteResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<CompleteResponseTask>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -2919,6 +2987,10 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponse {
                 mut map: A,
             ) -> Result<CompleteResponse, A::Error> {
                 let mut __f0: Option<Option<CompleteResponseTask>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -2935,12 +3007,14 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(CompleteResponse {
                     task: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3112,6 +3186,9 @@ pub struct CompleteResponseTask {
     pub viewed_date: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -3218,6 +3295,10 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                 let mut __f67: Option<Option<String>> = None;
                 let mut __f68: Option<Option<String>> = None;
                 let mut __f69: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -4058,7 +4139,8 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                             __f69 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4133,6 +4215,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponseTask {
                     title: __f67.unwrap_or_default(),
                     viewed_date: __f68.unwrap_or_default(),
                     xml_id: __f69.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4172,6 +4255,9 @@ pub async fn defer(
 pub struct DeferRequest {
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -4193,6 +4279,10 @@ impl<'de> ::serde::Deserialize<'de> for DeferRequest {
                 mut map: A,
             ) -> Result<DeferRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -4205,13 +4295,15 @@ impl<'de> ::serde::Deserialize<'de> for DeferRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeferRequest {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -4236,6 +4328,9 @@ pub struct DeferResponse {
     pub task: Option<DeferResponseTask>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<DeferResponseTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -4258,6 +4353,10 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponse {
             ) -> Result<DeferResponse, A::Error> {
                 let mut __f0: Option<Option<DeferResponseTask>> = None;
                 let mut __f1: Option<Option<DeferResponseTime>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -4287,13 +4386,15 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeferResponse {
                     task: __f0.unwrap_or_default(),
                     time: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4465,6 +4566,9 @@ pub struct DeferResponseTask {
     pub viewed_date: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -4571,6 +4675,10 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                 let mut __f67: Option<Option<String>> = None;
                 let mut __f68: Option<Option<String>> = None;
                 let mut __f69: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -5406,7 +5514,8 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                             __f69 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5481,6 +5590,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTask {
                     title: __f67.unwrap_or_default(),
                     viewed_date: __f68.unwrap_or_default(),
                     xml_id: __f69.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5516,6 +5626,9 @@ pub struct DeferResponseTime {
     pub processing: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -5544,6 +5657,10 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTime {
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<f64>> = None;
                 let mut __f7: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -5645,7 +5762,8 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTime {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5658,6 +5776,7 @@ impl<'de> ::serde::Deserialize<'de> for DeferResponseTime {
                     operating_reset_at: __f5.unwrap_or_default(),
                     processing: __f6.unwrap_or_default(),
                     start: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5699,6 +5818,9 @@ pub struct DelegateRequest {
     pub task_id: i64,
     #[serde(rename = "userId")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -5721,6 +5843,10 @@ impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
             ) -> Result<DelegateRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -5742,7 +5868,8 @@ impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5751,6 +5878,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
                     user_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("userId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -5775,6 +5903,9 @@ pub struct DelegateResponse {
     pub task: Option<DelegateResponseTask>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<DelegateResponseTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -5797,6 +5928,10 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponse {
             ) -> Result<DelegateResponse, A::Error> {
                 let mut __f0: Option<Option<DelegateResponseTask>> = None;
                 let mut __f1: Option<Option<DelegateResponseTime>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -5826,13 +5961,15 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DelegateResponse {
                     task: __f0.unwrap_or_default(),
                     time: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6004,6 +6141,9 @@ pub struct DelegateResponseTask {
     pub viewed_date: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -6110,6 +6250,10 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                 let mut __f67: Option<Option<String>> = None;
                 let mut __f68: Option<Option<String>> = None;
                 let mut __f69: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -6940,7 +7084,8 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                             __f69 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -7015,6 +7160,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTask {
                     title: __f67.unwrap_or_default(),
                     viewed_date: __f68.unwrap_or_default(),
                     xml_id: __f69.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -7050,6 +7196,9 @@ pub struct DelegateResponseTime {
     pub processing: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -7078,6 +7227,10 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTime {
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<f64>> = None;
                 let mut __f7: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -7179,7 +7332,8 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTime {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -7192,6 +7346,7 @@ impl<'de> ::serde::Deserialize<'de> for DelegateResponseTime {
                     operating_reset_at: __f5.unwrap_or_default(),
                     processing: __f6.unwrap_or_default(),
                     start: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -7231,6 +7386,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -7252,6 +7410,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -7264,13 +7426,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -7314,6 +7478,9 @@ pub async fn disapprove(
 pub struct DisapproveRequest {
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -7335,6 +7502,10 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveRequest {
                 mut map: A,
             ) -> Result<DisapproveRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -7347,13 +7518,15 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DisapproveRequest {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -7378,6 +7551,9 @@ pub struct DisapproveResponse {
     pub task: Option<DisapproveResponseTask>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<DisapproveResponseTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -7400,6 +7576,10 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponse {
             ) -> Result<DisapproveResponse, A::Error> {
                 let mut __f0: Option<Option<DisapproveResponseTask>> = None;
                 let mut __f1: Option<Option<DisapproveResponseTime>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -7429,13 +7609,15 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DisapproveResponse {
                     task: __f0.unwrap_or_default(),
                     time: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -7607,6 +7789,9 @@ pub struct DisapproveResponseTask {
     pub viewed_date: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -7711,6 +7896,10 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                 let mut __f67: Option<Option<String>> = None;
                 let mut __f68: Option<Option<String>> = None;
                 let mut __f69: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -8536,7 +8725,8 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                             __f69 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -8611,6 +8801,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTask {
                     title: __f67.unwrap_or_default(),
                     viewed_date: __f68.unwrap_or_default(),
                     xml_id: __f69.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -8646,6 +8837,9 @@ pub struct DisapproveResponseTime {
     pub processing: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -8674,6 +8868,10 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTime {
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<f64>> = None;
                 let mut __f7: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -8775,7 +8973,8 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTime {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -8788,6 +8987,7 @@ impl<'de> ::serde::Deserialize<'de> for DisapproveResponseTime {
                     operating_reset_at: __f5.unwrap_or_default(),
                     processing: __f6.unwrap_or_default(),
                     start: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -8825,10 +9025,13 @@ pub async fn get(
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(rename = "taskId", skip_serializing_if = "Option::is_none")]
     pub task_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -8849,22 +9052,19 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 self,
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "select" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "taskId" => {
                             if __f1.is_some() {
@@ -8878,13 +9078,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     select: __f0.unwrap_or_default(),
                     task_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -8907,6 +9109,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<GetResponseTask>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -8928,6 +9133,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseTask>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -8944,12 +9153,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     task: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -9002,6 +9213,9 @@ pub struct GetResponseTask {
     pub uf_mail_message: ::serde_json::Value,
     #[serde(rename = "ufTaskWebdavFiles", skip_serializing_if = "Option::is_none")]
     pub uf_task_webdav_files: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -9043,6 +9257,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                 let mut __f12: Option<Option<Vec<::serde_json::Value>>> = None;
                 let mut __f13: Option<::serde_json::Value> = None;
                 let mut __f14: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "action" => {
@@ -9234,7 +9452,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -9254,6 +9473,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTask {
                     uf_crm_task: __f12.unwrap_or_default(),
                     uf_mail_message: __f13.unwrap_or_default(),
                     uf_task_webdav_files: __f14.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -9290,7 +9510,11 @@ pub async fn get_fields(
 /// Parameters of `tasks.task.getFields`.
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetFieldsRequest {}
+pub struct GetFieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 #[cfg(feature = "task")]
 impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
@@ -9310,11 +9534,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<GetFieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetFieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetFieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -9336,6 +9566,9 @@ impl crate::runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<GetFieldsResponseFields>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -9357,6 +9590,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                 mut map: A,
             ) -> Result<GetFieldsResponse, A::Error> {
                 let mut __f0: Option<Option<GetFieldsResponseFields>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -9373,12 +9610,14 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsResponse {
                     fields: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -9528,6 +9767,9 @@ pub struct GetFieldsResponseFields {
     pub viewed_date: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -9743,6 +9985,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                 let mut __f64: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACCOMPLICES" => {
@@ -10689,7 +10935,8 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -10759,6 +11006,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                     uf_task_webdav_files: __f62.unwrap_or_default(),
                     viewed_date: __f63.unwrap_or_default(),
                     xml_id: __f64.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -10798,8 +11046,11 @@ pub async fn getaccess(
 pub struct GetaccessRequest {
     #[serde(rename = "taskId")]
     pub task_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -10821,7 +11072,11 @@ impl<'de> ::serde::Deserialize<'de> for GetaccessRequest {
                 mut map: A,
             ) -> Result<GetaccessRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -10837,17 +11092,11 @@ impl<'de> ::serde::Deserialize<'de> for GetaccessRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -10855,6 +11104,7 @@ impl<'de> ::serde::Deserialize<'de> for GetaccessRequest {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
                     users: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -10877,6 +11127,9 @@ impl crate::runtime::loose::Loose for GetaccessRequest {
 pub struct GetaccessResponse {
     #[serde(rename = "allowedActions", skip_serializing_if = "Option::is_none")]
     pub allowed_actions: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -10900,6 +11153,10 @@ impl<'de> ::serde::Deserialize<'de> for GetaccessResponse {
                 let mut __f0: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "allowedActions" => {
@@ -10918,12 +11175,14 @@ impl<'de> ::serde::Deserialize<'de> for GetaccessResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetaccessResponse {
                     allowed_actions: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -10963,16 +11222,19 @@ pub async fn list(
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub params: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -10993,70 +11255,40 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "params" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("params"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f4.is_some() {
@@ -11070,7 +11302,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -11080,6 +11313,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     params: __f2.unwrap_or_default(),
                     select: __f3.unwrap_or_default(),
                     start: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -11102,6 +11336,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tasks: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -11125,6 +11362,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "tasks" => {
@@ -11141,12 +11382,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     tasks: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -11185,6 +11428,9 @@ pub async fn mute(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct MuteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -11206,6 +11452,10 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequest {
                 mut map: A,
             ) -> Result<MuteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -11218,12 +11468,14 @@ impl<'de> ::serde::Deserialize<'de> for MuteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MuteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -11248,6 +11500,9 @@ pub struct MuteResponse {
     pub task: Option<MuteResponseTask>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<MuteResponseTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -11270,6 +11525,10 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponse {
             ) -> Result<MuteResponse, A::Error> {
                 let mut __f0: Option<Option<MuteResponseTask>> = None;
                 let mut __f1: Option<Option<MuteResponseTime>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -11299,13 +11558,15 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MuteResponse {
                     task: __f0.unwrap_or_default(),
                     time: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -11477,6 +11738,9 @@ pub struct MuteResponseTask {
     pub viewed_date: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -11583,6 +11847,10 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                 let mut __f67: Option<Option<String>> = None;
                 let mut __f68: Option<Option<String>> = None;
                 let mut __f69: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -12418,7 +12686,8 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                             __f69 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -12493,6 +12762,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTask {
                     title: __f67.unwrap_or_default(),
                     viewed_date: __f68.unwrap_or_default(),
                     xml_id: __f69.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -12528,6 +12798,9 @@ pub struct MuteResponseTime {
     pub processing: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -12556,6 +12829,10 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTime {
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<f64>> = None;
                 let mut __f7: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -12657,7 +12934,8 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTime {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -12670,6 +12948,7 @@ impl<'de> ::serde::Deserialize<'de> for MuteResponseTime {
                     operating_reset_at: __f5.unwrap_or_default(),
                     processing: __f6.unwrap_or_default(),
                     start: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -12709,6 +12988,9 @@ pub async fn pause(
 pub struct PauseRequest {
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -12730,6 +13012,10 @@ impl<'de> ::serde::Deserialize<'de> for PauseRequest {
                 mut map: A,
             ) -> Result<PauseRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -12742,13 +13028,15 @@ impl<'de> ::serde::Deserialize<'de> for PauseRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(PauseRequest {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -12773,6 +13061,9 @@ pub struct PauseResponse {
     pub task: Option<PauseResponseTask>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<PauseResponseTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -12795,6 +13086,10 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
             ) -> Result<PauseResponse, A::Error> {
                 let mut __f0: Option<Option<PauseResponseTask>> = None;
                 let mut __f1: Option<Option<PauseResponseTime>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -12824,13 +13119,15 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(PauseResponse {
                     task: __f0.unwrap_or_default(),
                     time: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -13002,6 +13299,9 @@ pub struct PauseResponseTask {
     pub viewed_date: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -13108,6 +13408,10 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                 let mut __f67: Option<Option<String>> = None;
                 let mut __f68: Option<Option<String>> = None;
                 let mut __f69: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -13943,7 +14247,8 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                             __f69 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -14018,6 +14323,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTask {
                     title: __f67.unwrap_or_default(),
                     viewed_date: __f68.unwrap_or_default(),
                     xml_id: __f69.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -14053,6 +14359,9 @@ pub struct PauseResponseTime {
     pub processing: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -14081,6 +14390,10 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTime {
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<f64>> = None;
                 let mut __f7: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -14182,7 +14495,8 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTime {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -14195,6 +14509,7 @@ impl<'de> ::serde::Deserialize<'de> for PauseResponseTime {
                     operating_reset_at: __f5.unwrap_or_default(),
                     processing: __f6.unwrap_or_default(),
                     start: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -14233,6 +14548,9 @@ pub async fn pin(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct PinRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -14254,6 +14572,10 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                 mut map: A,
             ) -> Result<PinRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -14266,12 +14588,14 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(PinRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -14294,6 +14618,9 @@ impl crate::runtime::loose::Loose for PinRequest {
 pub struct PinResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<PinResponseTask>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -14315,6 +14642,10 @@ impl<'de> ::serde::Deserialize<'de> for PinResponse {
                 mut map: A,
             ) -> Result<PinResponse, A::Error> {
                 let mut __f0: Option<Option<PinResponseTask>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -14331,12 +14662,14 @@ impl<'de> ::serde::Deserialize<'de> for PinResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(PinResponse {
                     task: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -14531,6 +14864,9 @@ pub struct PinResponseTask {
     pub viewed_date: ::serde_json::Value,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -14630,6 +14966,10 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                 let mut __f68: Option<Option<String>> = None;
                 let mut __f69: Option<::serde_json::Value> = None;
                 let mut __f70: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -15406,7 +15746,8 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                             __f70 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -15482,6 +15823,7 @@ impl<'de> ::serde::Deserialize<'de> for PinResponseTask {
                     title: __f68.unwrap_or_default(),
                     viewed_date: __f69.unwrap_or_default(),
                     xml_id: __f70.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -15521,6 +15863,9 @@ pub async fn renew(
 pub struct RenewRequest {
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -15542,6 +15887,10 @@ impl<'de> ::serde::Deserialize<'de> for RenewRequest {
                 mut map: A,
             ) -> Result<RenewRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -15554,13 +15903,15 @@ impl<'de> ::serde::Deserialize<'de> for RenewRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RenewRequest {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -15585,6 +15936,9 @@ pub struct RenewResponse {
     pub task: Option<RenewResponseTask>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<RenewResponseTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -15607,6 +15961,10 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponse {
             ) -> Result<RenewResponse, A::Error> {
                 let mut __f0: Option<Option<RenewResponseTask>> = None;
                 let mut __f1: Option<Option<RenewResponseTime>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -15636,13 +15994,15 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RenewResponse {
                     task: __f0.unwrap_or_default(),
                     time: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -15814,6 +16174,9 @@ pub struct RenewResponseTask {
     pub viewed_date: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -15920,6 +16283,10 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                 let mut __f67: Option<Option<String>> = None;
                 let mut __f68: Option<Option<String>> = None;
                 let mut __f69: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -16755,7 +17122,8 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                             __f69 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -16830,6 +17198,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTask {
                     title: __f67.unwrap_or_default(),
                     viewed_date: __f68.unwrap_or_default(),
                     xml_id: __f69.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -16865,6 +17234,9 @@ pub struct RenewResponseTime {
     pub processing: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -16893,6 +17265,10 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTime {
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<f64>> = None;
                 let mut __f7: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -16994,7 +17370,8 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTime {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -17007,6 +17384,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponseTime {
                     operating_reset_at: __f5.unwrap_or_default(),
                     processing: __f6.unwrap_or_default(),
                     start: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -17046,6 +17424,9 @@ pub async fn start(
 pub struct StartRequest {
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -17067,6 +17448,10 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                 mut map: A,
             ) -> Result<StartRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -17079,13 +17464,15 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StartRequest {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -17110,6 +17497,9 @@ pub struct StartResponse {
     pub task: Option<StartResponseTask>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<StartResponseTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -17132,6 +17522,10 @@ impl<'de> ::serde::Deserialize<'de> for StartResponse {
             ) -> Result<StartResponse, A::Error> {
                 let mut __f0: Option<Option<StartResponseTask>> = None;
                 let mut __f1: Option<Option<StartResponseTime>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -17161,13 +17555,15 @@ impl<'de> ::serde::Deserialize<'de> for StartResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StartResponse {
                     task: __f0.unwrap_or_default(),
                     time: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -17339,6 +17735,9 @@ pub struct StartResponseTask {
     pub viewed_date: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -17445,6 +17844,10 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                 let mut __f67: Option<Option<String>> = None;
                 let mut __f68: Option<Option<String>> = None;
                 let mut __f69: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -18280,7 +18683,8 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                             __f69 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -18355,6 +18759,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTask {
                     title: __f67.unwrap_or_default(),
                     viewed_date: __f68.unwrap_or_default(),
                     xml_id: __f69.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -18390,6 +18795,9 @@ pub struct StartResponseTime {
     pub processing: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -18418,6 +18826,10 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTime {
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<f64>> = None;
                 let mut __f7: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -18519,7 +18931,8 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTime {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -18532,6 +18945,7 @@ impl<'de> ::serde::Deserialize<'de> for StartResponseTime {
                     operating_reset_at: __f5.unwrap_or_default(),
                     processing: __f6.unwrap_or_default(),
                     start: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -18571,6 +18985,9 @@ pub async fn startwatch(
 pub struct StartwatchRequest {
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -18592,6 +19009,10 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchRequest {
                 mut map: A,
             ) -> Result<StartwatchRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -18604,13 +19025,15 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StartwatchRequest {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -18635,6 +19058,9 @@ pub struct StartwatchResponse {
     pub task: Option<StartwatchResponseTask>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<StartwatchResponseTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -18657,6 +19083,10 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponse {
             ) -> Result<StartwatchResponse, A::Error> {
                 let mut __f0: Option<Option<StartwatchResponseTask>> = None;
                 let mut __f1: Option<Option<StartwatchResponseTime>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -18686,13 +19116,15 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StartwatchResponse {
                     task: __f0.unwrap_or_default(),
                     time: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -18864,6 +19296,9 @@ pub struct StartwatchResponseTask {
     pub viewed_date: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -18970,6 +19405,10 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                 let mut __f67: Option<Option<String>> = None;
                 let mut __f68: Option<Option<String>> = None;
                 let mut __f69: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -19805,7 +20244,8 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                             __f69 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -19880,6 +20320,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTask {
                     title: __f67.unwrap_or_default(),
                     viewed_date: __f68.unwrap_or_default(),
                     xml_id: __f69.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -19915,6 +20356,9 @@ pub struct StartwatchResponseTime {
     pub processing: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -19943,6 +20387,10 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTime {
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<f64>> = None;
                 let mut __f7: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -20044,7 +20492,8 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTime {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -20057,6 +20506,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwatchResponseTime {
                     operating_reset_at: __f5.unwrap_or_default(),
                     processing: __f6.unwrap_or_default(),
                     start: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -20096,6 +20546,9 @@ pub async fn stopwatch(
 pub struct StopwatchRequest {
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -20117,6 +20570,10 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchRequest {
                 mut map: A,
             ) -> Result<StopwatchRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -20129,13 +20586,15 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StopwatchRequest {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -20160,6 +20619,9 @@ pub struct StopwatchResponse {
     pub task: Option<StopwatchResponseTask>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<StopwatchResponseTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -20182,6 +20644,10 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponse {
             ) -> Result<StopwatchResponse, A::Error> {
                 let mut __f0: Option<Option<StopwatchResponseTask>> = None;
                 let mut __f1: Option<Option<StopwatchResponseTime>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -20211,13 +20677,15 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StopwatchResponse {
                     task: __f0.unwrap_or_default(),
                     time: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -20389,6 +20857,9 @@ pub struct StopwatchResponseTask {
     pub viewed_date: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -20495,6 +20966,10 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                 let mut __f67: Option<Option<String>> = None;
                 let mut __f68: Option<Option<String>> = None;
                 let mut __f69: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -21330,7 +21805,8 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                             __f69 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -21405,6 +21881,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTask {
                     title: __f67.unwrap_or_default(),
                     viewed_date: __f68.unwrap_or_default(),
                     xml_id: __f69.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -21440,6 +21917,9 @@ pub struct StopwatchResponseTime {
     pub processing: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -21468,6 +21948,10 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTime {
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<f64>> = None;
                 let mut __f7: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -21569,7 +22053,8 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTime {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -21582,6 +22067,7 @@ impl<'de> ::serde::Deserialize<'de> for StopwatchResponseTime {
                     operating_reset_at: __f5.unwrap_or_default(),
                     processing: __f6.unwrap_or_default(),
                     start: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -21620,6 +22106,9 @@ pub async fn unmute(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnmuteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -21641,6 +22130,10 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteRequest {
                 mut map: A,
             ) -> Result<UnmuteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -21653,12 +22146,14 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnmuteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -21683,6 +22178,9 @@ pub struct UnmuteResponse {
     pub task: Option<UnmuteResponseTask>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<UnmuteResponseTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -21705,6 +22203,10 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponse {
             ) -> Result<UnmuteResponse, A::Error> {
                 let mut __f0: Option<Option<UnmuteResponseTask>> = None;
                 let mut __f1: Option<Option<UnmuteResponseTime>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -21734,13 +22236,15 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnmuteResponse {
                     task: __f0.unwrap_or_default(),
                     time: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -21912,6 +22416,9 @@ pub struct UnmuteResponseTask {
     pub viewed_date: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -22018,6 +22525,10 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                 let mut __f67: Option<Option<String>> = None;
                 let mut __f68: Option<Option<String>> = None;
                 let mut __f69: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -22853,7 +23364,8 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                             __f69 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -22928,6 +23440,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTask {
                     title: __f67.unwrap_or_default(),
                     viewed_date: __f68.unwrap_or_default(),
                     xml_id: __f69.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -22963,6 +23476,9 @@ pub struct UnmuteResponseTime {
     pub processing: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -22991,6 +23507,10 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTime {
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<f64>> = None;
                 let mut __f7: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -23092,7 +23612,8 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTime {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -23105,6 +23626,7 @@ impl<'de> ::serde::Deserialize<'de> for UnmuteResponseTime {
                     operating_reset_at: __f5.unwrap_or_default(),
                     processing: __f6.unwrap_or_default(),
                     start: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -23143,6 +23665,9 @@ pub async fn unpin(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnpinRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -23164,6 +23689,10 @@ impl<'de> ::serde::Deserialize<'de> for UnpinRequest {
                 mut map: A,
             ) -> Result<UnpinRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -23176,12 +23705,14 @@ impl<'de> ::serde::Deserialize<'de> for UnpinRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnpinRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -23204,6 +23735,9 @@ impl crate::runtime::loose::Loose for UnpinRequest {
 pub struct UnpinResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<UnpinResponseTask>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -23225,6 +23759,10 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponse {
                 mut map: A,
             ) -> Result<UnpinResponse, A::Error> {
                 let mut __f0: Option<Option<UnpinResponseTask>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -23241,12 +23779,14 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnpinResponse {
                     task: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -23441,6 +23981,9 @@ pub struct UnpinResponseTask {
     pub viewed_date: ::serde_json::Value,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -23540,6 +24083,10 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                 let mut __f68: Option<Option<String>> = None;
                 let mut __f69: Option<::serde_json::Value> = None;
                 let mut __f70: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -24316,7 +24863,8 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                             __f70 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -24392,6 +24940,7 @@ impl<'de> ::serde::Deserialize<'de> for UnpinResponseTask {
                     title: __f68.unwrap_or_default(),
                     viewed_date: __f69.unwrap_or_default(),
                     xml_id: __f70.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -24429,9 +24978,12 @@ pub async fn update(
 #[cfg(feature = "task")]
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    pub fields: ::serde_json::Map<String, ::serde_json::Value>,
+    pub fields: ::serde_json::Value,
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -24452,22 +25004,19 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "taskId" => {
                             if __f1.is_some() {
@@ -24479,7 +25028,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -24488,6 +25038,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     task_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -24510,6 +25061,9 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<UpdateResponseTask>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -24531,6 +25085,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseTask>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "task" => {
@@ -24547,12 +25105,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     task: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -24722,6 +25282,9 @@ pub struct UpdateResponseTask {
     pub viewed_date: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -24821,6 +25384,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                 let mut __f66: Option<Option<String>> = None;
                 let mut __f67: Option<Option<String>> = None;
                 let mut __f68: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "accomplices" => {
@@ -25630,7 +26197,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                             __f68 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -25704,6 +26272,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTask {
                     title: __f66.unwrap_or_default(),
                     viewed_date: __f67.unwrap_or_default(),
                     xml_id: __f68.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -24,7 +24,10 @@ pub async fn add(
 /// Parameters of `tasks.template.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    pub fields: ::serde_json::Map<String, ::serde_json::Value>,
+    pub fields: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -44,30 +47,29 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -106,6 +108,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -126,6 +131,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "templateId" => {
@@ -140,13 +149,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     template_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -182,7 +193,11 @@ pub async fn fields(
 
 /// Parameters of `tasks.template.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -201,11 +216,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -233,8 +254,11 @@ pub struct FieldsResponse {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub values: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -259,9 +283,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "default" => {
@@ -323,17 +349,11 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("values"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -344,6 +364,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     title: __f3.unwrap_or_default(),
                     type_: __f4.unwrap_or_default(),
                     values: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -381,6 +402,9 @@ pub struct GetRequest {
     pub params: Option<GetRequestParams>,
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -402,6 +426,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<GetRequestParams>> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "params" => {
@@ -429,7 +457,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -437,6 +466,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     params: __f0.unwrap_or_default(),
                     template_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -454,8 +484,11 @@ impl crate::runtime::loose::Loose for GetRequest {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestParams {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
@@ -475,29 +508,28 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
                 self,
                 mut map: A,
             ) -> Result<GetRequestParams, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "select" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequestParams {
                     select: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -548,16 +580,16 @@ pub struct GetResponse {
     /// Format: `date-time`.
     #[serde(rename = "DEADLINE_AFTER", skip_serializing_if = "Option::is_none")]
     pub deadline_after: Option<String>,
-    #[serde(rename = "DEPENDS_ON", skip_serializing_if = "Option::is_none")]
-    pub depends_on: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "DEPENDS_ON", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub depends_on: ::serde_json::Value,
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(rename = "DESCRIPTION_IN_BBCODE", skip_serializing_if = "Option::is_none")]
     pub description_in_bbcode: Option<String>,
     #[serde(rename = "END_DATE_PLAN_AFTER", skip_serializing_if = "Option::is_none")]
     pub end_date_plan_after: Option<String>,
-    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
-    pub files: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub files: ::serde_json::Value,
     #[serde(rename = "GROUP_ID", skip_serializing_if = "Option::is_none")]
     pub group_id: Option<i64>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
@@ -603,8 +635,8 @@ pub struct GetResponse {
     pub start_date_plan_after: Option<String>,
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "TAGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub tags: ::serde_json::Value,
     #[serde(rename = "TASK_CONTROL", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<String>,
     #[serde(rename = "TASK_ID", skip_serializing_if = "Option::is_none")]
@@ -620,12 +652,21 @@ pub struct GetResponse {
     pub tparam_replication_count: Option<i64>,
     #[serde(rename = "TPARAM_TYPE", skip_serializing_if = "Option::is_none")]
     pub tparam_type: Option<i64>,
-    #[serde(rename = "UF_CRM_TASK", skip_serializing_if = "Option::is_none")]
-    pub uf_crm_task: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "UF_TASK_WEBDAV_FILES", skip_serializing_if = "Option::is_none")]
-    pub uf_task_webdav_files: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "UF_CRM_TASK",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub uf_crm_task: ::serde_json::Value,
+    #[serde(
+        rename = "UF_TASK_WEBDAV_FILES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub uf_task_webdav_files: ::serde_json::Value,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -659,11 +700,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
                 let mut __f19: Option<Option<i64>> = None;
                 let mut __f20: Option<Option<i64>> = None;
                 let mut __f21: Option<Option<String>> = None;
@@ -685,16 +726,20 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f37: Option<Option<i64>> = None;
                 let mut __f38: Option<Option<String>> = None;
                 let mut __f39: Option<Option<i64>> = None;
-                let mut __f40: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f40: Option<::serde_json::Value> = None;
                 let mut __f41: Option<Option<String>> = None;
                 let mut __f42: Option<Option<i64>> = None;
                 let mut __f43: Option<Option<i64>> = None;
                 let mut __f44: Option<Option<String>> = None;
                 let mut __f45: Option<Option<i64>> = None;
                 let mut __f46: Option<Option<i64>> = None;
-                let mut __f47: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f48: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f47: Option<::serde_json::Value> = None;
+                let mut __f48: Option<::serde_json::Value> = None;
                 let mut __f49: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACCOMPLICES" => {
@@ -887,14 +932,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("DEPENDS_ON"),
                                 );
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "DESCRIPTION" => {
                             if __f15.is_some() {
@@ -939,14 +977,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             if __f18.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILES"));
                             }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "GROUP_ID" => {
                             if __f19.is_some() {
@@ -1215,14 +1246,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             if __f40.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("TAGS"));
                             }
-                            __f40 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f40 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TASK_CONTROL" => {
                             if __f41.is_some() {
@@ -1308,14 +1332,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("UF_CRM_TASK"),
                                 );
                             }
-                            __f47 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f47 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "UF_TASK_WEBDAV_FILES" => {
                             if __f48.is_some() {
@@ -1323,14 +1340,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("UF_TASK_WEBDAV_FILES"),
                                 );
                             }
-                            __f48 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f48 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "XML_ID" => {
                             if __f49.is_some() {
@@ -1344,7 +1354,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1399,6 +1410,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     uf_crm_task: __f47.unwrap_or_default(),
                     uf_task_webdav_files: __f48.unwrap_or_default(),
                     xml_id: __f49.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1432,9 +1444,12 @@ pub async fn update(
 /// Parameters of `tasks.template.update`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    pub fields: ::serde_json::Map<String, ::serde_json::Value>,
+    pub fields: ::serde_json::Value,
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1454,22 +1469,19 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "templateId" => {
                             if __f1.is_some() {
@@ -1483,7 +1495,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1492,6 +1505,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     template_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -25,6 +25,9 @@ pub struct AttachTranscriptionRequest {
     pub cost_currency: Option<String>,
     #[serde(rename = "MESSAGES")]
     pub messages: Vec<AttachTranscriptionRequestMessagesItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequest {
@@ -48,6 +51,10 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequest {
                 let mut __f1: Option<Option<f64>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Vec<AttachTranscriptionRequestMessagesItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CALL_ID" => {
@@ -99,7 +106,8 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -110,6 +118,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequest {
                     cost_currency: __f2.unwrap_or_default(),
                     messages: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGES"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -135,6 +144,9 @@ pub struct AttachTranscriptionRequestMessagesItem {
     pub start_time: i64,
     #[serde(rename = "STOP_TIME")]
     pub stop_time: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequestMessagesItem {
@@ -158,6 +170,10 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequestMessagesItem {
                 let mut __f1: Option<AttachTranscriptionRequestMessagesItemSide> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MESSAGE" => {
@@ -207,7 +223,8 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequestMessagesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -219,6 +236,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionRequestMessagesItem {
                         .ok_or_else(|| ::serde::de::Error::missing_field("START_TIME"))?,
                     stop_time: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("STOP_TIME"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -298,6 +316,9 @@ impl crate::runtime::loose::Loose for AttachTranscriptionRequestMessagesItemSide
 pub struct AttachTranscriptionResponse {
     #[serde(rename = "TRANSCRIPT_ID", skip_serializing_if = "Option::is_none")]
     pub transcript_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionResponse {
@@ -318,6 +339,10 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionResponse {
                 mut map: A,
             ) -> Result<AttachTranscriptionResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TRANSCRIPT_ID" => {
@@ -334,12 +359,14 @@ impl<'de> ::serde::Deserialize<'de> for AttachTranscriptionResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AttachTranscriptionResponse {
                     transcript_id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

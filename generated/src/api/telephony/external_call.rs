@@ -30,6 +30,9 @@ pub struct AttachRecordRequest {
     pub file_content: Option<String>,
     #[serde(rename = "RECORD_URL", skip_serializing_if = "Option::is_none")]
     pub record_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AttachRecordRequest {
@@ -53,6 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for AttachRecordRequest {
                 let mut __f1: Option<Option<AttachRecordRequestFilename>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CALL_ID" => {
@@ -106,7 +113,8 @@ impl<'de> ::serde::Deserialize<'de> for AttachRecordRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -116,6 +124,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachRecordRequest {
                     filename: __f1.unwrap_or_default(),
                     file_content: __f2.unwrap_or_default(),
                     record_url: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -195,6 +204,9 @@ impl crate::runtime::loose::Loose for AttachRecordRequestFilename {
 pub struct AttachRecordResponse {
     #[serde(rename = "FILE_ID", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AttachRecordResponse {
@@ -215,6 +227,10 @@ impl<'de> ::serde::Deserialize<'de> for AttachRecordResponse {
                 mut map: A,
             ) -> Result<AttachRecordResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILE_ID" => {
@@ -229,12 +245,14 @@ impl<'de> ::serde::Deserialize<'de> for AttachRecordResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AttachRecordResponse {
                     file_id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -290,6 +308,9 @@ pub struct FinishRequest {
     pub user_phone_inner: String,
     #[serde(rename = "VOTE", skip_serializing_if = "Option::is_none")]
     pub vote: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FinishRequest {
@@ -320,6 +341,10 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                 let mut __f8: Option<i64> = None;
                 let mut __f9: Option<String> = None;
                 let mut __f10: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADD_TO_CHAT" => {
@@ -458,7 +483,8 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -479,6 +505,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             "USER_PHONE_INNER",
                         ))?,
                     vote: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -698,6 +725,9 @@ pub struct FinishResponse {
     pub rest_app_id: Option<String>,
     #[serde(rename = "REST_APP_NAME", skip_serializing_if = "Option::is_none")]
     pub rest_app_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FinishResponse {
@@ -740,6 +770,10 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                 let mut __f18: Option<Option<i64>> = None;
                 let mut __f19: Option<Option<String>> = None;
                 let mut __f20: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CALL_DURATION" => {
@@ -998,7 +1032,8 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1024,6 +1059,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishResponse {
                     portal_user_id: __f18.unwrap_or_default(),
                     rest_app_id: __f19.unwrap_or_default(),
                     rest_app_name: __f20.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1061,6 +1097,9 @@ pub struct HideRequest {
     pub call_id: String,
     #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for HideRequest {
@@ -1082,6 +1121,10 @@ impl<'de> ::serde::Deserialize<'de> for HideRequest {
             ) -> Result<HideRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CALL_ID" => {
@@ -1102,7 +1145,8 @@ impl<'de> ::serde::Deserialize<'de> for HideRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1110,6 +1154,7 @@ impl<'de> ::serde::Deserialize<'de> for HideRequest {
                     call_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CALL_ID"))?,
                     user_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1174,6 +1219,9 @@ pub struct RegisterRequest {
     pub user_id: i64,
     #[serde(rename = "USER_PHONE_INNER")]
     pub user_phone_inner: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
@@ -1207,6 +1255,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                 let mut __f11: Option<RegisterRequestType> = None;
                 let mut __f12: Option<i64> = None;
                 let mut __f13: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADD_TO_CHAT" => {
@@ -1392,7 +1444,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1419,6 +1472,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "USER_PHONE_INNER",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1737,6 +1791,9 @@ pub struct RegisterResponse {
     pub crm_entity_id: Option<i64>,
     #[serde(rename = "CRM_ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub crm_entity_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
@@ -1761,6 +1818,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                 let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CALL_ID" => {
@@ -1824,7 +1885,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1834,6 +1896,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                     crm_created_lead: __f2.unwrap_or_default(),
                     crm_entity_id: __f3.unwrap_or_default(),
                     crm_entity_type: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1869,6 +1932,9 @@ pub async fn search_crm_entities(
 pub struct SearchCrmEntitiesRequest {
     #[serde(rename = "PHONE_NUMBER")]
     pub phone_number: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchCrmEntitiesRequest {
@@ -1889,6 +1955,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchCrmEntitiesRequest {
                 mut map: A,
             ) -> Result<SearchCrmEntitiesRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "PHONE_NUMBER" => {
@@ -1905,7 +1975,8 @@ impl<'de> ::serde::Deserialize<'de> for SearchCrmEntitiesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1914,6 +1985,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchCrmEntitiesRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "PHONE_NUMBER",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1930,7 +2002,7 @@ impl crate::runtime::loose::Loose for SearchCrmEntitiesRequest {
 }
 
 /// The `result` of `telephony.externalCall.searchCrmEntities`.
-pub type SearchCrmEntitiesResponse = Vec<::serde_json::Value>;
+pub type SearchCrmEntitiesResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for SearchCrmEntitiesRequest {
     const NAME: &'static str = "telephony.externalCall.searchCrmEntities";
@@ -1954,6 +2026,9 @@ pub struct ShowRequest {
     pub call_id: String,
     #[serde(rename = "USER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ShowRequest {
@@ -1975,6 +2050,10 @@ impl<'de> ::serde::Deserialize<'de> for ShowRequest {
             ) -> Result<ShowRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CALL_ID" => {
@@ -1995,7 +2074,8 @@ impl<'de> ::serde::Deserialize<'de> for ShowRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2003,6 +2083,7 @@ impl<'de> ::serde::Deserialize<'de> for ShowRequest {
                     call_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CALL_ID"))?,
                     user_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

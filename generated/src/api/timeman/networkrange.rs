@@ -21,6 +21,9 @@ pub async fn check(
 pub struct CheckRequest {
     #[serde(rename = "IP", skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CheckRequest {
@@ -41,6 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for CheckRequest {
                 mut map: A,
             ) -> Result<CheckRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IP" => {
@@ -55,12 +62,14 @@ impl<'de> ::serde::Deserialize<'de> for CheckRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(CheckRequest {
                     ip: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -85,6 +94,9 @@ pub struct CheckResponse {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CheckResponse {
@@ -107,6 +119,10 @@ impl<'de> ::serde::Deserialize<'de> for CheckResponse {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ip" => {
@@ -143,7 +159,8 @@ impl<'de> ::serde::Deserialize<'de> for CheckResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -151,6 +168,7 @@ impl<'de> ::serde::Deserialize<'de> for CheckResponse {
                     ip: __f0.unwrap_or_default(),
                     name: __f1.unwrap_or_default(),
                     range: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -183,7 +201,11 @@ pub async fn get(
 
 /// Parameters of `timeman.networkrange.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetRequest {}
+pub struct GetRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -202,11 +224,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 self,
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -230,6 +256,9 @@ pub struct GetResponseItem {
     pub ip_range: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
@@ -251,6 +280,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
             ) -> Result<GetResponseItem, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ip_range" => {
@@ -276,13 +309,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseItem {
                     ip_range: __f0.unwrap_or_default(),
                     name: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -318,6 +353,9 @@ pub async fn set(
 pub struct SetRequest {
     #[serde(rename = "RANGES")]
     pub ranges: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -338,6 +376,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 mut map: A,
             ) -> Result<SetRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "RANGES" => {
@@ -352,13 +394,15 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetRequest {
                     ranges: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("RANGES"))?,
+                    additional: __extra,
                 })
             }
         }

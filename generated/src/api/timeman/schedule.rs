@@ -19,6 +19,9 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -39,6 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -53,12 +60,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -118,6 +127,9 @@ pub struct GetResponse {
     pub updated_by: Option<i64>,
     #[serde(rename = "WORKTIME_RESTRICTIONS", skip_serializing_if = "Option::is_none")]
     pub worktime_restrictions: Option<Vec<String>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -158,6 +170,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 > = None;
                 let mut __f17: Option<Option<i64>> = None;
                 let mut __f18: Option<Option<Vec<String>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ALLOWED_DEVICES" => {
@@ -410,7 +426,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -434,6 +451,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     shifts: __f16.unwrap_or_default(),
                     updated_by: __f17.unwrap_or_default(),
                     worktime_restrictions: __f18.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -453,6 +471,9 @@ impl crate::runtime::loose::Loose for GetResponse {
 pub struct GetResponseAllowedDevices {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub browser: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseAllowedDevices {
@@ -473,6 +494,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAllowedDevices {
                 mut map: A,
             ) -> Result<GetResponseAllowedDevices, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "browser" => {
@@ -487,12 +512,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAllowedDevices {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseAllowedDevices {
                     browser: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -520,6 +547,9 @@ pub struct GetResponseCalendar {
     pub parent_calendar_id: Option<i64>,
     #[serde(rename = "SYSTEM_CODE", skip_serializing_if = "Option::is_none")]
     pub system_code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseCalendar {
@@ -544,6 +574,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCalendar {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EXCLUSIONS" => {
@@ -610,7 +644,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCalendar {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -620,6 +655,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCalendar {
                     name: __f2.unwrap_or_default(),
                     parent_calendar_id: __f3.unwrap_or_default(),
                     system_code: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -639,6 +675,9 @@ impl crate::runtime::loose::Loose for GetResponseCalendar {
 pub struct GetResponseReportPeriodOptions {
     #[serde(rename = "START_WEEK_DAY", skip_serializing_if = "Option::is_none")]
     pub start_week_day: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseReportPeriodOptions {
@@ -659,6 +698,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReportPeriodOptions {
                 mut map: A,
             ) -> Result<GetResponseReportPeriodOptions, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "START_WEEK_DAY" => {
@@ -675,12 +718,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReportPeriodOptions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseReportPeriodOptions {
                     start_week_day: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -743,6 +788,9 @@ pub struct GetResponseScheduleViolationRules {
     pub schedule_id: Option<i64>,
     #[serde(rename = "USERS_TO_NOTIFY", skip_serializing_if = "Option::is_none")]
     pub users_to_notify: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseScheduleViolationRules {
@@ -782,6 +830,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseScheduleViolationRules {
                 let mut __f17: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY_CODE" => {
@@ -1025,7 +1077,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseScheduleViolationRules {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1048,6 +1101,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseScheduleViolationRules {
                     relative_start_to: __f15.unwrap_or_default(),
                     schedule_id: __f16.unwrap_or_default(),
                     users_to_notify: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

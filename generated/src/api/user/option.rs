@@ -20,6 +20,9 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub option: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -40,6 +43,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "option" => {
@@ -54,12 +61,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     option: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -82,6 +91,9 @@ pub struct GetResponse {
     pub data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data2: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -103,6 +115,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
@@ -128,13 +144,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     data: __f0.unwrap_or_default(),
                     data2: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -168,7 +186,10 @@ pub async fn set(
 /// Parameters of `user.option.set`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequest {
-    pub options: Vec<::serde_json::Value>,
+    pub options: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -188,30 +209,29 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 self,
                 mut map: A,
             ) -> Result<SetRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "options" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("options"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetRequest {
                     options: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("options"))?,
+                    additional: __extra,
                 })
             }
         }

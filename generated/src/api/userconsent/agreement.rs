@@ -17,7 +17,11 @@ pub async fn list(
 
 /// Parameters of `userconsent.agreement.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ListRequest {}
+pub struct ListRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -36,11 +40,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ListRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ListRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -56,7 +64,7 @@ impl crate::runtime::loose::Loose for ListRequest {
 }
 
 /// The `result` of `userconsent.agreement.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "userconsent.agreement.list";
@@ -79,6 +87,9 @@ pub struct TextRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replace: Option<TextRequestReplace>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for TextRequest {
@@ -100,6 +111,10 @@ impl<'de> ::serde::Deserialize<'de> for TextRequest {
             ) -> Result<TextRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<TextRequestReplace>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -125,13 +140,15 @@ impl<'de> ::serde::Deserialize<'de> for TextRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(TextRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     replace: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -159,6 +176,9 @@ pub struct TextRequestReplace {
     pub purposes: Option<String>,
     #[serde(rename = "THIRD_PARTIES", skip_serializing_if = "Option::is_none")]
     pub third_parties: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for TextRequestReplace {
@@ -183,6 +203,10 @@ impl<'de> ::serde::Deserialize<'de> for TextRequestReplace {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "COMPANY_ADDRESS" => {
@@ -247,7 +271,8 @@ impl<'de> ::serde::Deserialize<'de> for TextRequestReplace {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -257,6 +282,7 @@ impl<'de> ::serde::Deserialize<'de> for TextRequestReplace {
                     email: __f2.unwrap_or_default(),
                     purposes: __f3.unwrap_or_default(),
                     third_parties: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -273,7 +299,7 @@ impl crate::runtime::loose::Loose for TextRequestReplace {
 }
 
 /// The `result` of `userconsent.agreement.text`.
-pub type TextResponse = Vec<::serde_json::Value>;
+pub type TextResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for TextRequest {
     const NAME: &'static str = "userconsent.agreement.text";

@@ -29,6 +29,9 @@ pub struct AddRequest {
     pub url: Option<String>,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -54,6 +57,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AGREEMENT_ID" => {
@@ -127,7 +134,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -141,6 +149,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     origin_id: __f3.unwrap_or_default(),
                     url: __f4.unwrap_or_default(),
                     user_id: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

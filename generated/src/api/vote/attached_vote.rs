@@ -27,6 +27,9 @@ pub async fn download(
 pub struct DownloadRequest {
     #[serde(rename = "attachId")]
     pub attach_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
@@ -47,6 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                 mut map: A,
             ) -> Result<DownloadRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attachId" => {
@@ -59,13 +66,15 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DownloadRequest {
                     attach_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -104,6 +113,9 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(rename = "attachId")]
     pub attach_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -124,6 +136,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attachId" => {
@@ -136,13 +152,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     attach_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -169,8 +187,8 @@ pub struct GetResponse {
     pub id: Option<i64>,
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<i64>,
-    #[serde(rename = "QUESTIONS", skip_serializing_if = "Option::is_none")]
-    pub questions: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub questions: ::serde_json::Value,
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
@@ -191,8 +209,14 @@ pub struct GetResponse {
     pub result_url: Option<String>,
     #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
     pub signed_attach_id: Option<String>,
-    #[serde(rename = "userAnswerMap", skip_serializing_if = "Option::is_none")]
-    pub user_answer_map: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "userAnswerMap",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub user_answer_map: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -216,7 +240,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<bool>> = None;
                 let mut __f7: Option<Option<bool>> = None;
@@ -227,7 +251,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f12: Option<Option<bool>> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ANONYMITY" => {
@@ -282,14 +310,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("QUESTIONS"),
                                 );
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "VOTE_ID" => {
                             if __f5.is_some() {
@@ -417,17 +438,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("userAnswerMap"),
                                 );
                             }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -448,6 +463,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     result_url: __f13.unwrap_or_default(),
                     signed_attach_id: __f14.unwrap_or_default(),
                     user_answer_map: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -487,13 +503,19 @@ pub struct GetAnswerVotedRequest {
     pub answer_id: i64,
     #[serde(rename = "attachId")]
     pub attach_id: i64,
-    #[serde(rename = "pageNavigation", skip_serializing_if = "Option::is_none")]
-    pub page_navigation: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "pageNavigation",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub page_navigation: ::serde_json::Value,
     #[serde(rename = "userForMobileFormat", skip_serializing_if = "Option::is_none")]
     pub user_for_mobile_format: Option<bool>,
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedRequest {
@@ -515,11 +537,13 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedRequest {
             ) -> Result<GetAnswerVotedRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "answerId" => {
@@ -546,14 +570,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedRequest {
                                     ::serde::de::Error::duplicate_field("pageNavigation"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "userForMobileFormat" => {
                             if __f3.is_some() {
@@ -580,7 +597,8 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -592,6 +610,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedRequest {
                     page_navigation: __f2.unwrap_or_default(),
                     user_for_mobile_format: __f3.unwrap_or_default(),
                     start: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -618,6 +637,9 @@ pub struct GetAnswerVotedResponse {
     pub name: Option<String>,
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedResponse {
@@ -641,6 +663,10 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedResponse {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -690,7 +716,8 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -699,6 +726,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAnswerVotedResponse {
                     image: __f1.unwrap_or_default(),
                     name: __f2.unwrap_or_default(),
                     work_position: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -738,6 +766,9 @@ pub struct GetManyRequest {
     pub entity_type: String,
     #[serde(rename = "moduleId")]
     pub module_id: GetManyRequestModuleId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetManyRequest {
@@ -760,6 +791,10 @@ impl<'de> ::serde::Deserialize<'de> for GetManyRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<GetManyRequestModuleId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityId" => {
@@ -796,7 +831,8 @@ impl<'de> ::serde::Deserialize<'de> for GetManyRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -807,6 +843,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("entityType"))?,
                     module_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("moduleId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -892,8 +929,8 @@ pub struct GetManyResponse {
     pub id: Option<i64>,
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<i64>,
-    #[serde(rename = "QUESTIONS", skip_serializing_if = "Option::is_none")]
-    pub questions: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub questions: ::serde_json::Value,
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
@@ -914,8 +951,14 @@ pub struct GetManyResponse {
     pub result_url: Option<String>,
     #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
     pub signed_attach_id: Option<String>,
-    #[serde(rename = "userAnswerMap", skip_serializing_if = "Option::is_none")]
-    pub user_answer_map: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "userAnswerMap",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub user_answer_map: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
@@ -939,7 +982,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<bool>> = None;
                 let mut __f7: Option<Option<bool>> = None;
@@ -950,7 +993,11 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                 let mut __f12: Option<Option<bool>> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ANONYMITY" => {
@@ -1005,14 +1052,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                                     ::serde::de::Error::duplicate_field("QUESTIONS"),
                                 );
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "VOTE_ID" => {
                             if __f5.is_some() {
@@ -1140,17 +1180,11 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                                     ::serde::de::Error::duplicate_field("userAnswerMap"),
                                 );
                             }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1171,6 +1205,7 @@ impl<'de> ::serde::Deserialize<'de> for GetManyResponse {
                     result_url: __f13.unwrap_or_default(),
                     signed_attach_id: __f14.unwrap_or_default(),
                     user_answer_map: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1210,6 +1245,9 @@ pub struct GetWithVotedRequest {
     pub page_size: Option<i64>,
     #[serde(rename = "userForMobileFormat", skip_serializing_if = "Option::is_none")]
     pub user_for_mobile_format: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetWithVotedRequest {
@@ -1232,6 +1270,10 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attachId" => {
@@ -1268,7 +1310,8 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1277,6 +1320,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
                     page_size: __f1.unwrap_or_default(),
                     user_for_mobile_format: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1299,6 +1343,9 @@ pub struct GetWithVotedResponse {
     pub attach: Option<GetWithVotedResponseAttach>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub voted: Option<GetWithVotedResponseVoted>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponse {
@@ -1320,6 +1367,10 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponse {
             ) -> Result<GetWithVotedResponse, A::Error> {
                 let mut __f0: Option<Option<GetWithVotedResponseAttach>> = None;
                 let mut __f1: Option<Option<GetWithVotedResponseVoted>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attach" => {
@@ -1349,13 +1400,15 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetWithVotedResponse {
                     attach: __f0.unwrap_or_default(),
                     voted: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1381,8 +1434,8 @@ pub struct GetWithVotedResponseAttach {
     pub id: Option<i64>,
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<i64>,
-    #[serde(rename = "QUESTIONS", skip_serializing_if = "Option::is_none")]
-    pub questions: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub questions: ::serde_json::Value,
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
@@ -1403,8 +1456,14 @@ pub struct GetWithVotedResponseAttach {
     pub result_url: Option<String>,
     #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
     pub signed_attach_id: Option<String>,
-    #[serde(rename = "userAnswerMap", skip_serializing_if = "Option::is_none")]
-    pub user_answer_map: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "userAnswerMap",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub user_answer_map: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
@@ -1428,7 +1487,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<bool>> = None;
                 let mut __f7: Option<Option<bool>> = None;
@@ -1439,7 +1498,11 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                 let mut __f12: Option<Option<bool>> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ANONYMITY" => {
@@ -1494,14 +1557,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                                     ::serde::de::Error::duplicate_field("QUESTIONS"),
                                 );
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "VOTE_ID" => {
                             if __f5.is_some() {
@@ -1629,17 +1685,11 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                                     ::serde::de::Error::duplicate_field("userAnswerMap"),
                                 );
                             }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1660,6 +1710,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseAttach {
                     result_url: __f13.unwrap_or_default(),
                     signed_attach_id: __f14.unwrap_or_default(),
                     user_answer_map: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1685,6 +1736,9 @@ pub struct GetWithVotedResponseVoted {
     pub name: Option<String>,
     #[serde(rename = "WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseVoted {
@@ -1708,6 +1762,10 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseVoted {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -1757,7 +1815,8 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseVoted {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1766,6 +1825,7 @@ impl<'de> ::serde::Deserialize<'de> for GetWithVotedResponseVoted {
                     image: __f1.unwrap_or_default(),
                     name: __f2.unwrap_or_default(),
                     work_position: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1801,6 +1861,9 @@ pub async fn recall(
 pub struct RecallRequest {
     #[serde(rename = "attachId")]
     pub attach_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RecallRequest {
@@ -1821,6 +1884,10 @@ impl<'de> ::serde::Deserialize<'de> for RecallRequest {
                 mut map: A,
             ) -> Result<RecallRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attachId" => {
@@ -1833,13 +1900,15 @@ impl<'de> ::serde::Deserialize<'de> for RecallRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RecallRequest {
                     attach_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1866,8 +1935,8 @@ pub struct RecallResponse {
     pub id: Option<i64>,
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<i64>,
-    #[serde(rename = "QUESTIONS", skip_serializing_if = "Option::is_none")]
-    pub questions: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub questions: ::serde_json::Value,
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
@@ -1888,8 +1957,14 @@ pub struct RecallResponse {
     pub result_url: Option<String>,
     #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
     pub signed_attach_id: Option<String>,
-    #[serde(rename = "userAnswerMap", skip_serializing_if = "Option::is_none")]
-    pub user_answer_map: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "userAnswerMap",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub user_answer_map: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RecallResponse {
@@ -1913,7 +1988,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<bool>> = None;
                 let mut __f7: Option<Option<bool>> = None;
@@ -1924,7 +1999,11 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                 let mut __f12: Option<Option<bool>> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ANONYMITY" => {
@@ -1979,14 +2058,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                                     ::serde::de::Error::duplicate_field("QUESTIONS"),
                                 );
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "VOTE_ID" => {
                             if __f5.is_some() {
@@ -2114,17 +2186,11 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                                     ::serde::de::Error::duplicate_field("userAnswerMap"),
                                 );
                             }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2145,6 +2211,7 @@ impl<'de> ::serde::Deserialize<'de> for RecallResponse {
                     result_url: __f13.unwrap_or_default(),
                     signed_attach_id: __f14.unwrap_or_default(),
                     user_answer_map: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2180,6 +2247,9 @@ pub async fn resume(
 pub struct ResumeRequest {
     #[serde(rename = "attachId")]
     pub attach_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ResumeRequest {
@@ -2200,6 +2270,10 @@ impl<'de> ::serde::Deserialize<'de> for ResumeRequest {
                 mut map: A,
             ) -> Result<ResumeRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attachId" => {
@@ -2212,13 +2286,15 @@ impl<'de> ::serde::Deserialize<'de> for ResumeRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ResumeRequest {
                     attach_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2235,7 +2311,7 @@ impl crate::runtime::loose::Loose for ResumeRequest {
 }
 
 /// The `result` of `vote.AttachedVote.resume`.
-pub type ResumeResponse = Vec<::serde_json::Value>;
+pub type ResumeResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ResumeRequest {
     const NAME: &'static str = "vote.AttachedVote.resume";
@@ -2257,6 +2333,9 @@ pub async fn stop(
 pub struct StopRequest {
     #[serde(rename = "attachId")]
     pub attach_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StopRequest {
@@ -2277,6 +2356,10 @@ impl<'de> ::serde::Deserialize<'de> for StopRequest {
                 mut map: A,
             ) -> Result<StopRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attachId" => {
@@ -2289,13 +2372,15 @@ impl<'de> ::serde::Deserialize<'de> for StopRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StopRequest {
                     attach_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2312,7 +2397,7 @@ impl crate::runtime::loose::Loose for StopRequest {
 }
 
 /// The `result` of `vote.AttachedVote.stop`.
-pub type StopResponse = Vec<::serde_json::Value>;
+pub type StopResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for StopRequest {
     const NAME: &'static str = "vote.AttachedVote.stop";
@@ -2334,7 +2419,10 @@ pub async fn vote(
 pub struct VoteRequest {
     #[serde(rename = "attachId")]
     pub attach_id: i64,
-    pub ballot: ::serde_json::Map<String, ::serde_json::Value>,
+    pub ballot: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for VoteRequest {
@@ -2355,7 +2443,11 @@ impl<'de> ::serde::Deserialize<'de> for VoteRequest {
                 mut map: A,
             ) -> Result<VoteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attachId" => {
@@ -2371,17 +2463,11 @@ impl<'de> ::serde::Deserialize<'de> for VoteRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ballot"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2390,6 +2476,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("attachId"))?,
                     ballot: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("ballot"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2416,8 +2503,8 @@ pub struct VoteResponse {
     pub id: Option<i64>,
     #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
     pub options: Option<i64>,
-    #[serde(rename = "QUESTIONS", skip_serializing_if = "Option::is_none")]
-    pub questions: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "QUESTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub questions: ::serde_json::Value,
     #[serde(rename = "VOTE_ID", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
     #[serde(rename = "canEdit", skip_serializing_if = "Option::is_none")]
@@ -2438,8 +2525,14 @@ pub struct VoteResponse {
     pub result_url: Option<String>,
     #[serde(rename = "signedAttachId", skip_serializing_if = "Option::is_none")]
     pub signed_attach_id: Option<String>,
-    #[serde(rename = "userAnswerMap", skip_serializing_if = "Option::is_none")]
-    pub user_answer_map: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "userAnswerMap",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub user_answer_map: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for VoteResponse {
@@ -2463,7 +2556,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<bool>> = None;
                 let mut __f7: Option<Option<bool>> = None;
@@ -2474,7 +2567,11 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                 let mut __f12: Option<Option<bool>> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<String>> = None;
-                let mut __f15: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ANONYMITY" => {
@@ -2529,14 +2626,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                                     ::serde::de::Error::duplicate_field("QUESTIONS"),
                                 );
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "VOTE_ID" => {
                             if __f5.is_some() {
@@ -2664,17 +2754,11 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                                     ::serde::de::Error::duplicate_field("userAnswerMap"),
                                 );
                             }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2695,6 +2779,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteResponse {
                     result_url: __f13.unwrap_or_default(),
                     signed_attach_id: __f14.unwrap_or_default(),
                     user_answer_map: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -25,6 +25,9 @@ pub struct StartRequest {
     pub to_number: String,
     #[serde(rename = "VOICE", skip_serializing_if = "Option::is_none")]
     pub voice: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StartRequest {
@@ -48,6 +51,10 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FROM_LINE" => {
@@ -101,7 +108,8 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -115,6 +123,7 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                     to_number: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TO_NUMBER"))?,
                     voice: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -137,6 +146,9 @@ pub struct StartResponse {
     pub call_id: Option<String>,
     #[serde(rename = "RESULT", skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StartResponse {
@@ -158,6 +170,10 @@ impl<'de> ::serde::Deserialize<'de> for StartResponse {
             ) -> Result<StartResponse, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CALL_ID" => {
@@ -183,13 +199,15 @@ impl<'de> ::serde::Deserialize<'de> for StartResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StartResponse {
                     call_id: __f0.unwrap_or_default(),
                     result: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

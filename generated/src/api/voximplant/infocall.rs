@@ -24,6 +24,9 @@ pub struct StartwithsoundRequest {
     pub to_number: String,
     #[serde(rename = "URL")]
     pub url: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StartwithsoundRequest {
@@ -46,6 +49,10 @@ impl<'de> ::serde::Deserialize<'de> for StartwithsoundRequest {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FROM_LINE" => {
@@ -86,7 +93,8 @@ impl<'de> ::serde::Deserialize<'de> for StartwithsoundRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -96,6 +104,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwithsoundRequest {
                     to_number: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("TO_NUMBER"))?,
                     url: __f2.ok_or_else(|| ::serde::de::Error::missing_field("URL"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -118,6 +127,9 @@ pub struct StartwithsoundResponse {
     pub call_id: Option<String>,
     #[serde(rename = "RESULT", skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StartwithsoundResponse {
@@ -139,6 +151,10 @@ impl<'de> ::serde::Deserialize<'de> for StartwithsoundResponse {
             ) -> Result<StartwithsoundResponse, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CALL_ID" => {
@@ -164,13 +180,15 @@ impl<'de> ::serde::Deserialize<'de> for StartwithsoundResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StartwithsoundResponse {
                     call_id: __f0.unwrap_or_default(),
                     result: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -212,6 +230,9 @@ pub struct StartwithtextRequest {
     pub to_number: String,
     #[serde(rename = "VOICE", skip_serializing_if = "Option::is_none")]
     pub voice: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StartwithtextRequest {
@@ -235,6 +256,10 @@ impl<'de> ::serde::Deserialize<'de> for StartwithtextRequest {
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FROM_LINE" => {
@@ -288,7 +313,8 @@ impl<'de> ::serde::Deserialize<'de> for StartwithtextRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -302,6 +328,7 @@ impl<'de> ::serde::Deserialize<'de> for StartwithtextRequest {
                     to_number: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TO_NUMBER"))?,
                     voice: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -324,6 +351,9 @@ pub struct StartwithtextResponse {
     pub call_id: Option<String>,
     #[serde(rename = "RESULT", skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StartwithtextResponse {
@@ -345,6 +375,10 @@ impl<'de> ::serde::Deserialize<'de> for StartwithtextResponse {
             ) -> Result<StartwithtextResponse, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CALL_ID" => {
@@ -370,13 +404,15 @@ impl<'de> ::serde::Deserialize<'de> for StartwithtextResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StartwithtextResponse {
                     call_id: __f0.unwrap_or_default(),
                     result: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

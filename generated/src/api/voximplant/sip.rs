@@ -34,6 +34,9 @@ pub struct AddRequest {
     pub title: Option<String>,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -58,6 +61,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<AddRequestType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "LOGIN" => {
@@ -116,7 +123,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -128,6 +136,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("SERVER"))?,
                     title: __f3.unwrap_or_default(),
                     type_: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -245,6 +254,9 @@ pub struct AddResponse {
     pub title: Option<String>,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -278,6 +290,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AUTH_USER" => {
@@ -435,7 +451,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -454,6 +471,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                     server: __f11.unwrap_or_default(),
                     title: __f12.unwrap_or_default(),
                     type_: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -489,6 +507,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "CONFIG_ID")]
     pub config_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -509,6 +530,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONFIG_ID" => {
@@ -523,13 +548,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     config_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CONFIG_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -576,6 +603,9 @@ pub struct GetRequest {
     pub sort: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -599,6 +629,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f1: Option<Option<GetRequestOrder>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILTER" => {
@@ -650,7 +684,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -659,6 +694,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     order: __f1.unwrap_or_default(),
                     sort: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -721,6 +757,9 @@ pub struct GetRequestFilter {
     pub title: Option<String>,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetRequestFilterType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
@@ -758,6 +797,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<GetRequestFilterType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "APP_ID" => {
@@ -989,7 +1032,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1012,6 +1056,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                     server: __f15.unwrap_or_default(),
                     title: __f16.unwrap_or_default(),
                     type_: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1205,7 +1250,7 @@ impl crate::runtime::loose::Loose for GetRequestOrder {
 }
 
 /// The `result` of `voximplant.sip.get`.
-pub type GetResponse = Vec<::serde_json::Map<String, ::serde_json::Value>>;
+pub type GetResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.sip.get";
@@ -1227,6 +1272,9 @@ pub async fn status(
 pub struct StatusRequest {
     #[serde(rename = "REG_ID")]
     pub reg_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StatusRequest {
@@ -1247,6 +1295,10 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
                 mut map: A,
             ) -> Result<StatusRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "REG_ID" => {
@@ -1259,13 +1311,15 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StatusRequest {
                     reg_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("REG_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1294,6 +1348,9 @@ pub struct StatusResponse {
     pub status_code: Option<i64>,
     #[serde(rename = "STATUS_RESULT", skip_serializing_if = "Option::is_none")]
     pub status_result: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StatusResponse {
@@ -1318,6 +1375,10 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ERROR_MESSAGE" => {
@@ -1384,7 +1445,8 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1394,6 +1456,7 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                     reg_id: __f2.unwrap_or_default(),
                     status_code: __f3.unwrap_or_default(),
                     status_result: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1437,6 +1500,9 @@ pub struct UpdateRequest {
     pub server: Option<String>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1461,6 +1527,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONFIG_ID" => {
@@ -1519,7 +1589,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1530,6 +1601,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     password: __f2.unwrap_or_default(),
                     server: __f3.unwrap_or_default(),
                     title: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -27,6 +27,9 @@ pub struct GetRequest {
     pub sort: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -50,6 +53,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f1: Option<Option<GetRequestOrder>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILTER" => {
@@ -101,7 +108,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -110,6 +118,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     order: __f1.unwrap_or_default(),
                     sort: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -184,6 +193,9 @@ pub struct GetRequestFilter {
     pub transcript_id: Option<i64>,
     #[serde(rename = "TRANSCRIPT_PENDING", skip_serializing_if = "Option::is_none")]
     pub transcript_pending: Option<GetRequestFilterTranscriptPending>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
@@ -231,6 +243,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                 let mut __f25: Option<Option<i64>> = None;
                 let mut __f26: Option<Option<i64>> = None;
                 let mut __f27: Option<Option<GetRequestFilterTranscriptPending>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CALL_CATEGORY" => {
@@ -596,7 +612,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -629,6 +646,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestFilter {
                     session_id: __f25.unwrap_or_default(),
                     transcript_id: __f26.unwrap_or_default(),
                     transcript_pending: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -994,7 +1012,7 @@ impl crate::runtime::loose::Loose for GetRequestOrder {
 }
 
 /// The `result` of `voximplant.statistic.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.statistic.get";

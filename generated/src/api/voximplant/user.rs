@@ -21,6 +21,9 @@ pub async fn activate_phone(
 pub struct ActivatePhoneRequest {
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ActivatePhoneRequest {
@@ -41,6 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivatePhoneRequest {
                 mut map: A,
             ) -> Result<ActivatePhoneRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "USER_ID" => {
@@ -53,13 +60,15 @@ impl<'de> ::serde::Deserialize<'de> for ActivatePhoneRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ActivatePhoneRequest {
                     user_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -98,6 +107,9 @@ pub async fn deactivate_phone(
 pub struct DeactivatePhoneRequest {
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeactivatePhoneRequest {
@@ -118,6 +130,10 @@ impl<'de> ::serde::Deserialize<'de> for DeactivatePhoneRequest {
                 mut map: A,
             ) -> Result<DeactivatePhoneRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "USER_ID" => {
@@ -130,13 +146,15 @@ impl<'de> ::serde::Deserialize<'de> for DeactivatePhoneRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeactivatePhoneRequest {
                     user_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -175,6 +193,9 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(rename = "USER_ID")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -195,6 +216,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "USER_ID" => {
@@ -204,13 +229,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     user_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -227,7 +254,7 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `voximplant.user.get`.
-pub type GetResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.user.get";

@@ -17,13 +17,16 @@ pub async fn update(
 /// Parameters of `biconnector.dataset.fields.update`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub add: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub add: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delete: Option<Vec<i64>>,
     pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub update: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub update: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -43,28 +46,21 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<Vec<i64>>> = None;
                 let mut __f2: Option<i64> = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "add" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("add"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "delete" => {
                             if __f1.is_some() {
@@ -94,17 +90,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("update"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -113,6 +103,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     delete: __f1.unwrap_or_default(),
                     id: __f2.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     update: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

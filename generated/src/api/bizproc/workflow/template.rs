@@ -25,11 +25,14 @@ pub struct AddRequest {
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(rename = "DOCUMENT_TYPE")]
-    pub document_type: Vec<::serde_json::Value>,
+    pub document_type: ::serde_json::Value,
     #[serde(rename = "NAME")]
     pub name: String,
     #[serde(rename = "TEMPLATE_DATA")]
     pub template_data: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -51,9 +54,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<Option<AddRequestAutoExecute>> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Vec<::serde_json::Value>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AUTO_EXECUTE" => {
@@ -90,14 +97,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                     ::serde::de::Error::duplicate_field("DOCUMENT_TYPE"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "NAME" => {
                             if __f3.is_some() {
@@ -119,7 +119,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -135,6 +136,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "TEMPLATE_DATA",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -234,6 +236,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "ID")]
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -254,6 +259,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -268,12 +277,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -312,14 +323,17 @@ pub async fn list(
 /// Parameters of `bizproc.workflow.template.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(rename = "SELECT", skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -339,41 +353,27 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<Vec<ListRequestSelectItem>>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILTER" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILTER"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ORDER" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ORDER"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SELECT" => {
                             if __f2.is_some() {
@@ -400,7 +400,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -409,6 +410,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -428,8 +430,8 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListRequestSelectItem {
     #[serde(rename = "AUTO_EXECUTE", skip_serializing_if = "Option::is_none")]
     pub auto_execute: Option<ListRequestSelectItemAutoExecute>,
-    #[serde(rename = "CONSTANTS", skip_serializing_if = "Option::is_none")]
-    pub constants: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "CONSTANTS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub constants: ::serde_json::Value,
     #[serde(rename = "DOCUMENT_TYPE", skip_serializing_if = "Option::is_none")]
     pub document_type: Option<ListRequestSelectItemDocumentType>,
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
@@ -445,16 +447,19 @@ pub struct ListRequestSelectItem {
     pub module_id: Option<ListRequestSelectItemModuleId>,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "PARAMETERS", skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "PARAMETERS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub parameters: ::serde_json::Value,
     #[serde(rename = "SYSTEM_CODE", skip_serializing_if = "Option::is_none")]
     pub system_code: Option<String>,
-    #[serde(rename = "TEMPLATE", skip_serializing_if = "Option::is_none")]
-    pub template: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "TEMPLATE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub template: ::serde_json::Value,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    #[serde(rename = "VARIABLES", skip_serializing_if = "Option::is_none")]
-    pub variables: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "VARIABLES", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub variables: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
@@ -475,7 +480,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                 mut map: A,
             ) -> Result<ListRequestSelectItem, A::Error> {
                 let mut __f0: Option<Option<ListRequestSelectItemAutoExecute>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<ListRequestSelectItemDocumentType>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
@@ -483,11 +488,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<ListRequestSelectItemModuleId>> = None;
                 let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
                 let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AUTO_EXECUTE" => {
@@ -511,14 +520,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                                     ::serde::de::Error::duplicate_field("CONSTANTS"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "DOCUMENT_TYPE" => {
                             if __f2.is_some() {
@@ -613,14 +615,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                                     ::serde::de::Error::duplicate_field("PARAMETERS"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SYSTEM_CODE" => {
                             if __f10.is_some() {
@@ -639,14 +634,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             if __f11.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("TEMPLATE"));
                             }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "USER_ID" => {
                             if __f12.is_some() {
@@ -665,17 +653,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                                     ::serde::de::Error::duplicate_field("VARIABLES"),
                                 );
                             }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -694,6 +676,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                     template: __f11.unwrap_or_default(),
                     user_id: __f12.unwrap_or_default(),
                     variables: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -919,8 +902,8 @@ pub type ListResponse = Vec<ListResponseItem>;
 pub struct ListResponseItem {
     #[serde(rename = "AUTO_EXECUTE", skip_serializing_if = "Option::is_none")]
     pub auto_execute: Option<ListResponseItemAutoExecute>,
-    #[serde(rename = "CONSTANTS", skip_serializing_if = "Option::is_none")]
-    pub constants: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "CONSTANTS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub constants: ::serde_json::Value,
     #[serde(rename = "DOCUMENT_TYPE", skip_serializing_if = "Option::is_none")]
     pub document_type: Option<ListResponseItemDocumentType>,
     #[serde(rename = "ENTITY", skip_serializing_if = "Option::is_none")]
@@ -936,16 +919,19 @@ pub struct ListResponseItem {
     pub module_id: Option<ListResponseItemModuleId>,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "PARAMETERS", skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "PARAMETERS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub parameters: ::serde_json::Value,
     #[serde(rename = "SYSTEM_CODE", skip_serializing_if = "Option::is_none")]
     pub system_code: Option<String>,
-    #[serde(rename = "TEMPLATE", skip_serializing_if = "Option::is_none")]
-    pub template: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "TEMPLATE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub template: ::serde_json::Value,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    #[serde(rename = "VARIABLES", skip_serializing_if = "Option::is_none")]
-    pub variables: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "VARIABLES", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub variables: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -966,7 +952,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 mut map: A,
             ) -> Result<ListResponseItem, A::Error> {
                 let mut __f0: Option<Option<ListResponseItemAutoExecute>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<ListResponseItemDocumentType>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
@@ -974,11 +960,15 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<ListResponseItemModuleId>> = None;
                 let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f11: Option<::serde_json::Value> = None;
                 let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AUTO_EXECUTE" => {
@@ -1002,14 +992,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                                     ::serde::de::Error::duplicate_field("CONSTANTS"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "DOCUMENT_TYPE" => {
                             if __f2.is_some() {
@@ -1104,14 +1087,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                                     ::serde::de::Error::duplicate_field("PARAMETERS"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SYSTEM_CODE" => {
                             if __f10.is_some() {
@@ -1130,14 +1106,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             if __f11.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("TEMPLATE"));
                             }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "USER_ID" => {
                             if __f12.is_some() {
@@ -1156,17 +1125,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                                     ::serde::de::Error::duplicate_field("VARIABLES"),
                                 );
                             }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1185,6 +1148,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     template: __f11.unwrap_or_default(),
                     user_id: __f12.unwrap_or_default(),
                     variables: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1425,6 +1389,9 @@ pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     #[serde(rename = "ID")]
     pub id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1446,6 +1413,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELDS" => {
@@ -1473,7 +1444,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1481,6 +1453,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1509,6 +1482,9 @@ pub struct UpdateRequestFields {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub template_data: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -1532,6 +1508,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AUTO_EXECUTE" => {
@@ -1582,7 +1562,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1591,6 +1572,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     description: __f1.unwrap_or_default(),
                     name: __f2.unwrap_or_default(),
                     template_data: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

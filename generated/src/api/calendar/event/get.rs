@@ -29,6 +29,9 @@ pub struct NearestRequest {
     pub owner_id: Option<i64>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<NearestRequestType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for NearestRequest {
@@ -54,6 +57,10 @@ impl<'de> ::serde::Deserialize<'de> for NearestRequest {
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<NearestRequestType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "days" => {
@@ -131,7 +138,8 @@ impl<'de> ::serde::Deserialize<'de> for NearestRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -142,6 +150,7 @@ impl<'de> ::serde::Deserialize<'de> for NearestRequest {
                     max_events_count: __f3.unwrap_or_default(),
                     owner_id: __f4.unwrap_or_default(),
                     type_: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -348,6 +357,9 @@ pub struct NearestResponseItem {
     pub user_offset_from: Option<i64>,
     #[serde(rename = "~USER_OFFSET_TO", skip_serializing_if = "Option::is_none")]
     pub user_offset_to: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for NearestResponseItem {
@@ -430,6 +442,10 @@ impl<'de> ::serde::Deserialize<'de> for NearestResponseItem {
                 let mut __f54: Option<Option<String>> = None;
                 let mut __f55: Option<Option<i64>> = None;
                 let mut __f56: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACCESSIBILITY" => {
@@ -1133,7 +1149,8 @@ impl<'de> ::serde::Deserialize<'de> for NearestResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1195,6 +1212,7 @@ impl<'de> ::serde::Deserialize<'de> for NearestResponseItem {
                     rrule_description: __f54.unwrap_or_default(),
                     user_offset_from: __f55.unwrap_or_default(),
                     user_offset_to: __f56.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -18,6 +18,9 @@ pub async fn list(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListRequest {
     pub filter: ListRequestFilter,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -38,6 +41,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<ListRequestFilter> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -54,13 +61,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     filter: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("filter"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -82,12 +91,15 @@ pub struct ListRequestFilter {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
     #[serde(rename = "resourceIdList")]
-    pub resource_id_list: Vec<::serde_json::Value>,
+    pub resource_id_list: ::serde_json::Value,
     #[serde(rename = "resourceTypeIdList")]
-    pub resource_type_id_list: Vec<::serde_json::Value>,
+    pub resource_type_id_list: ::serde_json::Value,
     /// Format: `date`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
@@ -108,9 +120,13 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                 mut map: A,
             ) -> Result<ListRequestFilter, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Vec<::serde_json::Value>> = None;
-                let mut __f2: Option<Vec<::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "from" => {
@@ -130,14 +146,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                                     ::serde::de::Error::duplicate_field("resourceIdList"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "resourceTypeIdList" => {
                             if __f2.is_some() {
@@ -145,14 +154,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                                     ::serde::de::Error::duplicate_field("resourceTypeIdList"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "to" => {
                             if __f3.is_some() {
@@ -166,7 +168,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -181,6 +184,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             "resourceTypeIdList",
                         ))?,
                     to: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -265,6 +269,9 @@ pub struct ListResponseItem {
     pub tz_to: Option<String>,
     #[serde(rename = "VERSION", skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -314,6 +321,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f27: Option<Option<String>> = None;
                 let mut __f28: Option<Option<String>> = None;
                 let mut __f29: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CAL_TYPE" => {
@@ -691,7 +702,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -726,6 +738,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     tz_offset_to: __f27.unwrap_or_default(),
                     tz_to: __f28.unwrap_or_default(),
                     version: __f29.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

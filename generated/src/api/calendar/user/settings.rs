@@ -17,7 +17,11 @@ pub async fn get(
 
 /// Parameters of `calendar.user.settings.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetRequest {}
+pub struct GetRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -36,11 +40,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 self,
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -100,6 +108,9 @@ pub struct GetResponse {
     pub work_time_end: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_time_start: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -140,6 +151,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<String>> = None;
                 let mut __f20: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "collapseOffHours" => {
@@ -418,7 +433,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -444,6 +460,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     view: __f18.unwrap_or_default(),
                     work_time_end: __f19.unwrap_or_default(),
                     work_time_start: __f20.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -465,6 +482,9 @@ pub struct GetResponseDefaultReminders {
     pub full_day: Option<Vec<::serde_json::Value>>,
     #[serde(rename = "withTime", skip_serializing_if = "Option::is_none")]
     pub with_time: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseDefaultReminders {
@@ -486,6 +506,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDefaultReminders {
             ) -> Result<GetResponseDefaultReminders, A::Error> {
                 let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
                 let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fullDay" => {
@@ -515,13 +539,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDefaultReminders {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseDefaultReminders {
                     full_day: __f0.unwrap_or_default(),
                     with_time: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -543,6 +569,9 @@ pub struct GetResponseDefaultSections {
     pub group6: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user1: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseDefaultSections {
@@ -564,6 +593,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDefaultSections {
             ) -> Result<GetResponseDefaultSections, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "group6" => {
@@ -589,13 +622,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDefaultSections {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseDefaultSections {
                     group6: __f0.unwrap_or_default(),
                     user1: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -629,7 +664,10 @@ pub async fn set(
 /// Parameters of `calendar.user.settings.set`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequest {
-    pub settings: ::serde_json::Map<String, ::serde_json::Value>,
+    pub settings: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -649,30 +687,29 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 self,
                 mut map: A,
             ) -> Result<SetRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "settings" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("settings"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetRequest {
                     settings: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("settings"))?,
+                    additional: __extra,
                 })
             }
         }

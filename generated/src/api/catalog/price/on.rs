@@ -19,13 +19,16 @@ pub async fn add(
 /// Parameters of `CATALOG.PRICE.ON.ADD`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    pub auth: ::serde_json::Map<String, ::serde_json::Value>,
-    pub data: ::serde_json::Map<String, ::serde_json::Value>,
+    pub auth: ::serde_json::Value,
+    pub data: ::serde_json::Value,
     #[serde(rename = "data.FIELDS")]
     pub data_fields: AddRequestDataFields,
     pub event: String,
     pub event_handler_id: i64,
     pub ts: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -45,39 +48,29 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
-                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<AddRequestDataFields> = None;
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<i64> = None;
                 let mut __f5: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "auth" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("auth"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "data" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "data.FIELDS" => {
                             if __f2.is_some() {
@@ -125,7 +118,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -143,6 +137,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             "event_handler_id",
                         ))?,
                     ts: __f5.ok_or_else(|| ::serde::de::Error::missing_field("ts"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -162,6 +157,9 @@ impl crate::runtime::loose::Loose for AddRequest {
 pub struct AddRequestDataFields {
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestDataFields {
@@ -182,6 +180,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestDataFields {
                 mut map: A,
             ) -> Result<AddRequestDataFields, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -191,12 +193,14 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestDataFields {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestDataFields {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -233,13 +237,16 @@ pub async fn delete(
 /// Parameters of `CATALOG.PRICE.ON.DELETE`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
-    pub auth: ::serde_json::Map<String, ::serde_json::Value>,
-    pub data: ::serde_json::Map<String, ::serde_json::Value>,
+    pub auth: ::serde_json::Value,
+    pub data: ::serde_json::Value,
     #[serde(rename = "data.FIELDS")]
     pub data_fields: DeleteRequestDataFields,
     pub event: String,
     pub event_handler_id: i64,
     pub ts: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -259,39 +266,29 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 self,
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
-                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<DeleteRequestDataFields> = None;
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<i64> = None;
                 let mut __f5: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "auth" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("auth"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "data" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "data.FIELDS" => {
                             if __f2.is_some() {
@@ -339,7 +336,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -357,6 +355,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             "event_handler_id",
                         ))?,
                     ts: __f5.ok_or_else(|| ::serde::de::Error::missing_field("ts"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -376,6 +375,9 @@ impl crate::runtime::loose::Loose for DeleteRequest {
 pub struct DeleteRequestDataFields {
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequestDataFields {
@@ -396,6 +398,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequestDataFields {
                 mut map: A,
             ) -> Result<DeleteRequestDataFields, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -405,12 +411,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequestDataFields {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequestDataFields {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -447,13 +455,16 @@ pub async fn update(
 /// Parameters of `CATALOG.PRICE.ON.UPDATE`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    pub auth: ::serde_json::Map<String, ::serde_json::Value>,
-    pub data: ::serde_json::Map<String, ::serde_json::Value>,
+    pub auth: ::serde_json::Value,
+    pub data: ::serde_json::Value,
     #[serde(rename = "data.FIELDS")]
     pub data_fields: UpdateRequestDataFields,
     pub event: String,
     pub event_handler_id: i64,
     pub ts: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -473,39 +484,29 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
-                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<UpdateRequestDataFields> = None;
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<i64> = None;
                 let mut __f5: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "auth" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("auth"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "data" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "data.FIELDS" => {
                             if __f2.is_some() {
@@ -553,7 +554,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -571,6 +573,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             "event_handler_id",
                         ))?,
                     ts: __f5.ok_or_else(|| ::serde::de::Error::missing_field("ts"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -590,6 +593,9 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 pub struct UpdateRequestDataFields {
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestDataFields {
@@ -610,6 +616,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestDataFields {
                 mut map: A,
             ) -> Result<UpdateRequestDataFields, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -619,12 +629,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestDataFields {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestDataFields {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }

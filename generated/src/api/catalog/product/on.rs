@@ -18,7 +18,11 @@ pub async fn add(
 
 /// Parameters of `CATALOG.PRODUCT.ON.ADD`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct AddRequest {}
+pub struct AddRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -37,11 +41,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(AddRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(AddRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -76,7 +84,11 @@ pub async fn delete(
 
 /// Parameters of `CATALOG.PRODUCT.ON.DELETE`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct DeleteRequest {}
+pub struct DeleteRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -95,11 +107,17 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 self,
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(DeleteRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(DeleteRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -134,7 +152,11 @@ pub async fn update(
 
 /// Parameters of `CATALOG.PRODUCT.ON.UPDATE`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct UpdateRequest {}
+pub struct UpdateRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -153,11 +175,17 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(UpdateRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(UpdateRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)

@@ -16,7 +16,11 @@ pub async fn status(
 
 /// Parameters of `catalog.document.mode.status`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct StatusRequest {}
+pub struct StatusRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for StatusRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -35,11 +39,17 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
                 self,
                 mut map: A,
             ) -> Result<StatusRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(StatusRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(StatusRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)

@@ -24,6 +24,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -44,6 +47,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -60,13 +67,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -84,8 +93,11 @@ impl crate::runtime::loose::Loose for AddRequest {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(rename = "IblockSection", skip_serializing_if = "Option::is_none")]
-    pub iblock_section: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "IblockSection",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub iblock_section: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestFieldsActive>,
     #[serde(rename = "barcodeMulti", skip_serializing_if = "Option::is_none")]
@@ -105,8 +117,11 @@ pub struct AddRequestFields {
     /// Format: `date-time`.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "detailPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub detail_picture: ::serde_json::Value,
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
@@ -129,8 +144,11 @@ pub struct AddRequestFields {
     pub name: String,
     #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
-    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "previewPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub preview_picture: ::serde_json::Value,
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
@@ -169,6 +187,9 @@ pub struct AddRequestFields {
     pub without_order: Option<AddRequestFieldsWithoutOrder>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -188,7 +209,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 self,
                 mut map: A,
             ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<AddRequestFieldsActive>> = None;
                 let mut __f2: Option<Option<AddRequestFieldsBarcodeMulti>> = None;
                 let mut __f3: Option<Option<AddRequestFieldsCanBuyZero>> = None;
@@ -197,9 +218,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<AddRequestFieldsDetailTextType>> = None;
                 let mut __f12: Option<Option<f64>> = None;
@@ -210,9 +229,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f17: Option<::serde_json::Value> = None;
                 let mut __f18: Option<String> = None;
                 let mut __f19: Option<Option<i64>> = None;
-                let mut __f20: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f20: Option<::serde_json::Value> = None;
                 let mut __f21: Option<Option<String>> = None;
                 let mut __f22: Option<Option<AddRequestFieldsPreviewTextType>> = None;
                 let mut __f23: Option<::serde_json::Value> = None;
@@ -232,6 +249,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f37: Option<Option<f64>> = None;
                 let mut __f38: Option<Option<AddRequestFieldsWithoutOrder>> = None;
                 let mut __f39: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IblockSection" => {
@@ -240,14 +261,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("IblockSection"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "active" => {
                             if __f1.is_some() {
@@ -356,14 +370,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("detailPicture"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "detailText" => {
                             if __f10.is_some() {
@@ -471,14 +478,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("previewPicture"),
                                 );
                             }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "previewText" => {
                             if __f21.is_some() {
@@ -718,7 +718,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -765,6 +766,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     width: __f37.unwrap_or_default(),
                     without_order: __f38.unwrap_or_default(),
                     xml_id: __f39.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1403,6 +1405,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsWithoutOrder {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offer: Option<AddResponseOffer>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -1423,6 +1428,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseOffer>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "offer" => {
@@ -1439,12 +1448,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     offer: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1548,6 +1559,9 @@ pub struct AddResponseOffer {
     pub width: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseOffer {
@@ -1615,6 +1629,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseOffer {
                 let mut __f37: Option<Option<i64>> = None;
                 let mut __f38: Option<Option<i64>> = None;
                 let mut __f39: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2099,7 +2117,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseOffer {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2144,6 +2163,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseOffer {
                     weight: __f37.unwrap_or_default(),
                     width: __f38.unwrap_or_default(),
                     xml_id: __f39.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2178,6 +2198,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -2198,6 +2221,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2207,12 +2234,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2250,6 +2279,9 @@ pub async fn download(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DownloadRequest {
     pub fields: DownloadRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
@@ -2270,6 +2302,10 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                 mut map: A,
             ) -> Result<DownloadRequest, A::Error> {
                 let mut __f0: Option<DownloadRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -2286,13 +2322,15 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DownloadRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2316,6 +2354,9 @@ pub struct DownloadRequestFields {
     pub file_id: i64,
     #[serde(rename = "productId")]
     pub product_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
@@ -2338,6 +2379,10 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
                 let mut __f0: Option<DownloadRequestFieldsFieldName> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fieldName" => {
@@ -2375,7 +2420,8 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2386,6 +2432,7 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fileId"))?,
                     product_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("productId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2486,6 +2533,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -2506,6 +2556,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2515,12 +2569,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2541,6 +2597,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offer: Option<GetResponseOffer>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -2561,6 +2620,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseOffer>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "offer" => {
@@ -2577,12 +2640,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     offer: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2686,6 +2751,9 @@ pub struct GetResponseOffer {
     pub width: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseOffer {
@@ -2753,6 +2821,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseOffer {
                 let mut __f37: Option<Option<i64>> = None;
                 let mut __f38: Option<Option<i64>> = None;
                 let mut __f39: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -3237,7 +3309,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseOffer {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3282,6 +3355,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseOffer {
                     weight: __f37.unwrap_or_default(),
                     width: __f38.unwrap_or_default(),
                     xml_id: __f39.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3316,6 +3390,9 @@ pub async fn get_fields_by_filter(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetFieldsByFilterRequest {
     pub filter: GetFieldsByFilterRequestFilter,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequest {
@@ -3336,6 +3413,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequest {
                 mut map: A,
             ) -> Result<GetFieldsByFilterRequest, A::Error> {
                 let mut __f0: Option<GetFieldsByFilterRequestFilter> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -3352,13 +3433,15 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsByFilterRequest {
                     filter: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("filter"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3378,6 +3461,9 @@ impl crate::runtime::loose::Loose for GetFieldsByFilterRequest {
 pub struct GetFieldsByFilterRequestFilter {
     #[serde(rename = "iblockId")]
     pub iblock_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequestFilter {
@@ -3398,6 +3484,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequestFilter {
                 mut map: A,
             ) -> Result<GetFieldsByFilterRequestFilter, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "iblockId" => {
@@ -3407,13 +3497,15 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequestFilter {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsByFilterRequestFilter {
                     iblock_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("iblockId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3434,6 +3526,9 @@ impl crate::runtime::loose::Loose for GetFieldsByFilterRequestFilter {
 pub struct GetFieldsByFilterResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offer: Option<GetFieldsByFilterResponseOffer>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponse {
@@ -3454,6 +3549,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponse {
                 mut map: A,
             ) -> Result<GetFieldsByFilterResponse, A::Error> {
                 let mut __f0: Option<Option<GetFieldsByFilterResponseOffer>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "offer" => {
@@ -3470,12 +3569,14 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsByFilterResponse {
                     offer: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3577,6 +3678,9 @@ pub struct GetFieldsByFilterResponseOffer {
     pub width: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseOffer {
@@ -3722,6 +3826,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseOffer {
                 let mut __f41: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -4321,7 +4429,8 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseOffer {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4368,6 +4477,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseOffer {
                     weight: __f39.unwrap_or_default(),
                     width: __f40.unwrap_or_default(),
                     xml_id: __f41.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4403,14 +4513,17 @@ pub async fn list(
 /// Parameters of `catalog.product.offer.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -4430,54 +4543,33 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f3.is_some() {
@@ -4491,7 +4583,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4500,6 +4593,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4520,6 +4614,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offers: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -4542,6 +4639,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "offers" => {
@@ -4558,12 +4659,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     offers: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4599,6 +4702,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -4620,6 +4726,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -4642,7 +4752,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4650,6 +4761,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -4667,8 +4779,11 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(rename = "IblockSection", skip_serializing_if = "Option::is_none")]
-    pub iblock_section: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "IblockSection",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub iblock_section: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
     #[serde(rename = "barcodeMulti", skip_serializing_if = "Option::is_none")]
@@ -4688,8 +4803,11 @@ pub struct UpdateRequestFields {
     /// Format: `date-time`.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "detailPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub detail_picture: ::serde_json::Value,
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
@@ -4709,16 +4827,19 @@ pub struct UpdateRequestFields {
     pub modified_by: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "parentId", skip_serializing_if = "Option::is_none")]
-    pub parent_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "parentId", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub parent_id: ::serde_json::Value,
+    #[serde(
+        rename = "previewPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub preview_picture: ::serde_json::Value,
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<UpdateRequestFieldsPreviewTextType>,
-    #[serde(rename = "propertyN", skip_serializing_if = "Option::is_none")]
-    pub property_n: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "propertyN", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub property_n: ::serde_json::Value,
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
@@ -4751,6 +4872,9 @@ pub struct UpdateRequestFields {
     pub without_order: Option<UpdateRequestFieldsWithoutOrder>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -4770,7 +4894,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<UpdateRequestFieldsActive>> = None;
                 let mut __f2: Option<Option<UpdateRequestFieldsBarcodeMulti>> = None;
                 let mut __f3: Option<Option<UpdateRequestFieldsCanBuyZero>> = None;
@@ -4779,9 +4903,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<UpdateRequestFieldsDetailTextType>> = None;
                 let mut __f12: Option<Option<f64>> = None;
@@ -4790,17 +4912,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f15: Option<::serde_json::Value> = None;
                 let mut __f16: Option<::serde_json::Value> = None;
                 let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f19: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                let mut __f19: Option<::serde_json::Value> = None;
                 let mut __f20: Option<Option<String>> = None;
                 let mut __f21: Option<Option<UpdateRequestFieldsPreviewTextType>> = None;
-                let mut __f22: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f22: Option<::serde_json::Value> = None;
                 let mut __f23: Option<Option<String>> = None;
                 let mut __f24: Option<Option<f64>> = None;
                 let mut __f25: Option<Option<f64>> = None;
@@ -4817,6 +4933,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f36: Option<Option<f64>> = None;
                 let mut __f37: Option<Option<UpdateRequestFieldsWithoutOrder>> = None;
                 let mut __f38: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IblockSection" => {
@@ -4825,14 +4945,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("IblockSection"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "active" => {
                             if __f1.is_some() {
@@ -4941,14 +5054,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("detailPicture"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "detailText" => {
                             if __f10.is_some() {
@@ -5037,14 +5143,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             if __f18.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("parentId"));
                             }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "previewPicture" => {
                             if __f19.is_some() {
@@ -5052,14 +5151,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("previewPicture"),
                                 );
                             }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f19 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "previewText" => {
                             if __f20.is_some() {
@@ -5095,14 +5187,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("propertyN"),
                                 );
                             }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "purchasingCurrency" => {
                             if __f23.is_some() {
@@ -5306,7 +5391,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5350,6 +5436,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     width: __f36.unwrap_or_default(),
                     without_order: __f37.unwrap_or_default(),
                     xml_id: __f38.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5988,6 +6075,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsWithoutOrder {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offer: Option<UpdateResponseOffer>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -6008,6 +6098,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseOffer>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "offer" => {
@@ -6024,12 +6118,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     offer: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6133,6 +6229,9 @@ pub struct UpdateResponseOffer {
     pub width: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseOffer {
@@ -6200,6 +6299,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseOffer {
                 let mut __f37: Option<Option<i64>> = None;
                 let mut __f38: Option<Option<i64>> = None;
                 let mut __f39: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -6684,7 +6787,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseOffer {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -6729,6 +6833,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseOffer {
                     weight: __f37.unwrap_or_default(),
                     width: __f38.unwrap_or_default(),
                     xml_id: __f39.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -24,6 +24,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -44,6 +47,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -60,13 +67,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -84,8 +93,11 @@ impl crate::runtime::loose::Loose for AddRequest {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(rename = "IblockSection", skip_serializing_if = "Option::is_none")]
-    pub iblock_section: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "IblockSection",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub iblock_section: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestFieldsActive>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,8 +113,11 @@ pub struct AddRequestFields {
     /// Format: `date-time`.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "detailPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub detail_picture: ::serde_json::Value,
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
@@ -119,8 +134,11 @@ pub struct AddRequestFields {
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
     pub name: String,
-    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "previewPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub preview_picture: ::serde_json::Value,
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
@@ -135,6 +153,9 @@ pub struct AddRequestFields {
     pub vat_included: Option<AddRequestFieldsVatIncluded>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -154,16 +175,14 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 self,
                 mut map: A,
             ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<AddRequestFieldsActive>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<AddRequestFieldsDetailTextType>> = None;
                 let mut __f10: Option<::serde_json::Value> = None;
@@ -171,9 +190,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f12: Option<::serde_json::Value> = None;
                 let mut __f13: Option<::serde_json::Value> = None;
                 let mut __f14: Option<String> = None;
-                let mut __f15: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f15: Option<::serde_json::Value> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<AddRequestFieldsPreviewTextType>> = None;
                 let mut __f18: Option<::serde_json::Value> = None;
@@ -181,6 +198,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f20: Option<::serde_json::Value> = None;
                 let mut __f21: Option<Option<AddRequestFieldsVatIncluded>> = None;
                 let mut __f22: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IblockSection" => {
@@ -189,14 +210,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("IblockSection"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "active" => {
                             if __f1.is_some() {
@@ -275,14 +289,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("detailPicture"),
                                 );
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "detailText" => {
                             if __f8.is_some() {
@@ -357,14 +364,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("previewPicture"),
                                 );
                             }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "previewText" => {
                             if __f16.is_some() {
@@ -446,7 +446,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -476,6 +477,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     vat_id: __f20.unwrap_or_default(),
                     vat_included: __f21.unwrap_or_default(),
                     xml_id: __f22.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -732,6 +734,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsVatIncluded {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<AddResponseService>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -752,6 +757,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseService>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "service" => {
@@ -768,12 +777,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     service: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -848,6 +859,9 @@ pub struct AddResponseService {
     pub vat_included: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseService {
@@ -900,6 +914,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseService {
                 let mut __f24: Option<Option<i64>> = None;
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -1232,7 +1250,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseService {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1264,6 +1283,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseService {
                     vat_id: __f24.unwrap_or_default(),
                     vat_included: __f25.unwrap_or_default(),
                     xml_id: __f26.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1298,6 +1318,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -1318,6 +1341,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1327,12 +1354,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1370,6 +1399,9 @@ pub async fn download(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DownloadRequest {
     pub fields: DownloadRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
@@ -1390,6 +1422,10 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                 mut map: A,
             ) -> Result<DownloadRequest, A::Error> {
                 let mut __f0: Option<DownloadRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -1406,13 +1442,15 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DownloadRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1436,6 +1474,9 @@ pub struct DownloadRequestFields {
     pub file_id: i64,
     #[serde(rename = "productId")]
     pub product_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
@@ -1458,6 +1499,10 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
                 let mut __f0: Option<DownloadRequestFieldsFieldName> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fieldName" => {
@@ -1495,7 +1540,8 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1506,6 +1552,7 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fileId"))?,
                     product_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("productId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1606,6 +1653,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1626,6 +1676,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1635,12 +1689,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1661,6 +1717,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<GetResponseService>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1681,6 +1740,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseService>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "service" => {
@@ -1697,12 +1760,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     service: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1777,6 +1842,9 @@ pub struct GetResponseService {
     pub vat_included: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseService {
@@ -1829,6 +1897,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseService {
                 let mut __f24: Option<Option<i64>> = None;
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2161,7 +2233,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseService {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2193,6 +2266,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseService {
                     vat_id: __f24.unwrap_or_default(),
                     vat_included: __f25.unwrap_or_default(),
                     xml_id: __f26.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2227,6 +2301,9 @@ pub async fn get_fields_by_filter(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetFieldsByFilterRequest {
     pub filter: GetFieldsByFilterRequestFilter,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequest {
@@ -2247,6 +2324,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequest {
                 mut map: A,
             ) -> Result<GetFieldsByFilterRequest, A::Error> {
                 let mut __f0: Option<GetFieldsByFilterRequestFilter> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -2263,13 +2344,15 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsByFilterRequest {
                     filter: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("filter"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2289,6 +2372,9 @@ impl crate::runtime::loose::Loose for GetFieldsByFilterRequest {
 pub struct GetFieldsByFilterRequestFilter {
     #[serde(rename = "iblockId")]
     pub iblock_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequestFilter {
@@ -2309,6 +2395,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequestFilter {
                 mut map: A,
             ) -> Result<GetFieldsByFilterRequestFilter, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "iblockId" => {
@@ -2318,13 +2408,15 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequestFilter {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsByFilterRequestFilter {
                     iblock_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("iblockId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2345,6 +2437,9 @@ impl crate::runtime::loose::Loose for GetFieldsByFilterRequestFilter {
 pub struct GetFieldsByFilterResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<GetFieldsByFilterResponseService>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponse {
@@ -2365,6 +2460,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponse {
                 mut map: A,
             ) -> Result<GetFieldsByFilterResponse, A::Error> {
                 let mut __f0: Option<Option<GetFieldsByFilterResponseService>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "service" => {
@@ -2381,12 +2480,14 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsByFilterResponse {
                     service: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2460,6 +2561,9 @@ pub struct GetFieldsByFilterResponseService {
     pub vat_included: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseService {
@@ -2563,6 +2667,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseService {
                 let mut __f27: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2966,7 +3074,8 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseService {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2999,6 +3108,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseService {
                     vat_id: __f25.unwrap_or_default(),
                     vat_included: __f26.unwrap_or_default(),
                     xml_id: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3034,14 +3144,17 @@ pub async fn list(
 /// Parameters of `catalog.product.service.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -3061,54 +3174,33 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f3.is_some() {
@@ -3122,7 +3214,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3131,6 +3224,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3151,6 +3245,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub services: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -3173,6 +3270,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "services" => {
@@ -3189,12 +3290,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     services: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3230,6 +3333,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -3251,6 +3357,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -3273,7 +3383,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3281,6 +3392,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3298,8 +3410,11 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(rename = "IblockSection", skip_serializing_if = "Option::is_none")]
-    pub iblock_section: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "IblockSection",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub iblock_section: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -3315,8 +3430,11 @@ pub struct UpdateRequestFields {
     /// Format: `date-time`.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "detailPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub detail_picture: ::serde_json::Value,
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
@@ -3332,14 +3450,17 @@ pub struct UpdateRequestFields {
     pub modified_by: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "previewPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub preview_picture: ::serde_json::Value,
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<UpdateRequestFieldsPreviewTextType>,
-    #[serde(rename = "propertyN", skip_serializing_if = "Option::is_none")]
-    pub property_n: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "propertyN", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub property_n: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
     #[serde(rename = "vatId", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -3348,6 +3469,9 @@ pub struct UpdateRequestFields {
     pub vat_included: Option<UpdateRequestFieldsVatIncluded>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -3367,34 +3491,32 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<UpdateRequestFieldsActive>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<UpdateRequestFieldsDetailTextType>> = None;
                 let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<::serde_json::Value> = None;
                 let mut __f12: Option<::serde_json::Value> = None;
                 let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<UpdateRequestFieldsPreviewTextType>> = None;
-                let mut __f17: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f17: Option<::serde_json::Value> = None;
                 let mut __f18: Option<Option<i64>> = None;
                 let mut __f19: Option<::serde_json::Value> = None;
                 let mut __f20: Option<Option<UpdateRequestFieldsVatIncluded>> = None;
                 let mut __f21: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IblockSection" => {
@@ -3403,14 +3525,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("IblockSection"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "active" => {
                             if __f1.is_some() {
@@ -3489,14 +3604,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("detailPicture"),
                                 );
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "detailText" => {
                             if __f8.is_some() {
@@ -3565,14 +3673,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("previewPicture"),
                                 );
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "previewText" => {
                             if __f15.is_some() {
@@ -3608,14 +3709,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("propertyN"),
                                 );
                             }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f17 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "sort" => {
                             if __f18.is_some() {
@@ -3661,7 +3755,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3688,6 +3783,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     vat_id: __f19.unwrap_or_default(),
                     vat_included: __f20.unwrap_or_default(),
                     xml_id: __f21.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3944,6 +4040,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsVatIncluded {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<UpdateResponseService>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -3964,6 +4063,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseService>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "service" => {
@@ -3980,12 +4083,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     service: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4060,6 +4165,9 @@ pub struct UpdateResponseService {
     pub vat_included: Option<String>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseService {
@@ -4112,6 +4220,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseService {
                 let mut __f24: Option<Option<i64>> = None;
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -4444,7 +4556,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseService {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4476,6 +4589,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseService {
                     vat_id: __f24.unwrap_or_default(),
                     vat_included: __f25.unwrap_or_default(),
                     xml_id: __f26.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -24,6 +24,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -44,6 +47,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -60,13 +67,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -84,8 +93,11 @@ impl crate::runtime::loose::Loose for AddRequest {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(rename = "IblockSection", skip_serializing_if = "Option::is_none")]
-    pub iblock_section: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "IblockSection",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub iblock_section: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<AddRequestFieldsActive>,
     #[serde(rename = "canBuyZero", skip_serializing_if = "Option::is_none")]
@@ -103,8 +115,11 @@ pub struct AddRequestFields {
     /// Format: `date-time`.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "detailPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub detail_picture: ::serde_json::Value,
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
@@ -125,8 +140,11 @@ pub struct AddRequestFields {
     #[serde(rename = "modifiedBy", skip_serializing_if = "::serde_json::Value::is_null")]
     pub modified_by: ::serde_json::Value,
     pub name: String,
-    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "previewPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub preview_picture: ::serde_json::Value,
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
@@ -153,6 +171,9 @@ pub struct AddRequestFields {
     pub width: Option<f64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -172,7 +193,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 self,
                 mut map: A,
             ) -> Result<AddRequestFields, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<AddRequestFieldsActive>> = None;
                 let mut __f2: Option<Option<AddRequestFieldsCanBuyZero>> = None;
                 let mut __f3: Option<Option<String>> = None;
@@ -180,9 +201,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<AddRequestFieldsDetailTextType>> = None;
                 let mut __f11: Option<Option<f64>> = None;
@@ -192,9 +211,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f15: Option<::serde_json::Value> = None;
                 let mut __f16: Option<::serde_json::Value> = None;
                 let mut __f17: Option<String> = None;
-                let mut __f18: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f18: Option<::serde_json::Value> = None;
                 let mut __f19: Option<Option<String>> = None;
                 let mut __f20: Option<Option<AddRequestFieldsPreviewTextType>> = None;
                 let mut __f21: Option<::serde_json::Value> = None;
@@ -208,6 +225,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f29: Option<Option<f64>> = None;
                 let mut __f30: Option<Option<f64>> = None;
                 let mut __f31: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IblockSection" => {
@@ -216,14 +237,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("IblockSection"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "active" => {
                             if __f1.is_some() {
@@ -317,14 +331,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("detailPicture"),
                                 );
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "detailText" => {
                             if __f9.is_some() {
@@ -421,14 +428,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("previewPicture"),
                                 );
                             }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "previewText" => {
                             if __f19.is_some() {
@@ -584,7 +584,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -623,6 +624,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     weight: __f29.unwrap_or_default(),
                     width: __f30.unwrap_or_default(),
                     xml_id: __f31.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1001,6 +1003,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsVatIncluded {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku: Option<AddResponseSku>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -1021,6 +1026,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseSku>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "sku" => {
@@ -1037,12 +1046,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     sku: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1137,6 +1148,9 @@ pub struct AddResponseSku {
     pub width: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
@@ -1199,6 +1213,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                 let mut __f34: Option<Option<i64>> = None;
                 let mut __f35: Option<Option<i64>> = None;
                 let mut __f36: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -1649,7 +1667,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1691,6 +1710,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSku {
                     weight: __f34.unwrap_or_default(),
                     width: __f35.unwrap_or_default(),
                     xml_id: __f36.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1725,6 +1745,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -1745,6 +1768,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1754,12 +1781,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1797,6 +1826,9 @@ pub async fn download(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DownloadRequest {
     pub fields: DownloadRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
@@ -1817,6 +1849,10 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                 mut map: A,
             ) -> Result<DownloadRequest, A::Error> {
                 let mut __f0: Option<DownloadRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -1833,13 +1869,15 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DownloadRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1863,6 +1901,9 @@ pub struct DownloadRequestFields {
     pub file_id: i64,
     #[serde(rename = "productId")]
     pub product_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
@@ -1885,6 +1926,10 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
                 let mut __f0: Option<DownloadRequestFieldsFieldName> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fieldName" => {
@@ -1922,7 +1967,8 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1933,6 +1979,7 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fileId"))?,
                     product_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("productId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2033,6 +2080,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -2053,6 +2103,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2062,12 +2116,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2088,6 +2144,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku: Option<GetResponseSku>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -2108,6 +2167,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseSku>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "sku" => {
@@ -2124,12 +2187,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     sku: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2224,6 +2289,9 @@ pub struct GetResponseSku {
     pub width: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
@@ -2286,6 +2354,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                 let mut __f34: Option<Option<i64>> = None;
                 let mut __f35: Option<Option<i64>> = None;
                 let mut __f36: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2736,7 +2808,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2778,6 +2851,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSku {
                     weight: __f34.unwrap_or_default(),
                     width: __f35.unwrap_or_default(),
                     xml_id: __f36.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2812,6 +2886,9 @@ pub async fn get_fields_by_filter(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetFieldsByFilterRequest {
     pub filter: GetFieldsByFilterRequestFilter,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequest {
@@ -2832,6 +2909,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequest {
                 mut map: A,
             ) -> Result<GetFieldsByFilterRequest, A::Error> {
                 let mut __f0: Option<GetFieldsByFilterRequestFilter> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -2848,13 +2929,15 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsByFilterRequest {
                     filter: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("filter"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2874,6 +2957,9 @@ impl crate::runtime::loose::Loose for GetFieldsByFilterRequest {
 pub struct GetFieldsByFilterRequestFilter {
     #[serde(rename = "iblockId")]
     pub iblock_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequestFilter {
@@ -2894,6 +2980,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequestFilter {
                 mut map: A,
             ) -> Result<GetFieldsByFilterRequestFilter, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "iblockId" => {
@@ -2903,13 +2993,15 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterRequestFilter {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsByFilterRequestFilter {
                     iblock_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("iblockId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2930,6 +3022,9 @@ impl crate::runtime::loose::Loose for GetFieldsByFilterRequestFilter {
 pub struct GetFieldsByFilterResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku: Option<GetFieldsByFilterResponseSku>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponse {
@@ -2950,6 +3045,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponse {
                 mut map: A,
             ) -> Result<GetFieldsByFilterResponse, A::Error> {
                 let mut __f0: Option<Option<GetFieldsByFilterResponseSku>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "sku" => {
@@ -2966,12 +3065,14 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsByFilterResponse {
                     sku: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3065,6 +3166,9 @@ pub struct GetFieldsByFilterResponseSku {
     pub width: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
@@ -3198,6 +3302,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                 let mut __f37: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -3739,7 +3847,8 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3782,6 +3891,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsByFilterResponseSku {
                     weight: __f35.unwrap_or_default(),
                     width: __f36.unwrap_or_default(),
                     xml_id: __f37.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3817,14 +3927,17 @@ pub async fn list(
 /// Parameters of `catalog.product.sku.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -3844,54 +3957,33 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f3.is_some() {
@@ -3905,7 +3997,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3914,6 +4007,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3934,6 +4028,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub units: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -3956,6 +4053,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "units" => {
@@ -3972,12 +4073,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     units: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4013,6 +4116,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -4034,6 +4140,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -4056,7 +4166,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4064,6 +4175,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -4081,8 +4193,11 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(rename = "IblockSection", skip_serializing_if = "Option::is_none")]
-    pub iblock_section: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "IblockSection",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub iblock_section: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<UpdateRequestFieldsActive>,
     #[serde(rename = "canBuyZero", skip_serializing_if = "Option::is_none")]
@@ -4100,8 +4215,11 @@ pub struct UpdateRequestFields {
     /// Format: `date-time`.
     #[serde(rename = "dateCreate", skip_serializing_if = "Option::is_none")]
     pub date_create: Option<String>,
-    #[serde(rename = "detailPicture", skip_serializing_if = "Option::is_none")]
-    pub detail_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "detailPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub detail_picture: ::serde_json::Value,
     #[serde(rename = "detailText", skip_serializing_if = "Option::is_none")]
     pub detail_text: Option<String>,
     #[serde(rename = "detailTextType", skip_serializing_if = "Option::is_none")]
@@ -4121,14 +4239,17 @@ pub struct UpdateRequestFields {
     pub modified_by: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "previewPicture", skip_serializing_if = "Option::is_none")]
-    pub preview_picture: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "previewPicture",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub preview_picture: ::serde_json::Value,
     #[serde(rename = "previewText", skip_serializing_if = "Option::is_none")]
     pub preview_text: Option<String>,
     #[serde(rename = "previewTextType", skip_serializing_if = "Option::is_none")]
     pub preview_text_type: Option<UpdateRequestFieldsPreviewTextType>,
-    #[serde(rename = "propertyN", skip_serializing_if = "Option::is_none")]
-    pub property_n: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "propertyN", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub property_n: ::serde_json::Value,
     #[serde(rename = "purchasingCurrency", skip_serializing_if = "Option::is_none")]
     pub purchasing_currency: Option<String>,
     #[serde(rename = "purchasingPrice", skip_serializing_if = "Option::is_none")]
@@ -4149,6 +4270,9 @@ pub struct UpdateRequestFields {
     pub width: Option<f64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -4168,7 +4292,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<UpdateRequestFieldsActive>> = None;
                 let mut __f2: Option<Option<UpdateRequestFieldsCanBuyZero>> = None;
                 let mut __f3: Option<Option<String>> = None;
@@ -4176,9 +4300,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<UpdateRequestFieldsDetailTextType>> = None;
                 let mut __f11: Option<Option<f64>> = None;
@@ -4187,14 +4309,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<::serde_json::Value> = None;
                 let mut __f16: Option<Option<String>> = None;
-                let mut __f17: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f17: Option<::serde_json::Value> = None;
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<UpdateRequestFieldsPreviewTextType>> = None;
-                let mut __f20: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f20: Option<::serde_json::Value> = None;
                 let mut __f21: Option<Option<String>> = None;
                 let mut __f22: Option<Option<f64>> = None;
                 let mut __f23: Option<Option<f64>> = None;
@@ -4205,6 +4323,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f28: Option<Option<f64>> = None;
                 let mut __f29: Option<Option<f64>> = None;
                 let mut __f30: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IblockSection" => {
@@ -4213,14 +4335,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("IblockSection"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "active" => {
                             if __f1.is_some() {
@@ -4314,14 +4429,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("detailPicture"),
                                 );
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "detailText" => {
                             if __f9.is_some() {
@@ -4412,14 +4520,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("previewPicture"),
                                 );
                             }
-                            __f17 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f17 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "previewText" => {
                             if __f18.is_some() {
@@ -4455,14 +4556,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("propertyN"),
                                 );
                             }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "purchasingCurrency" => {
                             if __f21.is_some() {
@@ -4582,7 +4676,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4618,6 +4713,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     weight: __f28.unwrap_or_default(),
                     width: __f29.unwrap_or_default(),
                     xml_id: __f30.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4996,6 +5092,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsVatIncluded {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sku: Option<UpdateResponseSku>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -5016,6 +5115,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseSku>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "sku" => {
@@ -5032,12 +5135,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     sku: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -5132,6 +5237,9 @@ pub struct UpdateResponseSku {
     pub width: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
@@ -5194,6 +5302,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                 let mut __f34: Option<Option<i64>> = None;
                 let mut __f35: Option<Option<i64>> = None;
                 let mut __f36: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -5644,7 +5756,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5686,6 +5799,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSku {
                     weight: __f34.unwrap_or_default(),
                     width: __f35.unwrap_or_default(),
                     xml_id: __f36.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

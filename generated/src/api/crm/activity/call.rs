@@ -19,6 +19,9 @@ pub async fn get_transcript(
 pub struct GetTranscriptRequest {
     #[serde(rename = "activityId")]
     pub activity_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetTranscriptRequest {
@@ -39,6 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for GetTranscriptRequest {
                 mut map: A,
             ) -> Result<GetTranscriptRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "activityId" => {
@@ -55,13 +62,15 @@ impl<'de> ::serde::Deserialize<'de> for GetTranscriptRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetTranscriptRequest {
                     activity_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("activityId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -82,6 +91,9 @@ impl crate::runtime::loose::Loose for GetTranscriptRequest {
 pub struct GetTranscriptResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcription: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetTranscriptResponse {
@@ -102,6 +114,10 @@ impl<'de> ::serde::Deserialize<'de> for GetTranscriptResponse {
                 mut map: A,
             ) -> Result<GetTranscriptResponse, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "transcription" => {
@@ -118,12 +134,14 @@ impl<'de> ::serde::Deserialize<'de> for GetTranscriptResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetTranscriptResponse {
                     transcription: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

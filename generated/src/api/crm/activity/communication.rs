@@ -16,7 +16,11 @@ pub async fn fields(
 
 /// Parameters of `crm.activity.communication.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -35,11 +39,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -69,6 +79,9 @@ pub struct FieldsResponse {
     pub type_: Option<String>,
     #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -94,6 +107,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVITY_ID" => {
@@ -169,7 +186,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -180,6 +198,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     id: __f3.unwrap_or_default(),
                     type_: __f4.unwrap_or_default(),
                     value: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -25,6 +25,9 @@ pub struct AddRequest {
     pub owner_id: i64,
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -48,6 +51,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -94,7 +101,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -106,7 +114,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     owner_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
                     owner_type_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerTypeId"))?,
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "ownerTypeId",
+                        ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -137,12 +148,18 @@ pub struct AddRequestFieldsItem {
     pub origin_id: Option<String>,
     #[serde(rename = "originatorId", skip_serializing_if = "Option::is_none")]
     pub originator_id: Option<String>,
-    #[serde(rename = "pingOffsets", skip_serializing_if = "Option::is_none")]
-    pub ping_offsets: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "pingOffsets",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub ping_offsets: ::serde_json::Value,
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
     #[serde(rename = "typeId", skip_serializing_if = "Option::is_none")]
     pub type_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
@@ -168,9 +185,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<i64>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "badgeCode" => {
@@ -253,14 +274,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                                     ::serde::de::Error::duplicate_field("pingOffsets"),
                                 );
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "responsibleId" => {
                             if __f7.is_some() {
@@ -287,7 +301,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -301,6 +316,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsItem {
                     ping_offsets: __f6.unwrap_or_default(),
                     responsible_id: __f7.unwrap_or_default(),
                     type_id: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -323,6 +339,9 @@ pub struct AddResponse {
     pub activity: Option<AddResponseActivity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<AddResponseTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -344,6 +363,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseActivity>> = None;
                 let mut __f1: Option<Option<AddResponseTime>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "activity" => {
@@ -373,13 +396,15 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     activity: __f0.unwrap_or_default(),
                     time: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -399,6 +424,9 @@ impl crate::runtime::loose::Loose for AddResponse {
 pub struct AddResponseActivity {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseActivity {
@@ -419,6 +447,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseActivity {
                 mut map: A,
             ) -> Result<AddResponseActivity, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -433,12 +465,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseActivity {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponseActivity {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -470,6 +504,9 @@ pub struct AddResponseTime {
     pub processing: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseTime {
@@ -496,6 +533,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTime {
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<f64>> = None;
                 let mut __f6: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -584,7 +625,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTime {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -596,6 +638,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseTime {
                     operating: __f4.unwrap_or_default(),
                     processing: __f5.unwrap_or_default(),
                     start: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -630,6 +673,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -650,6 +696,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -664,12 +714,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -686,7 +738,7 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `crm.activity.configurable.get`.
-pub type GetResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.activity.configurable.get";
@@ -706,9 +758,12 @@ pub async fn update(
 /// Parameters of `crm.activity.configurable.update`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    pub fields: Vec<::serde_json::Value>,
+    pub fields: ::serde_json::Value,
     pub id: i64,
     pub layout: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -728,23 +783,20 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f1.is_some() {
@@ -764,7 +816,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -774,6 +827,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     layout: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("layout"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -796,6 +850,9 @@ pub struct UpdateResponse {
     pub activity: Option<UpdateResponseActivity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<UpdateResponseTime>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -817,6 +874,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseActivity>> = None;
                 let mut __f1: Option<Option<UpdateResponseTime>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "activity" => {
@@ -846,13 +907,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     activity: __f0.unwrap_or_default(),
                     time: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -872,6 +935,9 @@ impl crate::runtime::loose::Loose for UpdateResponse {
 pub struct UpdateResponseActivity {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseActivity {
@@ -892,6 +958,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseActivity {
                 mut map: A,
             ) -> Result<UpdateResponseActivity, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -906,12 +976,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseActivity {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponseActivity {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -943,6 +1015,9 @@ pub struct UpdateResponseTime {
     pub processing: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseTime {
@@ -969,6 +1044,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTime {
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<f64>> = None;
                 let mut __f6: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -1057,7 +1136,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTime {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1069,6 +1149,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseTime {
                     operating: __f4.unwrap_or_default(),
                     processing: __f5.unwrap_or_default(),
                     start: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -34,12 +34,18 @@ pub struct AddRequest {
     pub owner_type_id: i64,
     #[serde(rename = "parentActivityId", skip_serializing_if = "Option::is_none")]
     pub parent_activity_id: Option<i64>,
-    #[serde(rename = "pingOffsets", skip_serializing_if = "Option::is_none")]
-    pub ping_offsets: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "pingOffsets",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub ping_offsets: ::serde_json::Value,
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -65,9 +71,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f3: Option<i64> = None;
                 let mut __f4: Option<i64> = None;
                 let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<i64>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "colorId" => {
@@ -148,14 +158,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                                     ::serde::de::Error::duplicate_field("pingOffsets"),
                                 );
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "responsibleId" => {
                             if __f7.is_some() {
@@ -182,7 +185,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -201,6 +205,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     ping_offsets: __f6.unwrap_or_default(),
                     responsible_id: __f7.unwrap_or_default(),
                     title: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -221,6 +226,9 @@ impl crate::runtime::loose::Loose for AddRequest {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -241,6 +249,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -255,12 +267,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -307,12 +321,18 @@ pub struct UpdateRequest {
     pub owner_type_id: i64,
     #[serde(rename = "parentActivityId", skip_serializing_if = "Option::is_none")]
     pub parent_activity_id: Option<i64>,
-    #[serde(rename = "pingOffsets", skip_serializing_if = "Option::is_none")]
-    pub ping_offsets: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "pingOffsets",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub ping_offsets: ::serde_json::Value,
     #[serde(rename = "responsibleId", skip_serializing_if = "Option::is_none")]
     pub responsible_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -339,9 +359,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f4: Option<i64> = None;
                 let mut __f5: Option<i64> = None;
                 let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "colorId" => {
@@ -433,14 +457,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                                     ::serde::de::Error::duplicate_field("pingOffsets"),
                                 );
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "responsibleId" => {
                             if __f8.is_some() {
@@ -467,7 +484,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -487,6 +505,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     ping_offsets: __f7.unwrap_or_default(),
                     responsible_id: __f8.unwrap_or_default(),
                     title: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -507,6 +526,9 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -527,6 +549,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -541,12 +567,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -587,6 +615,9 @@ pub struct UpdateColorRequest {
     pub owner_id: i64,
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
@@ -610,6 +641,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "colorId" => {
@@ -659,7 +694,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -670,7 +706,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorRequest {
                     owner_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
                     owner_type_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerTypeId"))?,
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "ownerTypeId",
+                        ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -691,6 +730,9 @@ impl crate::runtime::loose::Loose for UpdateColorRequest {
 pub struct UpdateColorResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateColorResponse {
@@ -711,6 +753,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorResponse {
                 mut map: A,
             ) -> Result<UpdateColorResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -725,12 +771,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateColorResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateColorResponse {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -771,6 +819,9 @@ pub struct UpdateDeadlineRequest {
     pub owner_type_id: i64,
     /// Format: `date-time`.
     pub value: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateDeadlineRequest {
@@ -794,6 +845,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDeadlineRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -843,7 +898,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDeadlineRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -857,6 +913,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDeadlineRequest {
                         ))?,
                     value: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("value"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -877,6 +934,9 @@ impl crate::runtime::loose::Loose for UpdateDeadlineRequest {
 pub struct UpdateDeadlineResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateDeadlineResponse {
@@ -897,6 +957,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDeadlineResponse {
                 mut map: A,
             ) -> Result<UpdateDeadlineResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -911,12 +975,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDeadlineResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateDeadlineResponse {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -956,6 +1022,9 @@ pub struct UpdateDescriptionRequest {
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
     pub value: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateDescriptionRequest {
@@ -979,6 +1048,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDescriptionRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1028,7 +1101,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDescriptionRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1042,6 +1116,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDescriptionRequest {
                         ))?,
                     value: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("value"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1062,6 +1137,9 @@ impl crate::runtime::loose::Loose for UpdateDescriptionRequest {
 pub struct UpdateDescriptionResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateDescriptionResponse {
@@ -1082,6 +1160,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDescriptionResponse {
                 mut map: A,
             ) -> Result<UpdateDescriptionResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1096,12 +1178,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDescriptionResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateDescriptionResponse {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1142,6 +1226,9 @@ pub struct UpdateResponsibleUserRequest {
     pub owner_type_id: i64,
     #[serde(rename = "responsibleId")]
     pub responsible_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponsibleUserRequest {
@@ -1165,6 +1252,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponsibleUserRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1216,7 +1307,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponsibleUserRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1232,6 +1324,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponsibleUserRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "responsibleId",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1252,6 +1345,9 @@ impl crate::runtime::loose::Loose for UpdateResponsibleUserRequest {
 pub struct UpdateResponsibleUserResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponsibleUserResponse {
@@ -1272,6 +1368,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponsibleUserResponse {
                 mut map: A,
             ) -> Result<UpdateResponsibleUserResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1286,12 +1386,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponsibleUserResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponsibleUserResponse {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -20,6 +20,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -40,6 +43,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -56,13 +63,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -88,6 +97,9 @@ pub struct AddRequestFields {
     pub name: Option<String>,
     #[serde(rename = "TYPE_ID")]
     pub type_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -111,6 +123,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ICON_FILE" => {
@@ -157,7 +173,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -167,6 +184,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     name: __f2.unwrap_or_default(),
                     type_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("TYPE_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -205,6 +223,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "TYPE_ID")]
     pub type_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -225,6 +246,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TYPE_ID" => {
@@ -239,13 +264,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     type_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("TYPE_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -281,7 +308,11 @@ pub async fn list(
 
 /// Parameters of `crm.activity.type.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ListRequest {}
+pub struct ListRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -300,11 +331,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ListRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ListRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -320,7 +355,7 @@ impl crate::runtime::loose::Loose for ListRequest {
 }
 
 /// The `result` of `crm.activity.type.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.activity.type.list";

@@ -22,6 +22,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -58,13 +65,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -118,6 +127,9 @@ pub struct AddRequestFields {
     pub user_type_id: String,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -155,6 +167,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f15: Option<Option<i64>> = None;
                 let mut __f16: Option<String> = None;
                 let mut __f17: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -386,7 +402,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -413,6 +430,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             "USER_TYPE_ID",
                         ))?,
                     xml_id: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -497,6 +515,9 @@ pub struct AddRequestFieldsSettings {
     pub default_value: Option<String>,
     #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
     pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSettings {
@@ -518,6 +539,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSettings {
             ) -> Result<AddRequestFieldsSettings, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT_VALUE" => {
@@ -545,13 +570,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestFieldsSettings {
                     default_value: __f0.unwrap_or_default(),
                     rows: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -589,6 +616,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -609,6 +639,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -623,12 +657,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -666,6 +702,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -686,6 +725,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -700,12 +743,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -746,11 +791,14 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -771,10 +819,12 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<ListRequestFilter>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -794,14 +844,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f2.is_some() {
@@ -815,7 +858,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -823,6 +867,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     filter: __f0.unwrap_or_default(),
                     order: __f1.unwrap_or_default(),
                     start: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -864,6 +909,9 @@ pub struct ListRequestFilter {
     pub user_type_id: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
@@ -895,6 +943,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                 let mut __f9: Option<Option<i64>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_IN_LIST" => {
@@ -1048,7 +1100,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1065,6 +1118,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                     sort: __f9.unwrap_or_default(),
                     user_type_id: __f10.unwrap_or_default(),
                     xml_id: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1241,6 +1295,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1262,6 +1319,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -1289,7 +1350,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1297,6 +1359,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1342,6 +1405,9 @@ pub struct UpdateRequestFields {
     pub sort: Option<i64>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -1375,6 +1441,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f11: Option<Option<bool>> = None;
                 let mut __f12: Option<Option<i64>> = None;
                 let mut __f13: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -1556,7 +1626,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1575,6 +1646,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     show_in_list: __f11.unwrap_or_default(),
                     sort: __f12.unwrap_or_default(),
                     xml_id: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1596,6 +1668,9 @@ pub struct UpdateRequestFieldsSettings {
     pub default_value: Option<String>,
     #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
     pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsSettings {
@@ -1617,6 +1692,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsSettings {
             ) -> Result<UpdateRequestFieldsSettings, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT_VALUE" => {
@@ -1644,13 +1723,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestFieldsSettings {
                     default_value: __f0.unwrap_or_default(),
                     rows: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

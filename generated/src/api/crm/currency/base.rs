@@ -17,7 +17,11 @@ pub async fn get(
 
 /// Parameters of `crm.currency.base.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetRequest {}
+pub struct GetRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -36,11 +40,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 self,
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -78,6 +86,9 @@ pub async fn set(
 pub struct SetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -98,6 +109,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 mut map: A,
             ) -> Result<SetRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -112,12 +127,14 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetRequest {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

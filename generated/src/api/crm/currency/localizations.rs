@@ -21,7 +21,10 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: String,
-    pub lids: Vec<::serde_json::Value>,
+    pub lids: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -42,7 +45,11 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<String> = None;
-                let mut __f1: Option<Vec<::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -60,23 +67,18 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("lids"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     lids: __f1.ok_or_else(|| ::serde::de::Error::missing_field("lids"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -112,7 +114,11 @@ pub async fn fields(
 
 /// Parameters of `crm.currency.localizations.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -131,11 +137,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -167,6 +179,9 @@ pub struct FieldsResponse {
     pub thousands_sep: Option<FieldsResponseThousandsSep>,
     #[serde(rename = "THOUSANDS_VARIANT", skip_serializing_if = "Option::is_none")]
     pub thousands_variant: Option<FieldsResponseThousandsVariant>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -193,6 +208,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f4: Option<Option<FieldsResponseHideZero>> = None;
                 let mut __f5: Option<Option<FieldsResponseThousandsSep>> = None;
                 let mut __f6: Option<Option<FieldsResponseThousandsVariant>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DECIMALS" => {
@@ -299,7 +318,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -311,6 +331,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     hide_zero: __f4.unwrap_or_default(),
                     thousands_sep: __f5.unwrap_or_default(),
                     thousands_variant: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -342,6 +363,9 @@ pub struct FieldsResponseDecimals {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseDecimals {
@@ -368,6 +392,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDecimals {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -458,7 +486,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDecimals {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -470,6 +499,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDecimals {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -501,6 +531,9 @@ pub struct FieldsResponseDecPoint {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseDecPoint {
@@ -527,6 +560,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDecPoint {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -617,7 +654,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDecPoint {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -629,6 +667,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDecPoint {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -660,6 +699,9 @@ pub struct FieldsResponseFormatString {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseFormatString {
@@ -686,6 +728,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFormatString {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -776,7 +822,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFormatString {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -788,6 +835,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFormatString {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -819,6 +867,9 @@ pub struct FieldsResponseFullName {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseFullName {
@@ -845,6 +896,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFullName {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -935,7 +990,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFullName {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -947,6 +1003,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFullName {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -978,6 +1035,9 @@ pub struct FieldsResponseHideZero {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseHideZero {
@@ -1004,6 +1064,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseHideZero {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -1094,7 +1158,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseHideZero {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1106,6 +1171,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseHideZero {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1137,6 +1203,9 @@ pub struct FieldsResponseThousandsSep {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseThousandsSep {
@@ -1163,6 +1232,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseThousandsSep {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -1253,7 +1326,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseThousandsSep {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1265,6 +1339,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseThousandsSep {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1296,6 +1371,9 @@ pub struct FieldsResponseThousandsVariant {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseThousandsVariant {
@@ -1322,6 +1400,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseThousandsVariant {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -1412,7 +1494,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseThousandsVariant {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1424,6 +1507,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseThousandsVariant {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1459,6 +1543,9 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1479,6 +1566,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1493,12 +1584,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1521,6 +1614,9 @@ pub struct GetResponse {
     pub en: Option<GetResponseEn>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ru: Option<GetResponseRu>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1542,6 +1638,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseEn>> = None;
                 let mut __f1: Option<Option<GetResponseRu>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "en" => {
@@ -1571,13 +1671,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     en: __f0.unwrap_or_default(),
                     ru: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1612,6 +1714,9 @@ pub struct GetResponseEn {
     pub thousands_sep: ::serde_json::Value,
     #[serde(rename = "THOUSANDS_VARIANT", skip_serializing_if = "Option::is_none")]
     pub thousands_variant: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseEn {
@@ -1638,6 +1743,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEn {
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DECIMALS" => {
@@ -1725,7 +1834,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEn {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1737,6 +1847,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEn {
                     hide_zero: __f4.unwrap_or_default(),
                     thousands_sep: __f5.unwrap_or_default(),
                     thousands_variant: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1768,6 +1879,9 @@ pub struct GetResponseRu {
     pub thousands_sep: Option<String>,
     #[serde(rename = "THOUSANDS_VARIANT", skip_serializing_if = "Option::is_none")]
     pub thousands_variant: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseRu {
@@ -1794,6 +1908,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRu {
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DECIMALS" => {
@@ -1886,7 +2004,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRu {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1898,6 +2017,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseRu {
                     hide_zero: __f4.unwrap_or_default(),
                     thousands_sep: __f5.unwrap_or_default(),
                     thousands_variant: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1932,7 +2052,10 @@ pub async fn set(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequest {
     pub id: String,
-    pub localizations: ::serde_json::Map<String, ::serde_json::Value>,
+    pub localizations: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -1953,7 +2076,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 mut map: A,
             ) -> Result<SetRequest, A::Error> {
                 let mut __f0: Option<String> = None;
-                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1973,17 +2100,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                                     ::serde::de::Error::duplicate_field("localizations"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1993,6 +2114,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "localizations",
                         ))?,
+                    additional: __extra,
                 })
             }
         }

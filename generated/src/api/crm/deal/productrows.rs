@@ -18,7 +18,11 @@ pub async fn get(
 
 /// Parameters of `crm.deal.productrows.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetRequest {}
+pub struct GetRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -37,11 +41,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 self,
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -80,6 +88,9 @@ pub async fn set(
 pub struct SetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<Vec<SetRequestRowsItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -100,6 +111,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 mut map: A,
             ) -> Result<SetRequest, A::Error> {
                 let mut __f0: Option<Option<Vec<SetRequestRowsItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "rows" => {
@@ -116,12 +131,14 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetRequest {
                     rows: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -172,6 +189,9 @@ pub struct SetRequestRowsItem {
     pub tax_included: Option<SetRequestRowsItemTaxIncluded>,
     #[serde(rename = "TAX_RATE", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestRowsItem {
@@ -206,6 +226,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestRowsItem {
                 let mut __f12: Option<Option<i64>> = None;
                 let mut __f13: Option<Option<SetRequestRowsItemTaxIncluded>> = None;
                 let mut __f14: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DISCOUNT_RATE" => {
@@ -395,7 +419,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestRowsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -415,6 +440,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestRowsItem {
                     sort: __f12.unwrap_or_default(),
                     tax_included: __f13.unwrap_or_default(),
                     tax_rate: __f14.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -28,14 +28,17 @@ pub struct AddRequest {
     pub entity_id: i64,
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: AddRequestEntityTypeId,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<AddRequestStampsEnabled>,
     #[serde(rename = "templateId")]
     pub template_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub values: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -57,14 +60,14 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<AddRequestEntityTypeId> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<AddRequestStampsEnabled>> = None;
                 let mut __f4: Option<i64> = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityId" => {
@@ -97,14 +100,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "stampsEnabled" => {
                             if __f3.is_some() {
@@ -138,17 +134,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("values"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -164,6 +154,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     template_id: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
                     values: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -310,6 +301,9 @@ impl crate::runtime::loose::Loose for AddRequestStampsEnabled {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<AddResponseDocument>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -330,6 +324,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseDocument>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "document" => {
@@ -346,12 +344,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     document: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -408,8 +408,8 @@ pub struct AddResponseDocument {
     pub number: Option<String>,
     #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub products: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub products: ::serde_json::Value,
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
     #[serde(rename = "pullTag", skip_serializing_if = "Option::is_none")]
@@ -434,8 +434,11 @@ pub struct AddResponseDocument {
     pub update_time: Option<String>,
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub values: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
@@ -471,9 +474,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                 let mut __f13: Option<Option<bool>> = None;
                 let mut __f14: Option<Option<String>> = None;
                 let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f16: Option<::serde_json::Value> = None;
                 let mut __f17: Option<Option<String>> = None;
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<bool>> = None;
@@ -484,9 +485,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                 let mut __f24: Option<Option<String>> = None;
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<i64>> = None;
-                let mut __f27: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f27: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "changeQrCodeDisabledReason" => {
@@ -695,14 +698,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             if __f16.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("products"));
                             }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "publicUrl" => {
                             if __f17.is_some() {
@@ -838,17 +834,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                             if __f27.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("values"));
                             }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -881,6 +871,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseDocument {
                     update_time: __f25.unwrap_or_default(),
                     updated_by: __f26.unwrap_or_default(),
                     values: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -915,6 +906,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -935,6 +929,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -949,12 +947,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -994,6 +994,9 @@ pub struct EnablepublicurlRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<EnablepublicurlRequestStatus>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for EnablepublicurlRequest {
@@ -1015,6 +1018,10 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlRequest {
             ) -> Result<EnablepublicurlRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<EnablepublicurlRequestStatus>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1042,13 +1049,15 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(EnablepublicurlRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     status: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1122,6 +1131,9 @@ impl crate::runtime::loose::Loose for EnablepublicurlRequestStatus {
 pub struct EnablepublicurlResponse {
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for EnablepublicurlResponse {
@@ -1142,6 +1154,10 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlResponse {
                 mut map: A,
             ) -> Result<EnablepublicurlResponse, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "publicUrl" => {
@@ -1158,12 +1174,14 @@ impl<'de> ::serde::Deserialize<'de> for EnablepublicurlResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(EnablepublicurlResponse {
                     public_url: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1198,6 +1216,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1218,6 +1239,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1232,12 +1257,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1258,6 +1285,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<GetResponseDocument>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1278,6 +1308,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseDocument>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "document" => {
@@ -1294,12 +1328,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     document: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1360,8 +1396,8 @@ pub struct GetResponseDocument {
     pub pdf_url: Option<String>,
     #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
     pub pdf_url_machine: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub products: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub products: ::serde_json::Value,
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
     #[serde(rename = "pullTag", skip_serializing_if = "Option::is_none")]
@@ -1386,8 +1422,11 @@ pub struct GetResponseDocument {
     pub update_time: Option<String>,
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub values: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
@@ -1425,9 +1464,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f18: Option<::serde_json::Value> = None;
                 let mut __f19: Option<Option<String>> = None;
                 let mut __f20: Option<Option<String>> = None;
                 let mut __f21: Option<Option<bool>> = None;
@@ -1438,9 +1475,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<Option<String>> = None;
                 let mut __f28: Option<Option<i64>> = None;
-                let mut __f29: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f29: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "changeQrCodeDisabledReason" => {
@@ -1675,14 +1714,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             if __f18.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("products"));
                             }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "publicUrl" => {
                             if __f19.is_some() {
@@ -1818,17 +1850,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                             if __f29.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("values"));
                             }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f29 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1863,6 +1889,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseDocument {
                     update_time: __f27.unwrap_or_default(),
                     updated_by: __f28.unwrap_or_default(),
                     values: __f29.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1899,6 +1926,9 @@ pub struct GetfieldsRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<GetfieldsRequestValues>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
@@ -1920,6 +1950,10 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
             ) -> Result<GetfieldsRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<GetfieldsRequestValues>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1947,13 +1981,15 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetfieldsRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     values: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1981,12 +2017,21 @@ pub struct GetfieldsRequestValues {
     pub document_number: Option<String>,
     #[serde(rename = "DocumentTitle", skip_serializing_if = "Option::is_none")]
     pub document_title: Option<String>,
-    #[serde(rename = "ProductsProductName", skip_serializing_if = "Option::is_none")]
-    pub products_product_name: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "ProductsProductQuantity", skip_serializing_if = "Option::is_none")]
-    pub products_product_quantity: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "ProductsProductName",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub products_product_name: ::serde_json::Value,
+    #[serde(
+        rename = "ProductsProductQuantity",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub products_product_quantity: ::serde_json::Value,
     #[serde(rename = "TotalSum", skip_serializing_if = "Option::is_none")]
     pub total_sum: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
@@ -2011,9 +2056,13 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ClientEmail" => {
@@ -2087,14 +2136,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                                     ::serde::de::Error::duplicate_field("ProductsProductName"),
                                 );
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ProductsProductQuantity" => {
                             if __f6.is_some() {
@@ -2104,14 +2146,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                                     ),
                                 );
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TotalSum" => {
                             if __f7.is_some() {
@@ -2125,7 +2160,8 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2138,6 +2174,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                     products_product_name: __f5.unwrap_or_default(),
                     products_product_quantity: __f6.unwrap_or_default(),
                     total_sum: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2158,6 +2195,9 @@ impl crate::runtime::loose::Loose for GetfieldsRequestValues {
 pub struct GetfieldsResponse {
     #[serde(rename = "documentFields", skip_serializing_if = "Option::is_none")]
     pub document_fields: Option<GetfieldsResponseDocumentFields>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
@@ -2178,6 +2218,10 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                 mut map: A,
             ) -> Result<GetfieldsResponse, A::Error> {
                 let mut __f0: Option<Option<GetfieldsResponseDocumentFields>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "documentFields" => {
@@ -2196,12 +2240,14 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetfieldsResponse {
                     document_fields: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2223,14 +2269,14 @@ pub struct GetfieldsResponseDocumentFields {
     pub chain: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub format: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub format: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
     #[serde(rename = "hideRow", skip_serializing_if = "Option::is_none")]
     pub hide_row: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub options: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub options: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2239,6 +2285,9 @@ pub struct GetfieldsResponseDocumentFields {
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
@@ -2260,18 +2309,18 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
             ) -> Result<GetfieldsResponseDocumentFields, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chain" => {
@@ -2300,27 +2349,13 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("format"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "group" => {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("group"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "hideRow" => {
                             if __f4.is_some() {
@@ -2337,14 +2372,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("options"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "required" => {
                             if __f6.is_some() {
@@ -2391,7 +2419,8 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2406,6 +2435,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseDocumentFields {
                     title: __f7.unwrap_or_default(),
                     type_: __f8.unwrap_or_default(),
                     value: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2443,12 +2473,15 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -2469,11 +2502,13 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<ListRequestFilter>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<Vec<String>>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -2493,14 +2528,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
@@ -2527,7 +2555,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2536,6 +2565,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2595,8 +2625,11 @@ pub struct ListRequestFilter {
     pub update_time: Option<String>,
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub values: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
@@ -2636,9 +2669,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                 let mut __f17: Option<Option<String>> = None;
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<i64>> = None;
-                let mut __f20: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f20: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "createTime" => {
@@ -2887,17 +2922,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             if __f20.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("values"));
                             }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2923,6 +2952,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                     update_time: __f18.unwrap_or_default(),
                     updated_by: __f19.unwrap_or_default(),
                     values: __f20.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2943,6 +2973,9 @@ impl crate::runtime::loose::Loose for ListRequestFilter {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub documents: Option<Vec<ListResponseDocumentsItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -2963,6 +2996,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 mut map: A,
             ) -> Result<ListResponse, A::Error> {
                 let mut __f0: Option<Option<Vec<ListResponseDocumentsItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "documents" => {
@@ -2981,12 +3018,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     documents: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3046,8 +3085,11 @@ pub struct ListResponseDocumentsItem {
     pub update_time: Option<String>,
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub values: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
@@ -3087,9 +3129,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                 let mut __f17: Option<Option<String>> = None;
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<i64>> = None;
-                let mut __f20: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f20: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "createTime" => {
@@ -3338,17 +3382,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                             if __f20.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("values"));
                             }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3374,6 +3412,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseDocumentsItem {
                     update_time: __f18.unwrap_or_default(),
                     updated_by: __f19.unwrap_or_default(),
                     values: __f20.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3410,8 +3449,11 @@ pub struct UpdateRequest {
     pub id: i64,
     #[serde(rename = "stampsEnabled", skip_serializing_if = "Option::is_none")]
     pub stamps_enabled: Option<UpdateRequestStampsEnabled>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub values: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -3433,9 +3475,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<UpdateRequestStampsEnabled>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -3468,17 +3512,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("values"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3486,6 +3524,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     stamps_enabled: __f1.unwrap_or_default(),
                     values: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3559,6 +3598,9 @@ impl crate::runtime::loose::Loose for UpdateRequestStampsEnabled {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<UpdateResponseDocument>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -3579,6 +3621,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseDocument>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "document" => {
@@ -3595,12 +3641,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     document: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3657,8 +3705,8 @@ pub struct UpdateResponseDocument {
     pub number: Option<String>,
     #[serde(rename = "pdfUrl", skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub products: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub products: ::serde_json::Value,
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
     #[serde(rename = "pullTag", skip_serializing_if = "Option::is_none")]
@@ -3683,8 +3731,11 @@ pub struct UpdateResponseDocument {
     pub update_time: Option<String>,
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub values: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
@@ -3720,9 +3771,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                 let mut __f13: Option<Option<bool>> = None;
                 let mut __f14: Option<Option<String>> = None;
                 let mut __f15: Option<Option<String>> = None;
-                let mut __f16: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f16: Option<::serde_json::Value> = None;
                 let mut __f17: Option<Option<String>> = None;
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<bool>> = None;
@@ -3733,9 +3782,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                 let mut __f24: Option<Option<String>> = None;
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<i64>> = None;
-                let mut __f27: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f27: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "changeQrCodeDisabledReason" => {
@@ -3944,14 +3995,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             if __f16.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("products"));
                             }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "publicUrl" => {
                             if __f17.is_some() {
@@ -4087,17 +4131,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                             if __f27.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("values"));
                             }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4130,6 +4168,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseDocument {
                     update_time: __f25.unwrap_or_default(),
                     updated_by: __f26.unwrap_or_default(),
                     values: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4164,6 +4203,9 @@ pub async fn upload(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UploadRequest {
     pub fields: UploadRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadRequest {
@@ -4184,6 +4226,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequest {
                 mut map: A,
             ) -> Result<UploadRequest, A::Error> {
                 let mut __f0: Option<UploadRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -4200,13 +4246,15 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UploadRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -4237,6 +4285,9 @@ pub struct UploadRequestFields {
     pub pdf_content: Option<String>,
     pub region: String,
     pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
@@ -4264,6 +4315,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<String> = None;
                 let mut __f7: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityId" => {
@@ -4365,7 +4420,8 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4388,6 +4444,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("region"))?,
                     title: __f7
                         .ok_or_else(|| ::serde::de::Error::missing_field("title"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -4473,6 +4530,9 @@ impl crate::runtime::loose::Loose for UploadRequestFieldsEntityTypeId {
 pub struct UploadResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<UploadResponseDocument>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadResponse {
@@ -4493,6 +4553,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponse {
                 mut map: A,
             ) -> Result<UploadResponse, A::Error> {
                 let mut __f0: Option<Option<UploadResponseDocument>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "document" => {
@@ -4509,12 +4573,14 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UploadResponse {
                     document: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4575,8 +4641,8 @@ pub struct UploadResponseDocument {
     pub pdf_url: Option<String>,
     #[serde(rename = "pdfUrlMachine", skip_serializing_if = "Option::is_none")]
     pub pdf_url_machine: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub products: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub products: ::serde_json::Value,
     #[serde(rename = "publicUrl", skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
     #[serde(rename = "pullTag", skip_serializing_if = "Option::is_none")]
@@ -4601,8 +4667,11 @@ pub struct UploadResponseDocument {
     pub update_time: Option<String>,
     #[serde(rename = "updatedBy", skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub values: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadResponseDocument {
@@ -4640,9 +4709,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseDocument {
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f18: Option<::serde_json::Value> = None;
                 let mut __f19: Option<Option<String>> = None;
                 let mut __f20: Option<Option<String>> = None;
                 let mut __f21: Option<Option<bool>> = None;
@@ -4653,9 +4720,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseDocument {
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<Option<String>> = None;
                 let mut __f28: Option<Option<i64>> = None;
-                let mut __f29: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f29: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "changeQrCodeDisabledReason" => {
@@ -4890,14 +4959,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseDocument {
                             if __f18.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("products"));
                             }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "publicUrl" => {
                             if __f19.is_some() {
@@ -5033,17 +5095,11 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseDocument {
                             if __f29.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("values"));
                             }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f29 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5078,6 +5134,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseDocument {
                     update_time: __f27.unwrap_or_default(),
                     updated_by: __f28.unwrap_or_default(),
                     values: __f29.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

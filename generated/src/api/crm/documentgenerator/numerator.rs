@@ -22,6 +22,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -58,13 +65,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -86,6 +95,9 @@ pub struct AddRequestFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<AddRequestFieldsSettings>,
     pub template: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -108,6 +120,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<AddRequestFieldsSettings>> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "name" => {
@@ -146,7 +162,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -155,6 +172,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     settings: __f1.unwrap_or_default(),
                     template: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("template"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -179,6 +197,9 @@ pub struct AddRequestFieldsSettings {
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
         AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSettings {
@@ -203,6 +224,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSettings {
                         AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
                     >,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "Bitrix_Main_Numerator_Generator_SequentNumberGenerator" => {
@@ -225,13 +250,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestFieldsSettings {
                     bitrix_main_numerator_generator_sequent_number_generator: __f0
                         .unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -263,6 +290,9 @@ pub struct AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGene
     pub step: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de>
@@ -295,6 +325,10 @@ for AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDirectNumeration" => {
@@ -381,7 +415,8 @@ for AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -393,6 +428,7 @@ for AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
                     start: __f4.unwrap_or_default(),
                     step: __f5.unwrap_or_default(),
                     timezone: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -422,6 +458,9 @@ pub struct AddResponse {
     pub settings: Option<AddResponseSettings>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -446,6 +485,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<AddResponseSettings>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -506,7 +549,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -516,6 +560,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                     name: __f2.unwrap_or_default(),
                     settings: __f3.unwrap_or_default(),
                     template: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -547,6 +592,9 @@ pub struct AddResponseSettings {
     pub step: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseSettings {
@@ -573,6 +621,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSettings {
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDirectNumeration" => {
@@ -659,7 +711,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -671,6 +724,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseSettings {
                     start: __f4.unwrap_or_default(),
                     step: __f5.unwrap_or_default(),
                     timezone: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -705,6 +759,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -725,6 +782,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -739,12 +800,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -782,6 +845,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -802,6 +868,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -816,12 +886,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -850,6 +922,9 @@ pub struct GetResponse {
     pub settings: Option<GetResponseSettings>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -874,6 +949,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<GetResponseSettings>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -934,7 +1013,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -944,6 +1024,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     name: __f2.unwrap_or_default(),
                     settings: __f3.unwrap_or_default(),
                     template: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -975,6 +1056,9 @@ pub struct GetResponseSettings {
     pub step: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
@@ -1001,6 +1085,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDirectNumeration" => {
@@ -1087,7 +1175,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1099,6 +1188,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
                     start: __f4.unwrap_or_default(),
                     step: __f5.unwrap_or_default(),
                     timezone: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1136,6 +1226,9 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -1156,6 +1249,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "start" => {
@@ -1170,12 +1267,14 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     start: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1202,6 +1301,9 @@ pub struct ListResponse {
     pub settings: Option<ListResponseSettings>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -1225,6 +1327,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<ListResponseSettings>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1274,7 +1380,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1283,6 +1390,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                     name: __f1.unwrap_or_default(),
                     settings: __f2.unwrap_or_default(),
                     template: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1314,6 +1422,9 @@ pub struct ListResponseSettings {
     pub step: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseSettings {
@@ -1340,6 +1451,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseSettings {
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDirectNumeration" => {
@@ -1426,7 +1541,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1438,6 +1554,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseSettings {
                     start: __f4.unwrap_or_default(),
                     step: __f5.unwrap_or_default(),
                     timezone: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1473,6 +1590,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1494,6 +1614,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -1521,7 +1645,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1529,6 +1654,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1552,6 +1678,9 @@ pub struct UpdateRequestFields {
     pub settings: Option<UpdateRequestFieldsSettings>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -1574,6 +1703,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<UpdateRequestFieldsSettings>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "name" => {
@@ -1612,7 +1745,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1620,6 +1754,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     name: __f0.unwrap_or_default(),
                     settings: __f1.unwrap_or_default(),
                     template: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1644,6 +1779,9 @@ pub struct UpdateRequestFieldsSettings {
     pub bitrix_main_numerator_generator_sequent_number_generator: Option<
         UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
     >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsSettings {
@@ -1668,6 +1806,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsSettings {
                         UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator,
                     >,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "Bitrix_Main_Numerator_Generator_SequentNumberGenerator" => {
@@ -1690,13 +1832,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestFieldsSettings {
                     bitrix_main_numerator_generator_sequent_number_generator: __f0
                         .unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1728,6 +1872,9 @@ pub struct UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberG
     pub step: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de>
@@ -1760,6 +1907,10 @@ for UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerato
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDirectNumeration" => {
@@ -1846,7 +1997,8 @@ for UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerato
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1858,6 +2010,7 @@ for UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerato
                     start: __f4.unwrap_or_default(),
                     step: __f5.unwrap_or_default(),
                     timezone: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1887,6 +2040,9 @@ pub struct UpdateResponse {
     pub settings: Option<UpdateResponseSettings>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -1911,6 +2067,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<UpdateResponseSettings>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1971,7 +2131,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1981,6 +2142,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                     name: __f2.unwrap_or_default(),
                     settings: __f3.unwrap_or_default(),
                     template: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2012,6 +2174,9 @@ pub struct UpdateResponseSettings {
     pub step: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseSettings {
@@ -2038,6 +2203,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSettings {
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDirectNumeration" => {
@@ -2124,7 +2293,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2136,6 +2306,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseSettings {
                     start: __f4.unwrap_or_default(),
                     step: __f5.unwrap_or_default(),
                     timezone: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

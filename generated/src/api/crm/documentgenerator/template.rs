@@ -23,6 +23,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -43,6 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -59,13 +66,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -86,7 +95,7 @@ pub struct AddRequestFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
     #[serde(rename = "entityTypeId")]
-    pub entity_type_id: Vec<::serde_json::Value>,
+    pub entity_type_id: ::serde_json::Value,
     pub file: ::serde_json::Value,
     pub name: String,
     #[serde(rename = "numeratorId")]
@@ -94,10 +103,13 @@ pub struct AddRequestFields {
     pub region: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -118,14 +130,18 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 mut map: A,
             ) -> Result<AddRequestFields, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Vec<::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<i64> = None;
                 let mut __f5: Option<String> = None;
                 let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -145,14 +161,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                                     ::serde::de::Error::duplicate_field("entityTypeId"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "file" => {
                             if __f2.is_some() {
@@ -210,14 +219,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             if __f7.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "withStamps" => {
                             if __f8.is_some() {
@@ -233,7 +235,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -254,6 +257,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     sort: __f6.unwrap_or_default(),
                     users: __f7.unwrap_or_default(),
                     with_stamps: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -283,8 +287,11 @@ pub struct AddResponse {
     pub download: Option<String>,
     #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
     pub download_machine: Option<String>,
-    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "entityTypeId",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub entity_type_id: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
@@ -302,10 +309,13 @@ pub struct AddResponse {
     /// Format: `date-time`.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -330,7 +340,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
@@ -339,10 +349,12 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -410,14 +422,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                                     ::serde::de::Error::duplicate_field("entityTypeId"),
                                 );
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f6.is_some() {
@@ -517,14 +522,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             if __f14.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "withStamps" => {
                             if __f15.is_some() {
@@ -540,7 +538,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -561,6 +560,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                     update_time: __f13.unwrap_or_default(),
                     users: __f14.unwrap_or_default(),
                     with_stamps: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -595,6 +595,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -615,6 +618,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -629,12 +636,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -672,6 +681,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -692,6 +704,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -706,12 +722,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -741,8 +759,11 @@ pub struct GetResponse {
     pub download: Option<String>,
     #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
     pub download_machine: Option<String>,
-    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "entityTypeId",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub entity_type_id: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
@@ -760,10 +781,13 @@ pub struct GetResponse {
     /// Format: `date-time`.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -788,7 +812,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
@@ -797,10 +821,12 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -868,14 +894,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("entityTypeId"),
                                 );
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f6.is_some() {
@@ -975,14 +994,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             if __f14.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "withStamps" => {
                             if __f15.is_some() {
@@ -998,7 +1010,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1019,6 +1032,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     update_time: __f13.unwrap_or_default(),
                     users: __f14.unwrap_or_default(),
                     with_stamps: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1059,6 +1073,9 @@ pub struct GetfieldsRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<GetfieldsRequestValues>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
@@ -1082,6 +1099,10 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<Option<GetfieldsRequestValues>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityId" => {
@@ -1133,7 +1154,8 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1145,6 +1167,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
                         ))?,
                     id: __f2.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     values: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1174,8 +1197,8 @@ pub struct GetfieldsRequestValues {
     pub document_number: Option<String>,
     #[serde(rename = "DocumentTitle", skip_serializing_if = "Option::is_none")]
     pub document_title: Option<String>,
-    #[serde(rename = "MY_COMPANY", skip_serializing_if = "Option::is_none")]
-    pub my_company: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "MY_COMPANY", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub my_company: ::serde_json::Value,
     #[serde(rename = "MyCompanyAssignedEmail", skip_serializing_if = "Option::is_none")]
     pub my_company_assigned_email: Option<String>,
     #[serde(
@@ -1212,20 +1235,29 @@ pub struct GetfieldsRequestValues {
     pub products_index: Option<String>,
     #[serde(
         rename = "ProductsProductMeasureName",
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::serde_json::Value::is_null"
     )]
-    pub products_product_measure_name: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "ProductsProductName", skip_serializing_if = "Option::is_none")]
-    pub products_product_name: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "ProductsProductPriceRaw", skip_serializing_if = "Option::is_none")]
-    pub products_product_price_raw: Option<Vec<::serde_json::Value>>,
+    pub products_product_measure_name: ::serde_json::Value,
+    #[serde(
+        rename = "ProductsProductName",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub products_product_name: ::serde_json::Value,
+    #[serde(
+        rename = "ProductsProductPriceRaw",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub products_product_price_raw: ::serde_json::Value,
     #[serde(
         rename = "ProductsProductPriceRawSum",
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::serde_json::Value::is_null"
     )]
-    pub products_product_price_raw_sum: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "ProductsProductQuantity", skip_serializing_if = "Option::is_none")]
-    pub products_product_quantity: Option<Vec<::serde_json::Value>>,
+    pub products_product_price_raw_sum: ::serde_json::Value,
+    #[serde(
+        rename = "ProductsProductQuantity",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub products_product_quantity: ::serde_json::Value,
     #[serde(
         rename = "RequisiteRegisteredAddressText",
         skip_serializing_if = "Option::is_none"
@@ -1233,16 +1265,28 @@ pub struct GetfieldsRequestValues {
     pub requisite_registered_address_text: Option<String>,
     #[serde(rename = "RequisiteRqCompanyName", skip_serializing_if = "Option::is_none")]
     pub requisite_rq_company_name: Option<String>,
-    #[serde(rename = "TaxesTaxRate", skip_serializing_if = "Option::is_none")]
-    pub taxes_tax_rate: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "TaxesTaxTitle", skip_serializing_if = "Option::is_none")]
-    pub taxes_tax_title: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "TaxesTaxValue", skip_serializing_if = "Option::is_none")]
-    pub taxes_tax_value: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "TaxesTaxRate",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub taxes_tax_rate: ::serde_json::Value,
+    #[serde(
+        rename = "TaxesTaxTitle",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub taxes_tax_title: ::serde_json::Value,
+    #[serde(
+        rename = "TaxesTaxValue",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub taxes_tax_value: ::serde_json::Value,
     #[serde(rename = "TotalRaw", skip_serializing_if = "Option::is_none")]
     pub total_raw: Option<String>,
     #[serde(rename = "TotalSum", skip_serializing_if = "Option::is_none")]
     pub total_sum: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
@@ -1268,7 +1312,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
@@ -1280,18 +1324,22 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<String>> = None;
-                let mut __f18: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f19: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f20: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f21: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f22: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f18: Option<::serde_json::Value> = None;
+                let mut __f19: Option<::serde_json::Value> = None;
+                let mut __f20: Option<::serde_json::Value> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
+                let mut __f22: Option<::serde_json::Value> = None;
                 let mut __f23: Option<Option<String>> = None;
                 let mut __f24: Option<Option<String>> = None;
-                let mut __f25: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f26: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f27: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f25: Option<::serde_json::Value> = None;
+                let mut __f26: Option<::serde_json::Value> = None;
+                let mut __f27: Option<::serde_json::Value> = None;
                 let mut __f28: Option<Option<String>> = None;
                 let mut __f29: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ClientEmail" => {
@@ -1378,14 +1426,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                                     ::serde::de::Error::duplicate_field("MY_COMPANY"),
                                 );
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MyCompanyAssignedEmail" => {
                             if __f7.is_some() {
@@ -1548,14 +1589,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                                     ),
                                 );
                             }
-                            __f18 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f18 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ProductsProductName" => {
                             if __f19.is_some() {
@@ -1563,14 +1597,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                                     ::serde::de::Error::duplicate_field("ProductsProductName"),
                                 );
                             }
-                            __f19 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f19 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ProductsProductPriceRaw" => {
                             if __f20.is_some() {
@@ -1580,14 +1607,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                                     ),
                                 );
                             }
-                            __f20 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f20 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ProductsProductPriceRawSum" => {
                             if __f21.is_some() {
@@ -1597,14 +1617,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                                     ),
                                 );
                             }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ProductsProductQuantity" => {
                             if __f22.is_some() {
@@ -1614,14 +1627,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                                     ),
                                 );
                             }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "RequisiteRegisteredAddressText" => {
                             if __f23.is_some() {
@@ -1659,14 +1665,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                                     ::serde::de::Error::duplicate_field("TaxesTaxRate"),
                                 );
                             }
-                            __f25 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f25 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TaxesTaxTitle" => {
                             if __f26.is_some() {
@@ -1674,14 +1673,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                                     ::serde::de::Error::duplicate_field("TaxesTaxTitle"),
                                 );
                             }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f26 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TaxesTaxValue" => {
                             if __f27.is_some() {
@@ -1689,14 +1681,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                                     ::serde::de::Error::duplicate_field("TaxesTaxValue"),
                                 );
                             }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TotalRaw" => {
                             if __f28.is_some() {
@@ -1721,7 +1706,8 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1757,6 +1743,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequestValues {
                     taxes_tax_value: __f27.unwrap_or_default(),
                     total_raw: __f28.unwrap_or_default(),
                     total_sum: __f29.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1777,6 +1764,9 @@ impl crate::runtime::loose::Loose for GetfieldsRequestValues {
 pub struct GetfieldsResponse {
     #[serde(rename = "templateFields", skip_serializing_if = "Option::is_none")]
     pub template_fields: Option<GetfieldsResponseTemplateFields>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
@@ -1797,6 +1787,10 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                 mut map: A,
             ) -> Result<GetfieldsResponse, A::Error> {
                 let mut __f0: Option<Option<GetfieldsResponseTemplateFields>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "templateFields" => {
@@ -1815,12 +1809,14 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetfieldsResponse {
                     template_fields: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1842,8 +1838,8 @@ pub struct GetfieldsResponseTemplateFields {
     pub chain: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub group: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1852,6 +1848,9 @@ pub struct GetfieldsResponseTemplateFields {
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
@@ -1873,11 +1872,15 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
             ) -> Result<GetfieldsResponseTemplateFields, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chain" => {
@@ -1906,14 +1909,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("group"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "required" => {
                             if __f3.is_some() {
@@ -1960,7 +1956,8 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1972,6 +1969,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponseTemplateFields {
                     title: __f4.unwrap_or_default(),
                     type_: __f5.unwrap_or_default(),
                     value: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2007,14 +2005,17 @@ pub async fn list(
 /// Parameters of `crm.documentgenerator.template.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -2034,41 +2035,27 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<Vec<ListRequestSelectItem>>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
@@ -2095,7 +2082,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2104,6 +2092,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
                     start: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2132,8 +2121,11 @@ pub struct ListRequestSelectItem {
     pub download: Option<String>,
     #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
     pub download_machine: Option<String>,
-    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "entityTypeId",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub entity_type_id: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
@@ -2151,10 +2143,13 @@ pub struct ListRequestSelectItem {
     /// Format: `date-time`.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
@@ -2179,7 +2174,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
@@ -2188,8 +2183,12 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<i64>> = None;
                 let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2257,14 +2256,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                                     ::serde::de::Error::duplicate_field("entityTypeId"),
                                 );
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f6.is_some() {
@@ -2364,14 +2356,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             if __f14.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "withStamps" => {
                             if __f15.is_some() {
@@ -2387,7 +2372,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2408,6 +2394,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                     update_time: __f13.unwrap_or_default(),
                     users: __f14.unwrap_or_default(),
                     with_stamps: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2428,6 +2415,9 @@ impl crate::runtime::loose::Loose for ListRequestSelectItem {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub templates: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -2450,6 +2440,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "templates" => {
@@ -2468,12 +2462,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     templates: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2509,6 +2505,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -2530,6 +2529,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -2557,7 +2560,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2565,6 +2569,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2584,8 +2589,11 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 pub struct UpdateRequestFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<String>,
-    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "entityTypeId",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub entity_type_id: ::serde_json::Value,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub file: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2596,10 +2604,13 @@ pub struct UpdateRequestFields {
     pub region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -2620,14 +2631,18 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 mut map: A,
             ) -> Result<UpdateRequestFields, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<i64>> = None;
-                let mut __f7: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2647,14 +2662,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                                     ::serde::de::Error::duplicate_field("entityTypeId"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "file" => {
                             if __f2.is_some() {
@@ -2712,14 +2720,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             if __f7.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "withStamps" => {
                             if __f8.is_some() {
@@ -2735,7 +2736,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2749,6 +2751,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     sort: __f6.unwrap_or_default(),
                     users: __f7.unwrap_or_default(),
                     with_stamps: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2778,8 +2781,11 @@ pub struct UpdateResponse {
     pub download: Option<String>,
     #[serde(rename = "downloadMachine", skip_serializing_if = "Option::is_none")]
     pub download_machine: Option<String>,
-    #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
-    pub entity_type_id: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "entityTypeId",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub entity_type_id: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(rename = "isDeleted", skip_serializing_if = "Option::is_none")]
@@ -2797,10 +2803,13 @@ pub struct UpdateResponse {
     /// Format: `date-time`.
     #[serde(rename = "updateTime", skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
     #[serde(rename = "withStamps", skip_serializing_if = "Option::is_none")]
     pub with_stamps: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -2825,7 +2834,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
@@ -2834,10 +2843,12 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2905,14 +2916,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                                     ::serde::de::Error::duplicate_field("entityTypeId"),
                                 );
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f6.is_some() {
@@ -3012,14 +3016,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             if __f14.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "withStamps" => {
                             if __f15.is_some() {
@@ -3035,7 +3032,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3056,6 +3054,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                     update_time: __f13.unwrap_or_default(),
                     users: __f14.unwrap_or_default(),
                     with_stamps: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -22,6 +22,9 @@ pub async fn fields(
 pub struct FieldsRequest {
     #[serde(rename = "entityTypeId", skip_serializing_if = "Option::is_none")]
     pub entity_type_id: Option<FieldsRequestEntityTypeId>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
                 let mut __f0: Option<Option<FieldsRequestEntityTypeId>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -60,12 +67,14 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(FieldsRequest {
                     entity_type_id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -149,6 +158,9 @@ pub struct FieldsResponseItem {
     pub field_code: Option<String>,
     #[serde(rename = "fieldTitle", skip_serializing_if = "Option::is_none")]
     pub field_title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseItem {
@@ -171,6 +183,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseItem {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -213,7 +229,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -221,6 +238,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseItem {
                     entity_type_id: __f0.unwrap_or_default(),
                     field_code: __f1.unwrap_or_default(),
                     field_title: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -253,7 +271,11 @@ pub async fn list(
 
 /// Parameters of `crm.duplicate.volatileType.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ListRequest {}
+pub struct ListRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -272,11 +294,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ListRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ListRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -302,6 +328,9 @@ pub struct ListResponseItem {
     pub field_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -324,6 +353,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -364,7 +397,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -372,6 +406,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     entity_type_id: __f0.unwrap_or_default(),
                     field_code: __f1.unwrap_or_default(),
                     id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -409,6 +444,9 @@ pub struct RegisterRequest {
     pub entity_type_id: RegisterRequestEntityTypeId,
     #[serde(rename = "fieldCode")]
     pub field_code: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
@@ -430,6 +468,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
             ) -> Result<RegisterRequest, A::Error> {
                 let mut __f0: Option<RegisterRequestEntityTypeId> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -461,7 +503,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -472,6 +515,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                         ))?,
                     field_code: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("fieldCode"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -549,6 +593,9 @@ impl crate::runtime::loose::Loose for RegisterRequestEntityTypeId {
 pub struct RegisterResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
@@ -569,6 +616,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                 mut map: A,
             ) -> Result<RegisterResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -583,12 +634,14 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RegisterResponse {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -623,6 +676,9 @@ pub async fn unregister(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnregisterRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
@@ -643,6 +699,10 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                 mut map: A,
             ) -> Result<UnregisterRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -657,12 +717,14 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnregisterRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }

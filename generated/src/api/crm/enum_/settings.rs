@@ -16,7 +16,11 @@ pub async fn mode(
 
 /// Parameters of `crm.enum.settings.mode`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ModeRequest {}
+pub struct ModeRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ModeRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -35,11 +39,15 @@ impl<'de> ::serde::Deserialize<'de> for ModeRequest {
                 self,
                 mut map: A,
             ) -> Result<ModeRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ModeRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ModeRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -67,6 +75,9 @@ pub struct ModeResponseItem {
     pub symbol_code: Option<String>,
     #[serde(rename = "SYMBOL_CODE_SHORT", skip_serializing_if = "Option::is_none")]
     pub symbol_code_short: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ModeResponseItem {
@@ -90,6 +101,10 @@ impl<'de> ::serde::Deserialize<'de> for ModeResponseItem {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -141,7 +156,8 @@ impl<'de> ::serde::Deserialize<'de> for ModeResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -150,6 +166,7 @@ impl<'de> ::serde::Deserialize<'de> for ModeResponseItem {
                     name: __f1.unwrap_or_default(),
                     symbol_code: __f2.unwrap_or_default(),
                     symbol_code_short: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -23,7 +23,10 @@ pub async fn add(
 /// Parameters of `crm.invoice.status.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    pub fields: Vec<::serde_json::Value>,
+    pub fields: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -43,30 +46,29 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -105,6 +107,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -125,6 +130,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -139,12 +148,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -196,6 +207,9 @@ pub struct FieldsRequest {
     pub status_id: Option<String>,
     #[serde(rename = "SYSTEM", skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
@@ -222,6 +236,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 let mut __f4: Option<i64> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY_ID" => {
@@ -308,7 +326,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -320,6 +339,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                     sort: __f4.ok_or_else(|| ::serde::de::Error::missing_field("SORT"))?,
                     status_id: __f5.unwrap_or_default(),
                     system: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -352,6 +372,9 @@ pub struct FieldsResponse {
     pub status_id: Option<String>,
     #[serde(rename = "SYSTEM", skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -378,6 +401,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY_ID" => {
@@ -464,7 +491,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -476,6 +504,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     sort: __f4.unwrap_or_default(),
                     status_id: __f5.unwrap_or_default(),
                     system: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -511,6 +540,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -531,6 +563,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -545,12 +581,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -587,7 +625,11 @@ pub async fn list(
 
 /// Parameters of `crm.invoice.status.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ListRequest {}
+pub struct ListRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -606,11 +648,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ListRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ListRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -647,8 +693,11 @@ pub async fn update(
 /// Parameters of `crm.invoice.status.update`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
-    pub fields: Vec<::serde_json::Value>,
+    pub fields: ::serde_json::Value,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -668,22 +717,19 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f1.is_some() {
@@ -697,7 +743,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -705,6 +752,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }

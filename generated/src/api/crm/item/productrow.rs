@@ -25,6 +25,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -61,13 +68,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -114,6 +123,9 @@ pub struct AddRequestFields {
     pub tax_included: Option<AddRequestFieldsTaxIncluded>,
     #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -146,6 +158,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f10: Option<Option<i64>> = None;
                 let mut __f11: Option<Option<AddRequestFieldsTaxIncluded>> = None;
                 let mut __f12: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "discountRate" => {
@@ -302,7 +318,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -322,6 +339,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     sort: __f10.unwrap_or_default(),
                     tax_included: __f11.unwrap_or_default(),
                     tax_rate: __f12.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -454,6 +472,9 @@ impl crate::runtime::loose::Loose for AddRequestFieldsTaxIncluded {
 pub struct AddResponse {
     #[serde(rename = "productRow", skip_serializing_if = "Option::is_none")]
     pub product_row: Option<AddResponseProductRow>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -474,6 +495,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseProductRow>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "productRow" => {
@@ -492,12 +517,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     product_row: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -559,6 +586,9 @@ pub struct AddResponseProductRow {
     pub type_: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseProductRow {
@@ -600,6 +630,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseProductRow {
                 let mut __f19: Option<Option<i64>> = None;
                 let mut __f20: Option<Option<i64>> = None;
                 let mut __f21: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "customized" => {
@@ -873,7 +907,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseProductRow {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -900,6 +935,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseProductRow {
                     tax_rate: __f19.unwrap_or_default(),
                     type_: __f20.unwrap_or_default(),
                     xml_id: __f21.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -934,6 +970,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -954,6 +993,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -963,12 +1006,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1004,7 +1049,11 @@ pub async fn fields(
 
 /// Parameters of `crm.item.productrow.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1023,11 +1072,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1047,6 +1102,9 @@ impl crate::runtime::loose::Loose for FieldsRequest {
 pub struct FieldsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<FieldsResponseFields>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -1067,6 +1125,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 mut map: A,
             ) -> Result<FieldsResponse, A::Error> {
                 let mut __f0: Option<Option<FieldsResponseFields>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -1083,12 +1145,14 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(FieldsResponse {
                     fields: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1148,6 +1212,9 @@ pub struct FieldsResponseFields {
     pub tax_rate: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
@@ -1230,6 +1297,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
                 let mut __f20: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "customized" => {
@@ -1532,7 +1603,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1558,6 +1630,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseFields {
                     tax_included: __f18.unwrap_or_default(),
                     tax_rate: __f19.unwrap_or_default(),
                     type_: __f20.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1592,6 +1665,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1612,6 +1688,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1621,12 +1701,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1647,6 +1729,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(rename = "productRow", skip_serializing_if = "Option::is_none")]
     pub product_row: Option<GetResponseProductRow>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1667,6 +1752,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseProductRow>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "productRow" => {
@@ -1685,12 +1774,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     product_row: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1754,6 +1845,9 @@ pub struct GetResponseProductRow {
     pub type_: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseProductRow {
@@ -1796,6 +1890,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseProductRow {
                 let mut __f20: Option<::serde_json::Value> = None;
                 let mut __f21: Option<Option<i64>> = None;
                 let mut __f22: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "customized" => {
@@ -2075,7 +2173,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseProductRow {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2103,6 +2202,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseProductRow {
                     tax_rate: __f20.unwrap_or_default(),
                     type_: __f21.unwrap_or_default(),
                     xml_id: __f22.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2140,6 +2240,9 @@ pub struct GetAvailableForPaymentRequest {
     pub owner_id: i64,
     #[serde(rename = "ownerType")]
     pub owner_type: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentRequest {
@@ -2161,6 +2264,10 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentRequest {
             ) -> Result<GetAvailableForPaymentRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ownerId" => {
@@ -2188,7 +2295,8 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2197,6 +2305,7 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
                     owner_type: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("ownerType"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2217,6 +2326,9 @@ impl crate::runtime::loose::Loose for GetAvailableForPaymentRequest {
 pub struct GetAvailableForPaymentResponse {
     #[serde(rename = "productRows", skip_serializing_if = "Option::is_none")]
     pub product_rows: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentResponse {
@@ -2239,6 +2351,10 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "productRows" => {
@@ -2257,12 +2373,14 @@ impl<'de> ::serde::Deserialize<'de> for GetAvailableForPaymentResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetAvailableForPaymentResponse {
                     product_rows: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2298,11 +2416,14 @@ pub async fn list(
 /// Parameters of `crm.item.productrow.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListRequest {
-    pub filter: ::serde_json::Map<String, ::serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -2322,38 +2443,26 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f2.is_some() {
@@ -2367,7 +2476,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2376,6 +2486,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("filter"))?,
                     order: __f1.unwrap_or_default(),
                     start: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2396,6 +2507,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(rename = "productRows", skip_serializing_if = "Option::is_none")]
     pub product_rows: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -2418,6 +2532,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "productRows" => {
@@ -2436,12 +2554,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     product_rows: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2481,6 +2601,9 @@ pub struct SetRequest {
     pub owner_type: String,
     #[serde(rename = "productRows")]
     pub product_rows: Vec<SetRequestProductRowsItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -2503,6 +2626,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<Vec<SetRequestProductRowsItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ownerId" => {
@@ -2545,7 +2672,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2555,7 +2683,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                     owner_type: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("ownerType"))?,
                     product_rows: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("productRows"))?,
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "productRows",
+                        ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2598,6 +2729,9 @@ pub struct SetRequestProductRowsItem {
     pub tax_included: Option<SetRequestProductRowsItemTaxIncluded>,
     #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestProductRowsItem {
@@ -2628,6 +2762,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestProductRowsItem {
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<Option<SetRequestProductRowsItemTaxIncluded>> = None;
                 let mut __f10: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "discountRate" => {
@@ -2760,7 +2898,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestProductRowsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2776,6 +2915,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestProductRowsItem {
                     sort: __f8.unwrap_or_default(),
                     tax_included: __f9.unwrap_or_default(),
                     tax_rate: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2908,6 +3048,9 @@ impl crate::runtime::loose::Loose for SetRequestProductRowsItemTaxIncluded {
 pub struct SetResponse {
     #[serde(rename = "productRows", skip_serializing_if = "Option::is_none")]
     pub product_rows: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetResponse {
@@ -2930,6 +3073,10 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "productRows" => {
@@ -2948,12 +3095,14 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetResponse {
                     product_rows: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2989,6 +3138,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -3010,6 +3162,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -3032,7 +3188,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3040,6 +3197,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3082,6 +3240,9 @@ pub struct UpdateRequestFields {
     pub tax_included: Option<UpdateRequestFieldsTaxIncluded>,
     #[serde(rename = "taxRate", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -3112,6 +3273,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<Option<UpdateRequestFieldsTaxIncluded>> = None;
                 let mut __f10: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "discountRate" => {
@@ -3244,7 +3409,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3260,6 +3426,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     sort: __f8.unwrap_or_default(),
                     tax_included: __f9.unwrap_or_default(),
                     tax_rate: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3392,6 +3559,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFieldsTaxIncluded {
 pub struct UpdateResponse {
     #[serde(rename = "productRow", skip_serializing_if = "Option::is_none")]
     pub product_row: Option<UpdateResponseProductRow>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -3412,6 +3582,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseProductRow>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "productRow" => {
@@ -3430,12 +3604,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     product_row: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3497,6 +3673,9 @@ pub struct UpdateResponseProductRow {
     pub type_: Option<i64>,
     #[serde(rename = "xmlId", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseProductRow {
@@ -3538,6 +3717,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseProductRow {
                 let mut __f19: Option<Option<i64>> = None;
                 let mut __f20: Option<Option<i64>> = None;
                 let mut __f21: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "customized" => {
@@ -3811,7 +3994,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseProductRow {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3838,6 +4022,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseProductRow {
                     tax_rate: __f19.unwrap_or_default(),
                     type_: __f20.unwrap_or_default(),
                     xml_id: __f21.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -22,6 +22,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -58,13 +65,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -118,6 +127,9 @@ pub struct AddRequestFields {
     pub user_type_id: String,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -155,6 +167,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f15: Option<Option<i64>> = None;
                 let mut __f16: Option<String> = None;
                 let mut __f17: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -386,7 +402,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -413,6 +430,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             "USER_TYPE_ID",
                         ))?,
                     xml_id: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -497,6 +515,9 @@ pub struct AddRequestFieldsSettings {
     pub default_value: Option<String>,
     #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
     pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSettings {
@@ -518,6 +539,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSettings {
             ) -> Result<AddRequestFieldsSettings, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT_VALUE" => {
@@ -545,13 +570,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestFieldsSettings {
                     default_value: __f0.unwrap_or_default(),
                     rows: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -589,6 +616,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -609,6 +639,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -623,12 +657,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -666,6 +702,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -686,6 +725,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -700,12 +743,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -760,6 +805,9 @@ pub struct GetResponse {
     pub user_type_id: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -797,6 +845,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -1031,7 +1083,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f17 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1054,6 +1107,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     sort: __f15.unwrap_or_default(),
                     user_type_id: __f16.unwrap_or_default(),
                     xml_id: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1113,6 +1167,9 @@ pub struct GetResponseEditFormLabel {
     pub ua: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vn: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseEditFormLabel {
@@ -1153,6 +1210,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEditFormLabel {
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<String>> = None;
                 let mut __f20: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ar" => {
@@ -1387,7 +1448,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEditFormLabel {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1413,6 +1475,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEditFormLabel {
                     tr: __f18.unwrap_or_default(),
                     ua: __f19.unwrap_or_default(),
                     vn: __f20.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1472,6 +1535,9 @@ pub struct GetResponseErrorMessage {
     pub ua: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vn: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseErrorMessage {
@@ -1512,6 +1578,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseErrorMessage {
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<String>> = None;
                 let mut __f20: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ar" => {
@@ -1746,7 +1816,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseErrorMessage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1772,6 +1843,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseErrorMessage {
                     tr: __f18.unwrap_or_default(),
                     ua: __f19.unwrap_or_default(),
                     vn: __f20.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1831,6 +1903,9 @@ pub struct GetResponseHelpMessage {
     pub ua: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vn: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseHelpMessage {
@@ -1871,6 +1946,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseHelpMessage {
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<String>> = None;
                 let mut __f20: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ar" => {
@@ -2105,7 +2184,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseHelpMessage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2131,6 +2211,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseHelpMessage {
                     tr: __f18.unwrap_or_default(),
                     ua: __f19.unwrap_or_default(),
                     vn: __f20.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2190,6 +2271,9 @@ pub struct GetResponseListColumnLabel {
     pub ua: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vn: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseListColumnLabel {
@@ -2230,6 +2314,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListColumnLabel {
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<String>> = None;
                 let mut __f20: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ar" => {
@@ -2464,7 +2552,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListColumnLabel {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2490,6 +2579,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListColumnLabel {
                     tr: __f18.unwrap_or_default(),
                     ua: __f19.unwrap_or_default(),
                     vn: __f20.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2549,6 +2639,9 @@ pub struct GetResponseListFilterLabel {
     pub ua: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vn: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseListFilterLabel {
@@ -2589,6 +2682,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListFilterLabel {
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<String>> = None;
                 let mut __f20: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ar" => {
@@ -2823,7 +2920,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListFilterLabel {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2849,6 +2947,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListFilterLabel {
                     tr: __f18.unwrap_or_default(),
                     ua: __f19.unwrap_or_default(),
                     vn: __f20.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2878,6 +2977,9 @@ pub struct GetResponseSettings {
     pub rows: Option<i64>,
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
@@ -2903,6 +3005,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT_VALUE" => {
@@ -2978,7 +3084,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2989,6 +3096,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
                     regexp: __f3.unwrap_or_default(),
                     rows: __f4.unwrap_or_default(),
                     size: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3026,11 +3134,14 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -3051,10 +3162,12 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<ListRequestFilter>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -3074,14 +3187,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f2.is_some() {
@@ -3095,7 +3201,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3103,6 +3210,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     filter: __f0.unwrap_or_default(),
                     order: __f1.unwrap_or_default(),
                     start: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3144,6 +3252,9 @@ pub struct ListRequestFilter {
     pub user_type_id: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
@@ -3175,6 +3286,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                 let mut __f9: Option<Option<i64>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_IN_LIST" => {
@@ -3328,7 +3443,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3345,6 +3461,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                     sort: __f9.unwrap_or_default(),
                     user_type_id: __f10.unwrap_or_default(),
                     xml_id: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3499,7 +3616,7 @@ impl crate::runtime::loose::Loose for ListRequestFilterShowFilter {
 }
 
 /// The `result` of `crm.lead.userfield.list`.
-pub type ListResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.lead.userfield.list";
@@ -3521,6 +3638,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -3542,6 +3662,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -3569,7 +3693,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3577,6 +3702,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3622,6 +3748,9 @@ pub struct UpdateRequestFields {
     pub sort: Option<i64>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -3655,6 +3784,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f11: Option<Option<bool>> = None;
                 let mut __f12: Option<Option<i64>> = None;
                 let mut __f13: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -3836,7 +3969,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3855,6 +3989,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     show_in_list: __f11.unwrap_or_default(),
                     sort: __f12.unwrap_or_default(),
                     xml_id: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3876,6 +4011,9 @@ pub struct UpdateRequestFieldsSettings {
     pub default_value: Option<String>,
     #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
     pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsSettings {
@@ -3897,6 +4035,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsSettings {
             ) -> Result<UpdateRequestFieldsSettings, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT_VALUE" => {
@@ -3924,13 +4066,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestFieldsSettings {
                     default_value: __f0.unwrap_or_default(),
                     rows: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -30,8 +30,11 @@ pub async fn add(
 /// Parameters of `crm.product.property.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -51,29 +54,28 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -113,6 +115,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -133,6 +138,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -147,12 +156,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -189,7 +200,11 @@ pub async fn fields(
 
 /// Parameters of `crm.product.property.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -208,11 +223,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -251,6 +272,9 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -271,6 +295,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -285,12 +313,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -332,6 +362,9 @@ pub struct ListRequest {
     pub filter: ::serde_json::Value,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub order: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -353,6 +386,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -368,13 +405,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     filter: __f0.unwrap_or_default(),
                     order: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -411,7 +450,11 @@ pub async fn types(
 
 /// Parameters of `crm.product.property.types`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct TypesRequest {}
+pub struct TypesRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for TypesRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -430,11 +473,17 @@ impl<'de> ::serde::Deserialize<'de> for TypesRequest {
                 self,
                 mut map: A,
             ) -> Result<TypesRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(TypesRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(TypesRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -471,10 +520,13 @@ pub async fn update(
 /// Parameters of `crm.product.property.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub fields: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -494,22 +546,19 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f1.is_some() {
@@ -523,13 +572,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequest {
                     fields: __f0.unwrap_or_default(),
                     id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -24,6 +24,9 @@ pub async fn add(
 pub struct AddRequest {
     pub fields: AddRequestFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -72,7 +79,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -80,6 +88,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -103,6 +112,9 @@ pub struct AddRequestFields {
     pub is_primary: Option<AddRequestFieldsIsPrimary>,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -125,6 +137,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<AddRequestFieldsIsPrimary>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONTACT_ID" => {
@@ -162,7 +178,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -171,6 +188,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("CONTACT_ID"))?,
                     is_primary: __f1.unwrap_or_default(),
                     sort: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -268,6 +286,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     pub fields: DeleteRequestFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -289,6 +310,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<DeleteRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -316,7 +341,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -324,6 +350,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -343,6 +370,9 @@ impl crate::runtime::loose::Loose for DeleteRequest {
 pub struct DeleteRequestFields {
     #[serde(rename = "CONTACT_ID")]
     pub contact_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequestFields {
@@ -363,6 +393,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequestFields {
                 mut map: A,
             ) -> Result<DeleteRequestFields, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONTACT_ID" => {
@@ -374,13 +408,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequestFields {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequestFields {
                     contact_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CONTACT_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -416,7 +452,11 @@ pub async fn fields(
 
 /// Parameters of `crm.quote.contact.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -435,11 +475,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -463,6 +509,9 @@ pub struct FieldsResponse {
     pub is_primary: Option<FieldsResponseIsPrimary>,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<FieldsResponseSort>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -485,6 +534,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f0: Option<Option<FieldsResponseContactId>> = None;
                 let mut __f1: Option<Option<FieldsResponseIsPrimary>> = None;
                 let mut __f2: Option<Option<FieldsResponseSort>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONTACT_ID" => {
@@ -531,7 +584,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -539,6 +593,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     contact_id: __f0.unwrap_or_default(),
                     is_primary: __f1.unwrap_or_default(),
                     sort: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -570,6 +625,9 @@ pub struct FieldsResponseContactId {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactId {
@@ -596,6 +654,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactId {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -686,7 +748,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactId {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -698,6 +761,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseContactId {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -729,6 +793,9 @@ pub struct FieldsResponseIsPrimary {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsPrimary {
@@ -755,6 +822,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsPrimary {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -845,7 +916,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsPrimary {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -857,6 +929,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseIsPrimary {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -888,6 +961,9 @@ pub struct FieldsResponseSort {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
@@ -914,6 +990,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -1004,7 +1084,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1016,6 +1097,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseSort {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -20,6 +20,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -40,6 +43,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -54,12 +61,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -100,6 +109,9 @@ pub struct SetRequest {
     pub id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<Vec<SetRequestRowsItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -121,6 +133,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
             ) -> Result<SetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<Vec<SetRequestRowsItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -148,13 +164,15 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     rows: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -201,6 +219,9 @@ pub struct SetRequestRowsItem {
     pub tax_included: Option<SetRequestRowsItemTaxIncluded>,
     #[serde(rename = "TAX_RATE", skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestRowsItem {
@@ -233,6 +254,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestRowsItem {
                 let mut __f10: Option<Option<i64>> = None;
                 let mut __f11: Option<Option<SetRequestRowsItemTaxIncluded>> = None;
                 let mut __f12: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DISCOUNT_RATE" => {
@@ -396,7 +421,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestRowsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -414,6 +440,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestRowsItem {
                     sort: __f10.unwrap_or_default(),
                     tax_included: __f11.unwrap_or_default(),
                     tax_rate: __f12.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -22,6 +22,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -58,13 +65,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -106,8 +115,8 @@ pub struct AddRequestFields {
     pub mandatory: Option<AddRequestFieldsMandatory>,
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<AddRequestFieldsMultiple>,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<AddRequestFieldsShowFilter>,
     #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
@@ -118,6 +127,9 @@ pub struct AddRequestFields {
     pub user_type_id: String,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -149,14 +161,16 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<AddRequestFieldsMandatory>> = None;
                 let mut __f11: Option<Option<AddRequestFieldsMultiple>> = None;
-                let mut __f12: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f12: Option<::serde_json::Value> = None;
                 let mut __f13: Option<Option<AddRequestFieldsShowFilter>> = None;
                 let mut __f14: Option<Option<AddRequestFieldsShowInList>> = None;
                 let mut __f15: Option<Option<i64>> = None;
                 let mut __f16: Option<String> = None;
                 let mut __f17: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -318,14 +332,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             if __f12.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SHOW_FILTER" => {
                             if __f13.is_some() {
@@ -393,7 +400,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -421,6 +429,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             "USER_TYPE_ID",
                         ))?,
                     xml_id: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -820,6 +829,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -840,6 +852,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -854,12 +870,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -897,6 +915,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -917,6 +938,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -931,12 +956,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -991,6 +1018,9 @@ pub struct GetResponse {
     pub user_type_id: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "::serde_json::Value::is_null")]
     pub xml_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1028,6 +1058,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -1262,7 +1296,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f17 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1285,6 +1320,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     sort: __f15.unwrap_or_default(),
                     user_type_id: __f16.unwrap_or_default(),
                     xml_id: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1306,6 +1342,9 @@ pub struct GetResponseEditFormLabel {
     pub en: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ru: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseEditFormLabel {
@@ -1327,6 +1366,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEditFormLabel {
             ) -> Result<GetResponseEditFormLabel, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "en" => {
@@ -1352,13 +1395,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseEditFormLabel {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseEditFormLabel {
                     en: __f0.unwrap_or_default(),
                     ru: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1380,6 +1425,9 @@ pub struct GetResponseErrorMessage {
     pub en: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ru: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseErrorMessage {
@@ -1401,6 +1449,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseErrorMessage {
             ) -> Result<GetResponseErrorMessage, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "en" => {
@@ -1426,13 +1478,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseErrorMessage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseErrorMessage {
                     en: __f0.unwrap_or_default(),
                     ru: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1454,6 +1508,9 @@ pub struct GetResponseHelpMessage {
     pub en: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ru: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseHelpMessage {
@@ -1475,6 +1532,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseHelpMessage {
             ) -> Result<GetResponseHelpMessage, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "en" => {
@@ -1500,13 +1561,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseHelpMessage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseHelpMessage {
                     en: __f0.unwrap_or_default(),
                     ru: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1528,6 +1591,9 @@ pub struct GetResponseListColumnLabel {
     pub en: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ru: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseListColumnLabel {
@@ -1549,6 +1615,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListColumnLabel {
             ) -> Result<GetResponseListColumnLabel, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "en" => {
@@ -1574,13 +1644,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListColumnLabel {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseListColumnLabel {
                     en: __f0.unwrap_or_default(),
                     ru: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1602,6 +1674,9 @@ pub struct GetResponseListFilterLabel {
     pub en: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ru: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseListFilterLabel {
@@ -1623,6 +1698,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListFilterLabel {
             ) -> Result<GetResponseListFilterLabel, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "en" => {
@@ -1648,13 +1727,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListFilterLabel {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseListFilterLabel {
                     en: __f0.unwrap_or_default(),
                     ru: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1684,6 +1765,9 @@ pub struct GetResponseSettings {
     pub rows: Option<i64>,
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
@@ -1709,6 +1793,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT_VALUE" => {
@@ -1784,7 +1872,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1795,6 +1884,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
                     regexp: __f3.unwrap_or_default(),
                     rows: __f4.unwrap_or_default(),
                     size: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1832,11 +1922,14 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -1857,10 +1950,12 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<ListRequestFilter>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -1880,14 +1975,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f2.is_some() {
@@ -1901,7 +1989,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1909,6 +1998,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     filter: __f0.unwrap_or_default(),
                     order: __f1.unwrap_or_default(),
                     start: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1950,8 +2040,8 @@ pub struct ListRequestFilter {
     pub mandatory: Option<ListRequestFilterMandatory>,
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<ListRequestFilterMultiple>,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<ListRequestFilterShowFilter>,
     #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
@@ -1960,6 +2050,9 @@ pub struct ListRequestFilter {
     pub sort: Option<i64>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
@@ -1991,13 +2084,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<ListRequestFilterMandatory>> = None;
                 let mut __f11: Option<Option<ListRequestFilterMultiple>> = None;
-                let mut __f12: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f12: Option<::serde_json::Value> = None;
                 let mut __f13: Option<Option<ListRequestFilterShowFilter>> = None;
                 let mut __f14: Option<Option<ListRequestFilterShowInList>> = None;
                 let mut __f15: Option<Option<i64>> = None;
                 let mut __f16: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -2157,14 +2252,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             if __f12.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SHOW_FILTER" => {
                             if __f13.is_some() {
@@ -2219,7 +2307,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2241,6 +2330,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                     show_in_list: __f14.unwrap_or_default(),
                     sort: __f15.unwrap_or_default(),
                     xml_id: __f16.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2647,8 +2737,8 @@ pub struct ListResponseItem {
     pub mandatory: Option<ListResponseItemMandatory>,
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<ListResponseItemMultiple>,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<ListResponseItemShowFilter>,
     #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
@@ -2657,6 +2747,9 @@ pub struct ListResponseItem {
     pub sort: Option<i64>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -2688,13 +2781,15 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<ListResponseItemMandatory>> = None;
                 let mut __f11: Option<Option<ListResponseItemMultiple>> = None;
-                let mut __f12: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f12: Option<::serde_json::Value> = None;
                 let mut __f13: Option<Option<ListResponseItemShowFilter>> = None;
                 let mut __f14: Option<Option<ListResponseItemShowInList>> = None;
                 let mut __f15: Option<Option<i64>> = None;
                 let mut __f16: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -2854,14 +2949,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             if __f12.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SHOW_FILTER" => {
                             if __f13.is_some() {
@@ -2916,7 +3004,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2938,6 +3027,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     show_in_list: __f14.unwrap_or_default(),
                     sort: __f15.unwrap_or_default(),
                     xml_id: __f16.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3335,6 +3425,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -3356,6 +3449,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -3383,7 +3480,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3391,6 +3489,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -3428,8 +3527,8 @@ pub struct UpdateRequestFields {
     pub mandatory: Option<UpdateRequestFieldsMandatory>,
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<UpdateRequestFieldsMultiple>,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<UpdateRequestFieldsShowFilter>,
     #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
@@ -3438,6 +3537,9 @@ pub struct UpdateRequestFields {
     pub sort: Option<i64>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -3467,13 +3569,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<UpdateRequestFieldsMandatory>> = None;
                 let mut __f9: Option<Option<UpdateRequestFieldsMultiple>> = None;
-                let mut __f10: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<Option<UpdateRequestFieldsShowFilter>> = None;
                 let mut __f12: Option<Option<UpdateRequestFieldsShowInList>> = None;
                 let mut __f13: Option<Option<i64>> = None;
                 let mut __f14: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -3609,14 +3713,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             if __f10.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SHOW_FILTER" => {
                             if __f11.is_some() {
@@ -3671,7 +3768,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3691,6 +3789,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     show_in_list: __f12.unwrap_or_default(),
                     sort: __f13.unwrap_or_default(),
                     xml_id: __f14.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -20,6 +20,9 @@ pub async fn items(
 pub struct ItemsRequest {
     #[serde(rename = "entityId")]
     pub entity_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ItemsRequest {
@@ -40,6 +43,10 @@ impl<'de> ::serde::Deserialize<'de> for ItemsRequest {
                 mut map: A,
             ) -> Result<ItemsRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityId" => {
@@ -54,13 +61,15 @@ impl<'de> ::serde::Deserialize<'de> for ItemsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ItemsRequest {
                     entity_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("entityId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -77,7 +86,7 @@ impl crate::runtime::loose::Loose for ItemsRequest {
 }
 
 /// The `result` of `crm.status.entity.items`.
-pub type ItemsResponse = Vec<::serde_json::Value>;
+pub type ItemsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ItemsRequest {
     const NAME: &'static str = "crm.status.entity.items";
@@ -96,7 +105,11 @@ pub async fn types(
 
 /// Parameters of `crm.status.entity.types`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct TypesRequest {}
+pub struct TypesRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for TypesRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -115,11 +128,17 @@ impl<'de> ::serde::Deserialize<'de> for TypesRequest {
                 self,
                 mut map: A,
             ) -> Result<TypesRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(TypesRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(TypesRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -161,8 +180,14 @@ pub struct TypesResponseItem {
     pub parent_id: Option<String>,
     #[serde(rename = "PREFIX", skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
-    #[serde(rename = "SEMANTIC_INFO", skip_serializing_if = "Option::is_none")]
-    pub semantic_info: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "SEMANTIC_INFO",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub semantic_info: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
@@ -193,9 +218,11 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f11: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CATEGORY_ID" => {
@@ -341,17 +368,11 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                                     ::serde::de::Error::duplicate_field("SEMANTIC_INFO"),
                                 );
                             }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -368,6 +389,7 @@ impl<'de> ::serde::Deserialize<'de> for TypesResponseItem {
                     parent_id: __f9.unwrap_or_default(),
                     prefix: __f10.unwrap_or_default(),
                     semantic_info: __f11.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

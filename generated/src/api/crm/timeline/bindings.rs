@@ -21,6 +21,9 @@ pub async fn bind(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct BindRequest {
     pub fields: BindRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for BindRequest {
@@ -41,6 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for BindRequest {
                 mut map: A,
             ) -> Result<BindRequest, A::Error> {
                 let mut __f0: Option<BindRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -57,13 +64,15 @@ impl<'de> ::serde::Deserialize<'de> for BindRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(BindRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -87,6 +96,9 @@ pub struct BindRequestFields {
     pub entity_type: BindRequestFieldsEntityType,
     #[serde(rename = "OWNER_ID")]
     pub owner_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for BindRequestFields {
@@ -109,6 +121,10 @@ impl<'de> ::serde::Deserialize<'de> for BindRequestFields {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<BindRequestFieldsEntityType> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY_ID" => {
@@ -151,7 +167,8 @@ impl<'de> ::serde::Deserialize<'de> for BindRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -164,6 +181,7 @@ impl<'de> ::serde::Deserialize<'de> for BindRequestFields {
                         ))?,
                     owner_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("OWNER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -270,7 +288,11 @@ pub async fn fields(
 
 /// Parameters of `crm.timeline.bindings.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -289,11 +311,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -317,6 +345,9 @@ pub struct FieldsResponse {
     pub entity_type: FieldsResponseEntityType,
     #[serde(rename = "OWNER_ID")]
     pub owner_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -339,6 +370,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<FieldsResponseEntityType> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY_ID" => {
@@ -381,7 +416,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -394,6 +430,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                         ))?,
                     owner_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("OWNER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -500,10 +537,13 @@ pub async fn list(
 /// Parameters of `crm.timeline.bindings.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListRequest {
-    pub filter: ::serde_json::Map<String, ::serde_json::Value>,
+    pub filter: ::serde_json::Value,
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -523,22 +563,19 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f1.is_some() {
@@ -552,7 +589,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -560,6 +598,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     filter: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("filter"))?,
                     start: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -586,6 +625,9 @@ pub struct ListResponseItem {
     pub entity_type: Option<String>,
     #[serde(rename = "OWNER_ID", skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -608,6 +650,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY_ID" => {
@@ -648,7 +694,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -656,6 +703,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     entity_id: __f0.unwrap_or_default(),
                     entity_type: __f1.unwrap_or_default(),
                     owner_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -690,6 +738,9 @@ pub async fn unbind(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UnbindRequest {
     pub fields: UnbindRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
@@ -710,6 +761,10 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
                 mut map: A,
             ) -> Result<UnbindRequest, A::Error> {
                 let mut __f0: Option<UnbindRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -726,13 +781,15 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnbindRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -756,6 +813,9 @@ pub struct UnbindRequestFields {
     pub entity_type: UnbindRequestFieldsEntityType,
     #[serde(rename = "OWNER_ID")]
     pub owner_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnbindRequestFields {
@@ -778,6 +838,10 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequestFields {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<UnbindRequestFieldsEntityType> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY_ID" => {
@@ -820,7 +884,8 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -833,6 +898,7 @@ impl<'de> ::serde::Deserialize<'de> for UnbindRequestFields {
                         ))?,
                     owner_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("OWNER_ID"))?,
+                    additional: __extra,
                 })
             }
         }

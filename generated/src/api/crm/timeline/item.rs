@@ -23,6 +23,9 @@ pub struct PinRequest {
     pub owner_id: i64,
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for PinRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -83,7 +90,8 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -92,7 +100,10 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                     owner_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
                     owner_type_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerTypeId"))?,
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "ownerTypeId",
+                        ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -134,6 +145,9 @@ pub struct UnpinRequest {
     pub owner_id: i64,
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnpinRequest {
@@ -156,6 +170,10 @@ impl<'de> ::serde::Deserialize<'de> for UnpinRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -194,7 +212,8 @@ impl<'de> ::serde::Deserialize<'de> for UnpinRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -203,7 +222,10 @@ impl<'de> ::serde::Deserialize<'de> for UnpinRequest {
                     owner_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
                     owner_type_id: __f2
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerTypeId"))?,
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "ownerTypeId",
+                        ))?,
+                    additional: __extra,
                 })
             }
         }

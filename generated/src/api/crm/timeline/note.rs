@@ -27,6 +27,9 @@ pub struct DeleteRequest {
     pub owner_id: i64,
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -50,6 +53,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 let mut __f1: Option<DeleteRequestItemType> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "itemId" => {
@@ -101,7 +108,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -113,7 +121,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                     owner_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
                     owner_type_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerTypeId"))?,
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "ownerTypeId",
+                        ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -211,6 +222,9 @@ pub struct GetRequest {
     pub owner_id: i64,
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -234,6 +248,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f1: Option<GetRequestItemType> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "itemId" => {
@@ -285,7 +303,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -297,7 +316,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     owner_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("ownerId"))?,
                     owner_type_id: __f3
-                        .ok_or_else(|| ::serde::de::Error::missing_field("ownerTypeId"))?,
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "ownerTypeId",
+                        ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -381,6 +403,9 @@ pub struct GetResponse {
     /// Format: `date-time`.
     #[serde(rename = "updatedTime", skip_serializing_if = "Option::is_none")]
     pub updated_time: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -405,6 +430,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "createdById" => {
@@ -471,7 +500,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -481,6 +511,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     text: __f2.unwrap_or_default(),
                     updated_by_id: __f3.unwrap_or_default(),
                     updated_time: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -523,6 +554,9 @@ pub struct SaveRequest {
     #[serde(rename = "ownerTypeId")]
     pub owner_type_id: i64,
     pub text: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SaveRequest {
@@ -547,6 +581,10 @@ impl<'de> ::serde::Deserialize<'de> for SaveRequest {
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<i64> = None;
                 let mut __f4: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "itemId" => {
@@ -609,7 +647,8 @@ impl<'de> ::serde::Deserialize<'de> for SaveRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -625,6 +664,7 @@ impl<'de> ::serde::Deserialize<'de> for SaveRequest {
                             "ownerTypeId",
                         ))?,
                     text: __f4.ok_or_else(|| ::serde::de::Error::missing_field("text"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -22,6 +22,9 @@ pub struct AddRequest {
     pub entities: Option<Vec<AddRequestEntitiesItem>>,
     #[serde(rename = "TRACE")]
     pub trace: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -43,6 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<Option<Vec<AddRequestEntitiesItem>>> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITIES" => {
@@ -70,7 +77,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -78,6 +86,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     entities: __f0.unwrap_or_default(),
                     trace: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("TRACE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -99,6 +108,9 @@ pub struct AddRequestEntitiesItem {
     pub id: i64,
     #[serde(rename = "TYPE")]
     pub type_: AddRequestEntitiesItemType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestEntitiesItem {
@@ -120,6 +132,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestEntitiesItem {
             ) -> Result<AddRequestEntitiesItem, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<AddRequestEntitiesItemType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -147,13 +163,16 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestEntitiesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestEntitiesItem {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
-                    type_: __f1.ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    type_: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -262,6 +281,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -282,6 +304,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -296,12 +322,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }

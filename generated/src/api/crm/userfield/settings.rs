@@ -19,6 +19,9 @@ pub async fn fields(
 pub struct FieldsRequest {
     #[serde(rename = "type")]
     pub type_: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
@@ -39,6 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "type" => {
@@ -53,12 +60,15 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(FieldsRequest {
-                    type_: __f0.ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    type_: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -81,6 +91,9 @@ pub struct FieldsResponse {
     pub default_value: Option<FieldsResponseDefaultValue>,
     #[serde(rename = "PRECISION", skip_serializing_if = "Option::is_none")]
     pub precision: Option<FieldsResponsePrecision>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -102,6 +115,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
             ) -> Result<FieldsResponse, A::Error> {
                 let mut __f0: Option<Option<FieldsResponseDefaultValue>> = None;
                 let mut __f1: Option<Option<FieldsResponsePrecision>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT_VALUE" => {
@@ -135,13 +152,15 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(FieldsResponse {
                     default_value: __f0.unwrap_or_default(),
                     precision: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -163,6 +182,9 @@ pub struct FieldsResponseDefaultValue {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponseDefaultValue {
@@ -184,6 +206,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDefaultValue {
             ) -> Result<FieldsResponseDefaultValue, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "title" => {
@@ -209,13 +235,15 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponseDefaultValue {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(FieldsResponseDefaultValue {
                     title: __f0.unwrap_or_default(),
                     type_: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -237,6 +265,9 @@ pub struct FieldsResponsePrecision {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponsePrecision {
@@ -258,6 +289,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponsePrecision {
             ) -> Result<FieldsResponsePrecision, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "title" => {
@@ -283,13 +318,15 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponsePrecision {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(FieldsResponsePrecision {
                     title: __f0.unwrap_or_default(),
                     type_: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -30,6 +30,9 @@ pub struct AddRequest {
     pub sort: Option<i64>,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<AddRequestType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -54,6 +57,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<AddRequestType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY" => {
@@ -114,7 +121,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -126,6 +134,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("PROPERTY"))?,
                     sort: __f3.unwrap_or_default(),
                     type_: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -229,6 +238,9 @@ pub struct DeleteRequest {
     pub entity: String,
     #[serde(rename = "PROPERTY")]
     pub property: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -250,6 +262,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY" => {
@@ -275,7 +291,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -284,6 +301,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ENTITY"))?,
                     property: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("PROPERTY"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -324,6 +342,9 @@ pub struct GetRequest {
     pub entity: String,
     #[serde(rename = "PROPERTY", skip_serializing_if = "Option::is_none")]
     pub property: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -345,6 +366,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY" => {
@@ -370,7 +395,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -378,6 +404,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     entity: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("ENTITY"))?,
                     property: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -426,6 +453,9 @@ pub struct UpdateRequest {
     pub sort: Option<i64>,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<UpdateRequestType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -451,6 +481,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<UpdateRequestType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY" => {
@@ -524,7 +558,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -537,6 +572,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     property_new: __f3.unwrap_or_default(),
                     sort: __f4.unwrap_or_default(),
                     type_: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

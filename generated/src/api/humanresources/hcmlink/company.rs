@@ -24,6 +24,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -44,6 +47,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -60,13 +67,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -87,10 +96,13 @@ pub struct AddRequestFields {
     pub company: String,
     #[serde(rename = "crmCompanyId")]
     pub crm_company_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    pub fields: Vec<::serde_json::Value>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
+    pub fields: ::serde_json::Value,
     pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -112,11 +124,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
             ) -> Result<AddRequestFields, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<Vec<::serde_json::Value>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "company" => {
@@ -147,27 +161,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "fields" => {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "title" => {
                             if __f4.is_some() {
@@ -181,7 +181,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -197,6 +198,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     title: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("title"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -234,6 +236,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -254,6 +259,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -268,12 +277,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -316,6 +327,9 @@ pub struct ListRequest {
     pub offset: Option<i64>,
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -338,6 +352,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "limit" => {
@@ -374,7 +392,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -382,6 +401,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     limit: __f0.unwrap_or_default(),
                     offset: __f1.unwrap_or_default(),
                     user_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -408,8 +428,8 @@ pub struct ListResponseItem {
     pub created_at: Option<String>,
     #[serde(rename = "crmCompanyId", skip_serializing_if = "Option::is_none")]
     pub crm_company_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<Vec<ListResponseItemFieldsItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -418,6 +438,9 @@ pub struct ListResponseItem {
     pub person: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -440,13 +463,15 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<Vec<ListResponseItemFieldsItem>>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "company" => {
@@ -490,14 +515,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "fields" => {
                             if __f4.is_some() {
@@ -546,7 +564,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -559,6 +578,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     id: __f5.unwrap_or_default(),
                     person: __f6.unwrap_or_default(),
                     title: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -584,6 +604,9 @@ pub struct ListResponseItemFieldsItem {
     pub ttl: Option<i64>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<ListResponseItemFieldsItemType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemFieldsItem {
@@ -607,6 +630,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemFieldsItem {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<ListResponseItemFieldsItemType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "field" => {
@@ -656,7 +683,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemFieldsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -665,6 +693,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemFieldsItem {
                     title: __f1.unwrap_or_default(),
                     ttl: __f2.unwrap_or_default(),
                     type_: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -811,6 +840,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -832,6 +864,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -859,7 +895,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -867,6 +904,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -887,10 +925,13 @@ pub struct UpdateRequestFields {
     pub company: String,
     #[serde(rename = "crmCompanyId")]
     pub crm_company_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    pub fields: Vec<::serde_json::Value>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
+    pub fields: ::serde_json::Value,
     pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -912,11 +953,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
             ) -> Result<UpdateRequestFields, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f3: Option<Vec<::serde_json::Value>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "company" => {
@@ -947,27 +990,13 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "fields" => {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("fields"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "title" => {
                             if __f4.is_some() {
@@ -981,7 +1010,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -997,6 +1027,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     title: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("title"))?,
+                    additional: __extra,
                 })
             }
         }

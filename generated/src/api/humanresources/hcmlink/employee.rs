@@ -25,6 +25,9 @@ pub struct ListRequest {
     pub offset: Option<i64>,
     #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -48,6 +51,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "company" => {
@@ -97,7 +104,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -107,6 +115,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     limit: __f1.unwrap_or_default(),
                     offset: __f2.unwrap_or_default(),
                     updated_at: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -143,6 +152,9 @@ pub struct ListResponseItem {
     pub updated_at: Option<String>,
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -170,6 +182,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "company" => {
@@ -269,7 +285,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -282,6 +299,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     title: __f5.unwrap_or_default(),
                     updated_at: __f6.unwrap_or_default(),
                     user_id: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -301,12 +319,15 @@ impl crate::runtime::loose::Loose for ListResponseItem {
 pub struct ListResponseItemEmployeesItem {
     #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub employee: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemEmployeesItem {
@@ -327,11 +348,13 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemEmployeesItem {
                 mut map: A,
             ) -> Result<ListResponseItemEmployeesItem, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "createdAt" => {
@@ -351,14 +374,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemEmployeesItem {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "employee" => {
                             if __f2.is_some() {
@@ -383,7 +399,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemEmployeesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -392,6 +409,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemEmployeesItem {
                     data: __f1.unwrap_or_default(),
                     employee: __f2.unwrap_or_default(),
                     id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -429,6 +447,9 @@ pub struct SetRequest {
     pub data: Vec<SetRequestDataItem>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<SetRequestJob>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -451,6 +472,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Vec<SetRequestDataItem>> = None;
                 let mut __f2: Option<Option<SetRequestJob>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "company" => {
@@ -491,7 +516,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -500,6 +526,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("company"))?,
                     data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
                     job: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -517,11 +544,14 @@ impl crate::runtime::loose::Loose for SetRequest {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequestDataItem {
-    pub data: ::serde_json::Map<String, ::serde_json::Value>,
+    pub data: ::serde_json::Value,
     pub employee: String,
     pub person: String,
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestDataItem {
@@ -541,24 +571,21 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestDataItem {
                 self,
                 mut map: A,
             ) -> Result<SetRequestDataItem, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "employee" => {
                             if __f1.is_some() {
@@ -594,7 +621,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestDataItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -605,6 +633,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestDataItem {
                     person: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("person"))?,
                     user_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -624,6 +653,9 @@ impl crate::runtime::loose::Loose for SetRequestDataItem {
 pub struct SetRequestJob {
     pub fields: SetRequestJobFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestJob {
@@ -645,6 +677,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJob {
             ) -> Result<SetRequestJob, A::Error> {
                 let mut __f0: Option<SetRequestJobFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -672,7 +708,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJob {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -680,6 +717,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJob {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -697,13 +735,16 @@ impl crate::runtime::loose::Loose for SetRequestJob {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequestJobFields {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sent: Option<i64>,
     pub status: SetRequestJobFieldsStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestJobFields {
@@ -723,26 +764,21 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJobFields {
                 self,
                 mut map: A,
             ) -> Result<SetRequestJobFields, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<SetRequestJobFieldsStatus> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "sent" => {
                             if __f1.is_some() {
@@ -780,7 +816,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJobFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -790,6 +827,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJobFields {
                     status: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("status"))?,
                     total: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -871,10 +909,13 @@ impl crate::runtime::loose::Loose for SetRequestJobFieldsStatus {
 /// The `result` of `humanresources.hcmlink.employee.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SetResponse {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub errors: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<SetResponseStatus>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetResponse {
@@ -894,22 +935,19 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
                 self,
                 mut map: A,
             ) -> Result<SetResponse, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<SetResponseStatus>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "errors" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("errors"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "status" => {
                             if __f1.is_some() {
@@ -925,13 +963,15 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetResponse {
                     errors: __f0.unwrap_or_default(),
                     status: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -22,14 +22,17 @@ pub struct EditRequest {
     pub communication_type: EditRequestCommunicationType,
     #[serde(rename = "createDefault", skip_serializing_if = "Option::is_none")]
     pub create_default: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ids: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub ids: ::serde_json::Value,
     #[serde(rename = "nodeId")]
     pub node_id: i64,
-    #[serde(rename = "removeIds", skip_serializing_if = "Option::is_none")]
-    pub remove_ids: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "removeIds", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub remove_ids: ::serde_json::Value,
     #[serde(rename = "withChildren", skip_serializing_if = "Option::is_none")]
     pub with_children: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for EditRequest {
@@ -51,10 +54,14 @@ impl<'de> ::serde::Deserialize<'de> for EditRequest {
             ) -> Result<EditRequest, A::Error> {
                 let mut __f0: Option<EditRequestCommunicationType> = None;
                 let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<i64> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "communicationType" => {
@@ -89,14 +96,7 @@ impl<'de> ::serde::Deserialize<'de> for EditRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ids"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "nodeId" => {
                             if __f3.is_some() {
@@ -115,14 +115,7 @@ impl<'de> ::serde::Deserialize<'de> for EditRequest {
                                     ::serde::de::Error::duplicate_field("removeIds"),
                                 );
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "withChildren" => {
                             if __f5.is_some() {
@@ -138,7 +131,8 @@ impl<'de> ::serde::Deserialize<'de> for EditRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -153,6 +147,7 @@ impl<'de> ::serde::Deserialize<'de> for EditRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("nodeId"))?,
                     remove_ids: __f4.unwrap_or_default(),
                     with_children: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -236,6 +231,9 @@ impl crate::runtime::loose::Loose for EditRequestCommunicationType {
 pub struct EditResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for EditResponse {
@@ -256,6 +254,10 @@ impl<'de> ::serde::Deserialize<'de> for EditResponse {
                 mut map: A,
             ) -> Result<EditResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "success" => {
@@ -270,12 +272,14 @@ impl<'de> ::serde::Deserialize<'de> for EditResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(EditResponse {
                     success: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -310,6 +314,9 @@ pub async fn list(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -330,6 +337,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -344,12 +355,14 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -380,6 +393,9 @@ pub struct ListResponse {
     pub collabs: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     #[serde(rename = "collabsNoAccess", skip_serializing_if = "Option::is_none")]
     pub collabs_no_access: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -411,6 +427,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "channels" => {
@@ -492,7 +512,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -503,6 +524,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                     chats_no_access: __f3.unwrap_or_default(),
                     collabs: __f4.unwrap_or_default(),
                     collabs_no_access: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

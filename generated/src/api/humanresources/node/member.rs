@@ -27,7 +27,10 @@ pub struct AddRequest {
     pub node_id: i64,
     pub role: AddRequestRole,
     #[serde(rename = "userIds")]
-    pub user_ids: Vec<::serde_json::Value>,
+    pub user_ids: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -49,7 +52,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<AddRequestRole> = None;
-                let mut __f2: Option<Vec<::serde_json::Value>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "nodeId" => {
@@ -78,17 +85,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("userIds"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -98,6 +99,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     role: __f1.ok_or_else(|| ::serde::de::Error::missing_field("role"))?,
                     user_ids: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("userIds"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -181,6 +183,9 @@ impl crate::runtime::loose::Loose for AddRequestRole {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -201,6 +206,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "success" => {
@@ -215,12 +224,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     success: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -259,7 +270,10 @@ pub struct MoveRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<MoveRequestRole>,
     #[serde(rename = "userIds")]
-    pub user_ids: Vec<::serde_json::Value>,
+    pub user_ids: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MoveRequest {
@@ -281,7 +295,11 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
             ) -> Result<MoveRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<MoveRequestRole>> = None;
-                let mut __f2: Option<Vec<::serde_json::Value>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "nodeId" => {
@@ -312,17 +330,11 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("userIds"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -332,6 +344,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveRequest {
                     role: __f1.unwrap_or_default(),
                     user_ids: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("userIds"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -415,6 +428,9 @@ impl crate::runtime::loose::Loose for MoveRequestRole {
 pub struct MoveResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MoveResponse {
@@ -435,6 +451,10 @@ impl<'de> ::serde::Deserialize<'de> for MoveResponse {
                 mut map: A,
             ) -> Result<MoveResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "success" => {
@@ -449,12 +469,14 @@ impl<'de> ::serde::Deserialize<'de> for MoveResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MoveResponse {
                     success: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -491,7 +513,10 @@ pub struct RemoveRequest {
     #[serde(rename = "nodeId")]
     pub node_id: i64,
     #[serde(rename = "userIds")]
-    pub user_ids: Vec<::serde_json::Value>,
+    pub user_ids: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RemoveRequest {
@@ -512,7 +537,11 @@ impl<'de> ::serde::Deserialize<'de> for RemoveRequest {
                 mut map: A,
             ) -> Result<RemoveRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Vec<::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "nodeId" => {
@@ -530,17 +559,11 @@ impl<'de> ::serde::Deserialize<'de> for RemoveRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("userIds"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -549,6 +572,7 @@ impl<'de> ::serde::Deserialize<'de> for RemoveRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("nodeId"))?,
                     user_ids: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("userIds"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -571,6 +595,9 @@ pub struct RemoveResponse {
     pub failed: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub removed: Option<Vec<i64>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RemoveResponse {
@@ -594,6 +621,10 @@ impl<'de> ::serde::Deserialize<'de> for RemoveResponse {
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
                 let mut __f1: Option<Option<Vec<i64>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "failed" => {
@@ -623,13 +654,15 @@ impl<'de> ::serde::Deserialize<'de> for RemoveResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RemoveResponse {
                     failed: __f0.unwrap_or_default(),
                     removed: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -667,6 +700,9 @@ pub struct SetRequest {
     pub node_id: i64,
     #[serde(rename = "userIds")]
     pub user_ids: SetRequestUserIds,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -688,6 +724,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
             ) -> Result<SetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<SetRequestUserIds> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "nodeId" => {
@@ -715,7 +755,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -724,6 +765,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("nodeId"))?,
                     user_ids: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("userIds"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -741,18 +783,39 @@ impl crate::runtime::loose::Loose for SetRequest {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SetRequestUserIds {
-    #[serde(rename = "MEMBER_DEPUTY_HEAD", skip_serializing_if = "Option::is_none")]
-    pub member_deputy_head: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "MEMBER_EMPLOYEE", skip_serializing_if = "Option::is_none")]
-    pub member_employee: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "MEMBER_HEAD", skip_serializing_if = "Option::is_none")]
-    pub member_head: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "MEMBER_TEAM_DEPUTY_HEAD", skip_serializing_if = "Option::is_none")]
-    pub member_team_deputy_head: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "MEMBER_TEAM_EMPLOYEE", skip_serializing_if = "Option::is_none")]
-    pub member_team_employee: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "MEMBER_TEAM_HEAD", skip_serializing_if = "Option::is_none")]
-    pub member_team_head: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "MEMBER_DEPUTY_HEAD",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_deputy_head: ::serde_json::Value,
+    #[serde(
+        rename = "MEMBER_EMPLOYEE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_employee: ::serde_json::Value,
+    #[serde(
+        rename = "MEMBER_HEAD",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_head: ::serde_json::Value,
+    #[serde(
+        rename = "MEMBER_TEAM_DEPUTY_HEAD",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_team_deputy_head: ::serde_json::Value,
+    #[serde(
+        rename = "MEMBER_TEAM_EMPLOYEE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_team_employee: ::serde_json::Value,
+    #[serde(
+        rename = "MEMBER_TEAM_HEAD",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub member_team_head: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestUserIds {
@@ -772,12 +835,16 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestUserIds {
                 self,
                 mut map: A,
             ) -> Result<SetRequestUserIds, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MEMBER_DEPUTY_HEAD" => {
@@ -786,14 +853,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestUserIds {
                                     ::serde::de::Error::duplicate_field("MEMBER_DEPUTY_HEAD"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MEMBER_EMPLOYEE" => {
                             if __f1.is_some() {
@@ -801,14 +861,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestUserIds {
                                     ::serde::de::Error::duplicate_field("MEMBER_EMPLOYEE"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MEMBER_HEAD" => {
                             if __f2.is_some() {
@@ -816,14 +869,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestUserIds {
                                     ::serde::de::Error::duplicate_field("MEMBER_HEAD"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MEMBER_TEAM_DEPUTY_HEAD" => {
                             if __f3.is_some() {
@@ -833,14 +879,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestUserIds {
                                     ),
                                 );
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MEMBER_TEAM_EMPLOYEE" => {
                             if __f4.is_some() {
@@ -848,14 +887,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestUserIds {
                                     ::serde::de::Error::duplicate_field("MEMBER_TEAM_EMPLOYEE"),
                                 );
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MEMBER_TEAM_HEAD" => {
                             if __f5.is_some() {
@@ -863,17 +895,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestUserIds {
                                     ::serde::de::Error::duplicate_field("MEMBER_TEAM_HEAD"),
                                 );
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -884,6 +910,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestUserIds {
                     member_team_deputy_head: __f3.unwrap_or_default(),
                     member_team_employee: __f4.unwrap_or_default(),
                     member_team_head: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -904,6 +931,9 @@ impl crate::runtime::loose::Loose for SetRequestUserIds {
 pub struct SetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetResponse {
@@ -924,6 +954,10 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
                 mut map: A,
             ) -> Result<SetResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "success" => {
@@ -938,12 +972,14 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetResponse {
                     success: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -26,6 +26,9 @@ pub struct GetRequest {
     pub last_id: Option<i64>,
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -49,6 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DIALOG_ID" => {
@@ -100,7 +107,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -110,6 +118,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     first_id: __f1.unwrap_or_default(),
                     last_id: __f2.unwrap_or_default(),
                     limit: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -199,6 +208,9 @@ pub struct GetResponse {
     pub messages: Option<Vec<GetResponseMessagesItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<GetResponseUsersItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -222,6 +234,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f1: Option<Option<Vec<GetResponseFilesItem>>> = None;
                 let mut __f2: Option<Option<Vec<GetResponseMessagesItem>>> = None;
                 let mut __f3: Option<Option<Vec<GetResponseUsersItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chat_id" => {
@@ -275,7 +291,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -284,6 +301,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     files: __f1.unwrap_or_default(),
                     messages: __f2.unwrap_or_default(),
                     users: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -342,6 +360,9 @@ pub struct GetResponseFilesItem {
     pub url_show: Option<String>,
     #[serde(rename = "viewerAttrs", skip_serializing_if = "Option::is_none")]
     pub viewer_attrs: Option<GetResponseFilesItemViewerAttrs>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseFilesItem {
@@ -381,6 +402,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFilesItem {
                 let mut __f17: Option<Option<String>> = None;
                 let mut __f18: Option<Option<String>> = None;
                 let mut __f19: Option<Option<GetResponseFilesItemViewerAttrs>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "authorId" => {
@@ -626,7 +651,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFilesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -651,6 +677,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFilesItem {
                     url_preview: __f17.unwrap_or_default(),
                     url_show: __f18.unwrap_or_default(),
                     viewer_attrs: __f19.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -672,6 +699,9 @@ pub struct GetResponseFilesItemImage {
     pub height: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseFilesItemImage {
@@ -693,6 +723,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFilesItemImage {
             ) -> Result<GetResponseFilesItemImage, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "height" => {
@@ -718,13 +752,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFilesItemImage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseFilesItemImage {
                     height: __f0.unwrap_or_default(),
                     width: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -742,8 +778,11 @@ impl crate::runtime::loose::Loose for GetResponseFilesItemImage {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseFilesItemMediaUrl {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub preview: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub preview: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseFilesItemMediaUrl {
@@ -763,31 +802,28 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFilesItemMediaUrl {
                 self,
                 mut map: A,
             ) -> Result<GetResponseFilesItemMediaUrl, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "preview" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("preview"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseFilesItemMediaUrl {
                     preview: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -823,6 +859,9 @@ pub struct GetResponseFilesItemViewerAttrs {
     pub viewer_resized: Option<String>,
     #[serde(rename = "viewerType", skip_serializing_if = "Option::is_none")]
     pub viewer_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseFilesItemViewerAttrs {
@@ -851,6 +890,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFilesItemViewerAttrs {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "actions" => {
@@ -959,7 +1002,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFilesItemViewerAttrs {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -973,6 +1017,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFilesItemViewerAttrs {
                     viewer_group_by: __f6.unwrap_or_default(),
                     viewer_resized: __f7.unwrap_or_default(),
                     viewer_type: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1004,14 +1049,17 @@ pub struct GetResponseMessagesItem {
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<GetResponseMessagesItemParams>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replaces: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub replaces: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unread: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItem {
@@ -1037,10 +1085,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItem {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<GetResponseMessagesItemParams>> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<bool>> = None;
                 let mut __f9: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "author_id" => {
@@ -1119,14 +1171,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItem {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("replaces"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "text" => {
                             if __f7.is_some() {
@@ -1162,7 +1207,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1177,6 +1223,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItem {
                     text: __f7.unwrap_or_default(),
                     unread: __f8.unwrap_or_default(),
                     uuid: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1194,12 +1241,15 @@ impl crate::runtime::loose::Loose for GetResponseMessagesItem {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseMessagesItemParams {
-    #[serde(rename = "CODE", skip_serializing_if = "Option::is_none")]
-    pub code: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "LIKE", skip_serializing_if = "Option::is_none")]
-    pub like: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "CODE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub code: ::serde_json::Value,
+    #[serde(rename = "LIKE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub like: ::serde_json::Value,
     #[serde(rename = "NOTIFY", skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItemParams {
@@ -1219,36 +1269,26 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItemParams {
                 self,
                 mut map: A,
             ) -> Result<GetResponseMessagesItemParams, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("CODE"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "LIKE" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("LIKE"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "NOTIFY" => {
                             if __f2.is_some() {
@@ -1262,7 +1302,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItemParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1270,6 +1311,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessagesItemParams {
                     code: __f0.unwrap_or_default(),
                     like: __f1.unwrap_or_default(),
                     notify: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1299,14 +1341,14 @@ pub struct GetResponseUsersItem {
     pub birthday: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub bot_data: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub departments: ::serde_json::Value,
     /// Format: `date-time`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
@@ -1336,8 +1378,8 @@ pub struct GetResponseUsersItem {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phones: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub phones: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
@@ -1346,6 +1388,9 @@ pub struct GetResponseUsersItem {
     pub website: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
@@ -1371,12 +1416,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
@@ -1390,13 +1433,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                 let mut __f20: Option<Option<String>> = None;
                 let mut __f21: Option<Option<String>> = None;
                 let mut __f22: Option<Option<bool>> = None;
-                let mut __f23: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f23: Option<::serde_json::Value> = None;
                 let mut __f24: Option<Option<String>> = None;
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "absent" => {
@@ -1471,14 +1516,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("bot_data"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "color" => {
                             if __f7.is_some() {
@@ -1510,14 +1548,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                                     ::serde::de::Error::duplicate_field("departments"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "desktop_last_date" => {
                             if __f10.is_some() {
@@ -1680,14 +1711,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                             if __f23.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("phones"));
                             }
-                            __f23 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f23 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "status" => {
                             if __f24.is_some() {
@@ -1736,7 +1760,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1769,6 +1794,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUsersItem {
                     type_: __f25.unwrap_or_default(),
                     website: __f26.unwrap_or_default(),
                     work_position: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1874,10 +1900,13 @@ pub struct SearchRequest {
     pub last_id: Option<i64>,
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(rename = "SEARCH_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub search_message: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchRequest {
@@ -1902,10 +1931,12 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DATE" => {
@@ -1969,14 +2000,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ORDER"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SEARCH_MESSAGE" => {
                             if __f6.is_some() {
@@ -1992,7 +2016,8 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2004,6 +2029,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                     limit: __f4.unwrap_or_default(),
                     order: __f5.unwrap_or_default(),
                     search_message: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2040,6 +2066,9 @@ pub struct SearchResponse {
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     #[serde(rename = "usersShort", skip_serializing_if = "Option::is_none")]
     pub users_short: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchResponse {
@@ -2072,6 +2101,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
                 let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "additionalMessages" => {
@@ -2193,7 +2226,8 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2207,6 +2241,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                     tariff_restrictions: __f6.unwrap_or_default(),
                     users: __f7.unwrap_or_default(),
                     users_short: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2226,6 +2261,9 @@ impl crate::runtime::loose::Loose for SearchResponse {
 pub struct SearchResponseTariffRestrictions {
     #[serde(rename = "isHistoryLimitExceeded", skip_serializing_if = "Option::is_none")]
     pub is_history_limit_exceeded: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchResponseTariffRestrictions {
@@ -2246,6 +2284,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseTariffRestrictions {
                 mut map: A,
             ) -> Result<SearchResponseTariffRestrictions, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isHistoryLimitExceeded" => {
@@ -2264,12 +2306,14 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseTariffRestrictions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SearchResponseTariffRestrictions {
                     is_history_limit_exceeded: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

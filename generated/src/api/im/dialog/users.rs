@@ -37,6 +37,9 @@ pub struct ListRequest {
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -63,6 +66,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 let mut __f4: Option<Option<ListRequestSkipExternal>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DIALOG_ID" => {
@@ -155,7 +162,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -168,6 +176,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     skip_external: __f4.unwrap_or_default(),
                     skip_external_except_types: __f5.unwrap_or_default(),
                     start: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -323,14 +332,14 @@ pub struct ListResponseItem {
     pub birthday: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub bot_data: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub departments: ::serde_json::Value,
     /// Format: `date-time`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
@@ -371,6 +380,9 @@ pub struct ListResponseItem {
     pub website: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -396,12 +408,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
@@ -420,6 +430,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "absent" => {
@@ -494,14 +508,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("bot_data"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "color" => {
                             if __f7.is_some() {
@@ -533,14 +540,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                                     ::serde::de::Error::duplicate_field("departments"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "desktop_last_date" => {
                             if __f10.is_some() {
@@ -757,7 +757,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -790,6 +791,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     type_: __f25.unwrap_or_default(),
                     website: __f26.unwrap_or_default(),
                     work_position: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -813,6 +815,9 @@ pub struct ListResponseItemPhones {
     pub personal_phone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemPhones {
@@ -835,6 +840,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPhones {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "personal_mobile" => {
@@ -877,7 +886,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPhones {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -885,6 +895,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPhones {
                     personal_mobile: __f0.unwrap_or_default(),
                     personal_phone: __f1.unwrap_or_default(),
                     work_phone: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -33,6 +33,9 @@ pub struct CommitRequest {
     pub silent_mode: Option<CommitRequestSilentMode>,
     #[serde(rename = "UPLOAD_ID")]
     pub upload_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CommitRequest {
@@ -59,6 +62,10 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequest {
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<CommitRequestSilentMode>> = None;
                 let mut __f6: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AS_FILE" => {
@@ -151,7 +158,8 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -167,6 +175,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitRequest {
                     silent_mode: __f5.unwrap_or_default(),
                     upload_id: __f6
                         .ok_or_else(|| ::serde::de::Error::missing_field("UPLOAD_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -366,14 +375,20 @@ impl crate::runtime::loose::Loose for CommitRequestSilentMode {
 /// The `result` of `im.disk.file.commit`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct CommitResponse {
-    #[serde(rename = "DISK_ID", skip_serializing_if = "Option::is_none")]
-    pub disk_id: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
-    pub files: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "FILE_MODELS", skip_serializing_if = "Option::is_none")]
-    pub file_models: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "DISK_ID", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub disk_id: ::serde_json::Value,
+    #[serde(rename = "FILES", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub files: ::serde_json::Value,
+    #[serde(
+        rename = "FILE_MODELS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub file_models: ::serde_json::Value,
     #[serde(rename = "MESSAGE_ID", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CommitResponse {
@@ -393,41 +408,27 @@ impl<'de> ::serde::Deserialize<'de> for CommitResponse {
                 self,
                 mut map: A,
             ) -> Result<CommitResponse, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DISK_ID" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("DISK_ID"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "FILES" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILES"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "FILE_MODELS" => {
                             if __f2.is_some() {
@@ -435,14 +436,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitResponse {
                                     ::serde::de::Error::duplicate_field("FILE_MODELS"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MESSAGE_ID" => {
                             if __f3.is_some() {
@@ -458,7 +452,8 @@ impl<'de> ::serde::Deserialize<'de> for CommitResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -467,6 +462,7 @@ impl<'de> ::serde::Deserialize<'de> for CommitResponse {
                     files: __f1.unwrap_or_default(),
                     file_models: __f2.unwrap_or_default(),
                     message_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -504,6 +500,9 @@ pub struct DeleteRequest {
     pub chat_id: i64,
     #[serde(rename = "FILE_ID")]
     pub file_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -525,6 +524,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -550,7 +553,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -559,6 +563,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
                     file_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("FILE_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -597,6 +602,9 @@ pub async fn save(
 pub struct SaveRequest {
     #[serde(rename = "FILE_ID")]
     pub file_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SaveRequest {
@@ -617,6 +625,10 @@ impl<'de> ::serde::Deserialize<'de> for SaveRequest {
                 mut map: A,
             ) -> Result<SaveRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILE_ID" => {
@@ -631,13 +643,15 @@ impl<'de> ::serde::Deserialize<'de> for SaveRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SaveRequest {
                     file_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("FILE_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -660,6 +674,9 @@ pub struct SaveResponse {
     pub file: Option<SaveResponseFile>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub folder: Option<SaveResponseFolder>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SaveResponse {
@@ -681,6 +698,10 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponse {
             ) -> Result<SaveResponse, A::Error> {
                 let mut __f0: Option<Option<SaveResponseFile>> = None;
                 let mut __f1: Option<Option<SaveResponseFolder>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "file" => {
@@ -710,13 +731,15 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SaveResponse {
                     file: __f0.unwrap_or_default(),
                     folder: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -738,6 +761,9 @@ pub struct SaveResponseFile {
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SaveResponseFile {
@@ -759,6 +785,10 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponseFile {
             ) -> Result<SaveResponseFile, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -784,13 +814,15 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponseFile {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SaveResponseFile {
                     id: __f0.unwrap_or_default(),
                     name: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -812,6 +844,9 @@ pub struct SaveResponseFolder {
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SaveResponseFolder {
@@ -833,6 +868,10 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponseFolder {
             ) -> Result<SaveResponseFolder, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -858,13 +897,15 @@ impl<'de> ::serde::Deserialize<'de> for SaveResponseFolder {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SaveResponseFolder {
                     id: __f0.unwrap_or_default(),
                     name: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

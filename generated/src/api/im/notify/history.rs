@@ -25,8 +25,11 @@ pub struct SearchRequest {
     pub last_id: Option<i64>,
     #[serde(rename = "LIMIT", skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-    #[serde(rename = "SEARCH_AUTHORS", skip_serializing_if = "Option::is_none")]
-    pub search_authors: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "SEARCH_AUTHORS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub search_authors: ::serde_json::Value,
     #[serde(rename = "SEARCH_DATE", skip_serializing_if = "Option::is_none")]
     pub search_date: Option<String>,
     #[serde(rename = "SEARCH_DATE_FROM", skip_serializing_if = "Option::is_none")]
@@ -37,8 +40,14 @@ pub struct SearchRequest {
     pub search_text: Option<String>,
     #[serde(rename = "SEARCH_TYPE", skip_serializing_if = "Option::is_none")]
     pub search_type: Option<String>,
-    #[serde(rename = "SEARCH_TYPES", skip_serializing_if = "Option::is_none")]
-    pub search_types: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "SEARCH_TYPES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub search_types: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchRequest {
@@ -62,13 +71,17 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
-                let mut __f10: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONVERT_TEXT" => {
@@ -125,14 +138,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                                     ::serde::de::Error::duplicate_field("SEARCH_AUTHORS"),
                                 );
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SEARCH_DATE" => {
                             if __f5.is_some() {
@@ -205,17 +211,11 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                                     ::serde::de::Error::duplicate_field("SEARCH_TYPES"),
                                 );
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -231,6 +231,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
                     search_text: __f8.unwrap_or_default(),
                     search_type: __f9.unwrap_or_default(),
                     search_types: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -257,6 +258,9 @@ pub struct SearchResponse {
     pub total_results: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<SearchResponseUsersItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchResponse {
@@ -280,6 +284,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                 let mut __f1: Option<Option<Vec<SearchResponseNotificationsItem>>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<Vec<SearchResponseUsersItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chat_id" => {
@@ -335,7 +343,8 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -344,6 +353,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponse {
                     notifications: __f1.unwrap_or_default(),
                     total_results: __f2.unwrap_or_default(),
                     users: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -385,12 +395,15 @@ pub struct SearchResponseNotificationsItem {
     pub notify_title: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_type: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub params: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setting_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
@@ -422,11 +435,13 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f12: Option<::serde_json::Value> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "author_id" => {
@@ -583,14 +598,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             if __f12.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("params"));
                             }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "setting_name" => {
                             if __f13.is_some() {
@@ -617,7 +625,8 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -637,6 +646,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseNotificationsItem {
                     params: __f12.unwrap_or_default(),
                     setting_name: __f13.unwrap_or_default(),
                     text: __f14.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -667,14 +677,14 @@ pub struct SearchResponseUsersItem {
     pub birthday: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub bot_data: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub departments: ::serde_json::Value,
     /// Format: `date-time`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
@@ -715,6 +725,9 @@ pub struct SearchResponseUsersItem {
     pub website: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
@@ -740,12 +753,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
@@ -764,6 +775,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "absent" => {
@@ -838,14 +853,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("bot_data"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "color" => {
                             if __f7.is_some() {
@@ -877,14 +885,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                                     ::serde::de::Error::duplicate_field("departments"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "desktop_last_date" => {
                             if __f10.is_some() {
@@ -1101,7 +1102,8 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1134,6 +1136,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItem {
                     type_: __f25.unwrap_or_default(),
                     website: __f26.unwrap_or_default(),
                     work_position: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1157,6 +1160,9 @@ pub struct SearchResponseUsersItemPhones {
     pub personal_mobile: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItemPhones {
@@ -1179,6 +1185,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItemPhones {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "inner_phone" => {
@@ -1221,7 +1231,8 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItemPhones {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1229,6 +1240,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchResponseUsersItemPhones {
                     inner_phone: __f0.unwrap_or_default(),
                     personal_mobile: __f1.unwrap_or_default(),
                     work_phone: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

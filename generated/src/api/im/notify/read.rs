@@ -17,7 +17,11 @@ pub async fn all(
 
 /// Parameters of `im.notify.read.all`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct AllRequest {}
+pub struct AllRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for AllRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -36,11 +40,15 @@ impl<'de> ::serde::Deserialize<'de> for AllRequest {
                 self,
                 mut map: A,
             ) -> Result<AllRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(AllRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(AllRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -62,6 +70,9 @@ pub struct AllResponse {
     pub new_counter: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AllResponse {
@@ -83,6 +94,10 @@ impl<'de> ::serde::Deserialize<'de> for AllResponse {
             ) -> Result<AllResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "newCounter" => {
@@ -110,13 +125,15 @@ impl<'de> ::serde::Deserialize<'de> for AllResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AllResponse {
                     new_counter: __f0.unwrap_or_default(),
                     result: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -153,7 +170,10 @@ pub struct ListRequest {
     #[serde(rename = "ACTION", skip_serializing_if = "Option::is_none")]
     pub action: Option<ListRequestAction>,
     #[serde(rename = "IDS")]
-    pub ids: Vec<::serde_json::Value>,
+    pub ids: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -174,7 +194,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<ListRequestAction>> = None;
-                let mut __f1: Option<Vec<::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTION" => {
@@ -194,23 +218,18 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("IDS"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     action: __f0.unwrap_or_default(),
                     ids: __f1.ok_or_else(|| ::serde::de::Error::missing_field("IDS"))?,
+                    additional: __extra,
                 })
             }
         }

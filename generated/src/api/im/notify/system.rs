@@ -17,8 +17,8 @@ pub async fn add(
 /// Parameters of `im.notify.system.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
-    pub attach: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attach: ::serde_json::Value,
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     #[serde(rename = "MESSAGE")]
@@ -31,6 +31,9 @@ pub struct AddRequest {
     pub tag: Option<String>,
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -50,29 +53,24 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ATTACH" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ATTACH"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "CLIENT_ID" => {
                             if __f1.is_some() {
@@ -145,7 +143,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -159,6 +158,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     tag: __f5.unwrap_or_default(),
                     user_id: __f6
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -30,6 +30,9 @@ pub struct ListRequest {
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -54,6 +57,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIND" => {
@@ -114,7 +121,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -124,6 +132,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     limit: __f2.unwrap_or_default(),
                     offset: __f3.unwrap_or_default(),
                     start: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -186,8 +195,8 @@ pub struct ListResponseItem {
     pub message_count: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mute_list: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub mute_list: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -212,6 +221,9 @@ pub struct ListResponseItem {
     pub unread_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -252,7 +264,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f18: Option<Option<i64>> = None;
                 let mut __f19: Option<Option<i64>> = None;
                 let mut __f20: Option<Option<String>> = None;
-                let mut __f21: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f21: Option<::serde_json::Value> = None;
                 let mut __f22: Option<Option<String>> = None;
                 let mut __f23: Option<Option<i64>> = None;
                 let mut __f24: Option<Option<i64>> = None;
@@ -265,6 +277,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f31: Option<Option<String>> = None;
                 let mut __f32: Option<Option<i64>> = None;
                 let mut __f33: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -534,14 +550,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                                     ::serde::de::Error::duplicate_field("mute_list"),
                                 );
                             }
-                            __f21 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f21 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "name" => {
                             if __f22.is_some() {
@@ -696,7 +705,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -735,6 +745,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     type_: __f31.unwrap_or_default(),
                     unread_id: __f32.unwrap_or_default(),
                     user_counter: __f33.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -758,6 +769,9 @@ pub struct ListResponseItemEntityLink {
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemEntityLink {
@@ -780,6 +794,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemEntityLink {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -816,7 +834,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemEntityLink {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -824,6 +843,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemEntityLink {
                     id: __f0.unwrap_or_default(),
                     type_: __f1.unwrap_or_default(),
                     url: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -853,6 +873,9 @@ pub struct ListResponseItemPermissions {
     pub manage_users_add: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_users_delete: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemPermissions {
@@ -878,6 +901,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPermissions {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "can_post" => {
@@ -957,7 +984,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPermissions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -968,6 +996,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPermissions {
                     manage_ui: __f3.unwrap_or_default(),
                     manage_users_add: __f4.unwrap_or_default(),
                     manage_users_delete: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -989,6 +1018,9 @@ pub struct ListResponseItemPublic {
     pub code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemPublic {
@@ -1010,6 +1042,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPublic {
             ) -> Result<ListResponseItemPublic, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1035,13 +1071,15 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemPublic {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponseItemPublic {
                     code: __f0.unwrap_or_default(),
                     link: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1081,6 +1119,9 @@ pub struct ListResponseItemRestrictions {
     pub send: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
@@ -1111,6 +1152,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
                 let mut __f8: Option<Option<bool>> = None;
                 let mut __f9: Option<Option<bool>> = None;
                 let mut __f10: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -1241,7 +1286,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1257,6 +1303,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemRestrictions {
                     rename: __f8.unwrap_or_default(),
                     send: __f9.unwrap_or_default(),
                     user_list: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -30,6 +30,9 @@ pub struct ListRequest {
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -54,6 +57,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<ListRequestUserData>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIND" => {
@@ -116,7 +123,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -126,6 +134,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     offset: __f2.unwrap_or_default(),
                     user_data: __f3.unwrap_or_default(),
                     start: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -215,6 +224,9 @@ pub struct ListResponseItem {
     pub manager_user_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -239,6 +251,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f2: Option<Option<ListResponseItemManagerUserData>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "full_name" => {
@@ -305,7 +321,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -315,6 +332,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     manager_user_data: __f2.unwrap_or_default(),
                     manager_user_id: __f3.unwrap_or_default(),
                     name: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -345,14 +363,14 @@ pub struct ListResponseItemManagerUserData {
     pub birthday: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub bot_data: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub departments: ::serde_json::Value,
     /// Format: `date-time`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
@@ -393,6 +411,9 @@ pub struct ListResponseItemManagerUserData {
     pub website: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemManagerUserData {
@@ -418,12 +439,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemManagerUserData {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
@@ -442,6 +461,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemManagerUserData {
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "absent" => {
@@ -516,14 +539,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemManagerUserData {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("bot_data"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "color" => {
                             if __f7.is_some() {
@@ -555,14 +571,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemManagerUserData {
                                     ::serde::de::Error::duplicate_field("departments"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "desktop_last_date" => {
                             if __f10.is_some() {
@@ -779,7 +788,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemManagerUserData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -812,6 +822,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemManagerUserData {
                     type_: __f25.unwrap_or_default(),
                     website: __f26.unwrap_or_default(),
                     work_position: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -835,6 +846,9 @@ pub struct ListResponseItemManagerUserDataPhones {
     pub personal_mobile: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItemManagerUserDataPhones {
@@ -857,6 +871,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemManagerUserDataPhones {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "inner_phone" => {
@@ -899,7 +917,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemManagerUserDataPhones {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -907,6 +926,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItemManagerUserDataPhones {
                     inner_phone: __f0.unwrap_or_default(),
                     personal_mobile: __f1.unwrap_or_default(),
                     work_phone: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

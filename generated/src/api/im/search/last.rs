@@ -21,6 +21,9 @@ pub async fn add(
 pub struct AddRequest {
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: AddRequestDialogId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -41,6 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestDialogId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DIALOG_ID" => {
@@ -59,13 +66,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     dialog_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -163,6 +172,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "DIALOG_ID")]
     pub dialog_id: DeleteRequestDialogId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -183,6 +195,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<DeleteRequestDialogId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DIALOG_ID" => {
@@ -201,13 +217,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     dialog_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -309,6 +327,9 @@ pub struct GetRequest {
     pub skip_dialog: Option<GetRequestSkipDialog>,
     #[serde(rename = "SKIP_OPENLINES", skip_serializing_if = "Option::is_none")]
     pub skip_openlines: Option<GetRequestSkipOpenlines>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -331,6 +352,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f0: Option<Option<GetRequestSkipChat>> = None;
                 let mut __f1: Option<Option<GetRequestSkipDialog>> = None;
                 let mut __f2: Option<Option<GetRequestSkipOpenlines>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "SKIP_CHAT" => {
@@ -379,7 +404,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -387,6 +413,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     skip_chat: __f0.unwrap_or_default(),
                     skip_dialog: __f1.unwrap_or_default(),
                     skip_openlines: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -596,6 +623,9 @@ pub struct GetResponseItem {
     pub type_: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<GetResponseItemUser>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
@@ -621,6 +651,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<GetResponseItemUser>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -696,7 +730,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -707,6 +742,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                     title: __f3.unwrap_or_default(),
                     type_: __f4.unwrap_or_default(),
                     user: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -728,6 +764,9 @@ pub struct GetResponseItemAvatar {
     pub color: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItemAvatar {
@@ -749,6 +788,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemAvatar {
             ) -> Result<GetResponseItemAvatar, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -774,13 +817,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemAvatar {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseItemAvatar {
                     color: __f0.unwrap_or_default(),
                     url: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -820,14 +865,17 @@ pub struct GetResponseItemChat {
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mute_list: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub mute_list: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<i64>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
@@ -858,12 +906,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                 let mut __f8: Option<Option<bool>> = None;
                 let mut __f9: Option<Option<i64>> = None;
                 let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f11: Option<::serde_json::Value> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<i64>> = None;
                 let mut __f14: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -1007,14 +1057,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                                     ::serde::de::Error::duplicate_field("mute_list"),
                                 );
                             }
-                            __f11 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f11 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "name" => {
                             if __f12.is_some() {
@@ -1050,7 +1093,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1070,6 +1114,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemChat {
                     name: __f12.unwrap_or_default(),
                     owner: __f13.unwrap_or_default(),
                     type_: __f14.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1100,14 +1145,14 @@ pub struct GetResponseItemUser {
     pub birthday: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot_data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub bot_data: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connector: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub departments: ::serde_json::Value,
     /// Format: `date-time`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desktop_last_date: Option<String>,
@@ -1148,6 +1193,9 @@ pub struct GetResponseItemUser {
     pub website: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
@@ -1173,12 +1221,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<bool>> = None;
-                let mut __f6: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<bool>> = None;
-                let mut __f9: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
@@ -1197,6 +1243,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                 let mut __f25: Option<Option<String>> = None;
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "absent" => {
@@ -1271,14 +1321,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             if __f6.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("bot_data"));
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "color" => {
                             if __f7.is_some() {
@@ -1310,14 +1353,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                                     ::serde::de::Error::duplicate_field("departments"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "desktop_last_date" => {
                             if __f10.is_some() {
@@ -1534,7 +1570,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1567,6 +1604,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUser {
                     type_: __f25.unwrap_or_default(),
                     website: __f26.unwrap_or_default(),
                     work_position: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1590,6 +1628,9 @@ pub struct GetResponseItemUserPhones {
     pub personal_mobile: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_phone: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItemUserPhones {
@@ -1612,6 +1653,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUserPhones {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "inner_phone" => {
@@ -1654,7 +1699,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUserPhones {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1662,6 +1708,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemUserPhones {
                     inner_phone: __f0.unwrap_or_default(),
                     personal_mobile: __f1.unwrap_or_default(),
                     work_phone: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

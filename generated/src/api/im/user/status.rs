@@ -20,7 +20,11 @@ pub async fn get(
 
 /// Parameters of `im.user.status.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetRequest {}
+pub struct GetRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -39,11 +43,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 self,
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -146,6 +154,9 @@ pub async fn set(
 pub struct SetRequest {
     #[serde(rename = "STATUS")]
     pub status: SetRequestStatus,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -166,6 +177,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 mut map: A,
             ) -> Result<SetRequest, A::Error> {
                 let mut __f0: Option<SetRequestStatus> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "STATUS" => {
@@ -182,13 +197,15 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetRequest {
                     status: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("STATUS"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -23,6 +23,9 @@ pub struct GetRequest {
     pub limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -44,6 +47,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "limit" => {
@@ -69,13 +76,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     limit: __f0.unwrap_or_default(),
                     offset: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -100,6 +109,9 @@ pub struct GetResponse {
     pub has_more: Option<bool>,
     #[serde(rename = "nextOffset", skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -124,6 +136,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 > = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "events" => {
@@ -164,7 +180,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -172,6 +189,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     events: __f0.unwrap_or_default(),
                     has_more: __f1.unwrap_or_default(),
                     next_offset: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -204,7 +222,11 @@ pub async fn subscribe(
 
 /// Parameters of `im.v2.Event.subscribe`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct SubscribeRequest {}
+pub struct SubscribeRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for SubscribeRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -223,11 +245,17 @@ impl<'de> ::serde::Deserialize<'de> for SubscribeRequest {
                 self,
                 mut map: A,
             ) -> Result<SubscribeRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(SubscribeRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(SubscribeRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -262,7 +290,11 @@ pub async fn unsubscribe(
 
 /// Parameters of `im.v2.Event.unsubscribe`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct UnsubscribeRequest {}
+pub struct UnsubscribeRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for UnsubscribeRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -281,11 +313,17 @@ impl<'de> ::serde::Deserialize<'de> for UnsubscribeRequest {
                 self,
                 mut map: A,
             ) -> Result<UnsubscribeRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(UnsubscribeRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(UnsubscribeRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)

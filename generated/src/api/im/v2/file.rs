@@ -22,6 +22,9 @@ pub struct DownloadRequest {
     pub dialog_id: String,
     #[serde(rename = "fileId")]
     pub file_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
@@ -43,6 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
             ) -> Result<DownloadRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "dialogId" => {
@@ -68,7 +75,8 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -77,6 +85,7 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
                     file_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("fileId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -97,6 +106,9 @@ impl crate::runtime::loose::Loose for DownloadRequest {
 pub struct DownloadResponse {
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DownloadResponse {
@@ -117,6 +129,10 @@ impl<'de> ::serde::Deserialize<'de> for DownloadResponse {
                 mut map: A,
             ) -> Result<DownloadResponse, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "downloadUrl" => {
@@ -133,12 +149,14 @@ impl<'de> ::serde::Deserialize<'de> for DownloadResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DownloadResponse {
                     download_url: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -175,6 +193,9 @@ pub struct UploadRequest {
     #[serde(rename = "dialogId")]
     pub dialog_id: String,
     pub fields: UploadRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadRequest {
@@ -196,6 +217,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequest {
             ) -> Result<UploadRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<UploadRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "dialogId" => {
@@ -223,7 +248,8 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -232,6 +258,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
                     fields: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -253,6 +280,9 @@ pub struct UploadRequestFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     pub name: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
@@ -275,6 +305,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "content" => {
@@ -311,7 +345,8 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -320,6 +355,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("content"))?,
                     message: __f1.unwrap_or_default(),
                     name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -346,6 +382,9 @@ pub struct UploadResponse {
     pub file: Option<UploadResponseFile>,
     #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadResponse {
@@ -369,6 +408,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponse {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<UploadResponseFile>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chatId" => {
@@ -420,7 +463,8 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -429,6 +473,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponse {
                     dialog_id: __f1.unwrap_or_default(),
                     file: __f2.unwrap_or_default(),
                     message_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -486,6 +531,9 @@ pub struct UploadResponseFile {
     pub url_show: Option<String>,
     #[serde(rename = "viewerAttrs", skip_serializing_if = "Option::is_none")]
     pub viewer_attrs: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
@@ -529,6 +577,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                 let mut __f19: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "authorId" => {
@@ -772,7 +824,8 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -797,6 +850,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                     url_preview: __f17.unwrap_or_default(),
                     url_show: __f18.unwrap_or_default(),
                     viewer_attrs: __f19.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

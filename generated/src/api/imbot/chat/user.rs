@@ -29,7 +29,10 @@ pub struct AddRequest {
     #[serde(rename = "HIDE_HISTORY", skip_serializing_if = "Option::is_none")]
     pub hide_history: Option<AddRequestHideHistory>,
     #[serde(rename = "USERS")]
-    pub users: Vec<::serde_json::Value>,
+    pub users: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -53,7 +56,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<AddRequestHideHistory>> = None;
-                let mut __f4: Option<Vec<::serde_json::Value>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -110,17 +117,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("USERS"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -132,6 +133,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     hide_history: __f3.unwrap_or_default(),
                     users: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("USERS"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -236,6 +238,9 @@ pub struct DeleteRequest {
     pub client_id: Option<String>,
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -259,6 +264,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -308,7 +317,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -319,6 +329,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                     client_id: __f2.unwrap_or_default(),
                     user_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -362,6 +373,9 @@ pub struct ListRequest {
     pub chat_id: i64,
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -384,6 +398,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BOT_ID" => {
@@ -422,7 +440,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -431,6 +450,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     chat_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
                     client_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -447,7 +467,7 @@ impl crate::runtime::loose::Loose for ListRequest {
 }
 
 /// The `result` of `imbot.chat.user.list`.
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "imbot.chat.user.list";

@@ -27,6 +27,9 @@ pub struct GetRequest {
     pub bot_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -49,6 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -85,7 +92,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -93,6 +101,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     bot_id: __f0.unwrap_or_default(),
                     bot_token: __f1.unwrap_or_default(),
                     code: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -115,6 +124,9 @@ pub struct GetResponse {
     pub bot: Option<GetResponseBot>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -138,6 +150,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f1: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "bot" => {
@@ -167,13 +183,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     bot: __f0.unwrap_or_default(),
                     users: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -222,6 +240,9 @@ pub struct GetResponseBot {
     pub module_id: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseBot {
@@ -255,6 +276,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseBot {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "backgroundId" => {
@@ -423,7 +448,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseBot {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -442,6 +468,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseBot {
                     language: __f11.unwrap_or_default(),
                     module_id: __f12.unwrap_or_default(),
                     type_: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -477,12 +504,15 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -503,11 +533,13 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botToken" => {
@@ -525,14 +557,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "limit" => {
                             if __f2.is_some() {
@@ -557,7 +582,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -566,6 +592,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     filter: __f1.unwrap_or_default(),
                     limit: __f2.unwrap_or_default(),
                     offset: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -590,6 +617,9 @@ pub struct ListResponse {
     pub has_next_page: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -616,6 +646,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f2: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "bots" => {
@@ -658,7 +692,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -666,6 +701,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                     bots: __f0.unwrap_or_default(),
                     has_next_page: __f1.unwrap_or_default(),
                     users: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -700,6 +736,9 @@ pub async fn register(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RegisterRequest {
     pub fields: RegisterRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
@@ -720,6 +759,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                 mut map: A,
             ) -> Result<RegisterRequest, A::Error> {
                 let mut __f0: Option<RegisterRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -736,13 +779,15 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RegisterRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -778,6 +823,9 @@ pub struct RegisterRequestFields {
     pub type_: Option<String>,
     #[serde(rename = "webhookUrl", skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
@@ -807,6 +855,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                 let mut __f7: Option<RegisterRequestFieldsProperties> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "backgroundId" => {
@@ -936,7 +988,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -952,6 +1005,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("properties"))?,
                     type_: __f8.unwrap_or_default(),
                     webhook_url: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1039,6 +1093,9 @@ pub struct RegisterRequestFieldsProperties {
     pub name: String,
     #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsProperties {
@@ -1064,6 +1121,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsProperties {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<String> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -1130,7 +1191,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsProperties {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1141,6 +1203,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFieldsProperties {
                     last_name: __f3.unwrap_or_default(),
                     name: __f4.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
                     work_position: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1163,6 +1226,9 @@ pub struct RegisterResponse {
     pub bot: Option<RegisterResponseBot>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
@@ -1186,6 +1252,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                 let mut __f1: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "bot" => {
@@ -1215,13 +1285,15 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RegisterResponse {
                     bot: __f0.unwrap_or_default(),
                     users: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1270,6 +1342,9 @@ pub struct RegisterResponseBot {
     pub module_id: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterResponseBot {
@@ -1303,6 +1378,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponseBot {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "backgroundId" => {
@@ -1471,7 +1550,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponseBot {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1490,6 +1570,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponseBot {
                     language: __f11.unwrap_or_default(),
                     module_id: __f12.unwrap_or_default(),
                     type_: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1527,6 +1608,9 @@ pub struct UnregisterRequest {
     pub bot_id: i64,
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
@@ -1548,6 +1632,10 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
             ) -> Result<UnregisterRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -1573,7 +1661,8 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1581,6 +1670,7 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                     bot_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("botId"))?,
                     bot_token: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1601,6 +1691,9 @@ impl crate::runtime::loose::Loose for UnregisterRequest {
 pub struct UnregisterResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnregisterResponse {
@@ -1621,6 +1714,10 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterResponse {
                 mut map: A,
             ) -> Result<UnregisterResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result" => {
@@ -1635,12 +1732,14 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnregisterResponse {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1679,6 +1778,9 @@ pub struct UpdateRequest {
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
     pub fields: UpdateRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1701,6 +1803,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<UpdateRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -1739,7 +1845,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1749,6 +1856,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     bot_token: __f1.unwrap_or_default(),
                     fields: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1782,6 +1890,9 @@ pub struct UpdateRequestFields {
     pub properties: Option<UpdateRequestFieldsProperties>,
     #[serde(rename = "webhookUrl", skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -1809,6 +1920,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f5: Option<Option<bool>> = None;
                 let mut __f6: Option<Option<UpdateRequestFieldsProperties>> = None;
                 let mut __f7: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "backgroundId" => {
@@ -1914,7 +2029,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1927,6 +2043,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     is_support_openline: __f5.unwrap_or_default(),
                     properties: __f6.unwrap_or_default(),
                     webhook_url: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1956,6 +2073,9 @@ pub struct UpdateRequestFieldsProperties {
     pub name: Option<String>,
     #[serde(rename = "workPosition", skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
@@ -1981,6 +2101,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -2047,7 +2171,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2058,6 +2183,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsProperties {
                     last_name: __f3.unwrap_or_default(),
                     name: __f4.unwrap_or_default(),
                     work_position: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2080,6 +2206,9 @@ pub struct UpdateResponse {
     pub bot: Option<UpdateResponseBot>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -2103,6 +2232,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 let mut __f1: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "bot" => {
@@ -2132,13 +2265,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     bot: __f0.unwrap_or_default(),
                     users: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2187,6 +2322,9 @@ pub struct UpdateResponseBot {
     pub module_id: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseBot {
@@ -2220,6 +2358,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseBot {
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
                 let mut __f13: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "backgroundId" => {
@@ -2388,7 +2530,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseBot {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2407,6 +2550,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseBot {
                     language: __f11.unwrap_or_default(),
                     module_id: __f12.unwrap_or_default(),
                     type_: __f13.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -42,6 +42,9 @@ pub struct AddRequest {
     pub bot_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<AddRequestFields>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -64,6 +67,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<AddRequestFields>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -102,7 +109,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -111,6 +119,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("botId"))?,
                     bot_token: __f1.unwrap_or_default(),
                     fields: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -142,6 +151,9 @@ pub struct AddRequestFields {
     pub title: Option<String>,
     #[serde(rename = "userIds", skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<i64>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -168,6 +180,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<Vec<i64>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -247,7 +263,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -259,6 +276,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     owner_id: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     user_ids: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -281,6 +299,9 @@ pub struct AddResponse {
     pub chat: Option<AddResponseChat>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -304,6 +325,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 let mut __f1: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chat" => {
@@ -333,13 +358,15 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     chat: __f0.unwrap_or_default(),
                     users: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -438,6 +465,9 @@ pub struct AddResponseChat {
     pub unread_id: ::serde_json::Value,
     #[serde(rename = "userCounter", skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponseChat {
@@ -497,6 +527,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseChat {
                 let mut __f33: Option<Option<String>> = None;
                 let mut __f34: Option<::serde_json::Value> = None;
                 let mut __f35: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -914,7 +948,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseChat {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -955,6 +990,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseChat {
                     type_: __f33.unwrap_or_default(),
                     unread_id: __f34.unwrap_or_default(),
                     user_counter: __f35.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -994,6 +1030,9 @@ pub struct GetRequest {
     pub bot_token: Option<String>,
     #[serde(rename = "dialogId")]
     pub dialog_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1016,6 +1055,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -1052,7 +1095,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1062,6 +1106,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     bot_token: __f1.unwrap_or_default(),
                     dialog_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1082,6 +1127,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat: Option<GetResponseChat>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1102,6 +1150,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseChat>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chat" => {
@@ -1118,12 +1170,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     chat: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1222,6 +1276,9 @@ pub struct GetResponseChat {
     pub unread_id: ::serde_json::Value,
     #[serde(rename = "userCounter", skip_serializing_if = "Option::is_none")]
     pub user_counter: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseChat {
@@ -1281,6 +1338,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseChat {
                 let mut __f33: Option<Option<String>> = None;
                 let mut __f34: Option<::serde_json::Value> = None;
                 let mut __f35: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -1703,7 +1764,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseChat {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1744,6 +1806,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseChat {
                     type_: __f33.unwrap_or_default(),
                     unread_id: __f34.unwrap_or_default(),
                     user_counter: __f35.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1783,6 +1846,9 @@ pub struct LeaveRequest {
     pub bot_token: Option<String>,
     #[serde(rename = "dialogId")]
     pub dialog_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
@@ -1805,6 +1871,10 @@ impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -1841,7 +1911,8 @@ impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1851,6 +1922,7 @@ impl<'de> ::serde::Deserialize<'de> for LeaveRequest {
                     bot_token: __f1.unwrap_or_default(),
                     dialog_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1871,6 +1943,9 @@ impl crate::runtime::loose::Loose for LeaveRequest {
 pub struct LeaveResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for LeaveResponse {
@@ -1891,6 +1966,10 @@ impl<'de> ::serde::Deserialize<'de> for LeaveResponse {
                 mut map: A,
             ) -> Result<LeaveResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result" => {
@@ -1905,12 +1984,14 @@ impl<'de> ::serde::Deserialize<'de> for LeaveResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(LeaveResponse {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1952,6 +2033,9 @@ pub struct SetOwnerRequest {
     pub dialog_id: String,
     #[serde(rename = "userId")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
@@ -1975,6 +2059,10 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -2022,7 +2110,8 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2034,6 +2123,7 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
                     user_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("userId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2054,6 +2144,9 @@ impl crate::runtime::loose::Loose for SetOwnerRequest {
 pub struct SetOwnerResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetOwnerResponse {
@@ -2074,6 +2167,10 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerResponse {
                 mut map: A,
             ) -> Result<SetOwnerResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result" => {
@@ -2088,12 +2185,14 @@ impl<'de> ::serde::Deserialize<'de> for SetOwnerResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetOwnerResponse {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2134,6 +2233,9 @@ pub struct UpdateRequest {
     #[serde(rename = "dialogId")]
     pub dialog_id: String,
     pub fields: UpdateRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -2157,6 +2259,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<UpdateRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -2206,7 +2312,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2218,6 +2325,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
                     fields: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2243,6 +2351,9 @@ pub struct UpdateRequestFields {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -2266,6 +2377,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "avatar" => {
@@ -2310,7 +2425,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2319,6 +2435,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     color: __f1.unwrap_or_default(),
                     description: __f2.unwrap_or_default(),
                     title: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2339,6 +2456,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -2359,6 +2479,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result" => {
@@ -2373,12 +2497,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

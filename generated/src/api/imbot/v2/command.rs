@@ -33,6 +33,9 @@ pub struct AnswerRequest {
     pub fields: Option<AnswerRequestFields>,
     #[serde(rename = "messageId")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
@@ -58,6 +61,10 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<Option<AnswerRequestFields>> = None;
                 let mut __f5: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -133,7 +140,8 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -148,6 +156,7 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequest {
                     fields: __f4.unwrap_or_default(),
                     message_id: __f5
                         .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -165,16 +174,19 @@ impl crate::runtime::loose::Loose for AnswerRequest {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AnswerRequestFields {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attach: Option<Vec<::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub keyboard: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attach: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub keyboard: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<bool>,
     #[serde(rename = "urlPreview", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AnswerRequestFields {
@@ -194,38 +206,28 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequestFields {
                 self,
                 mut map: A,
             ) -> Result<AnswerRequestFields, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attach" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("attach"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "keyboard" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("keyboard"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "message" => {
                             if __f2.is_some() {
@@ -263,7 +265,8 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -273,6 +276,7 @@ impl<'de> ::serde::Deserialize<'de> for AnswerRequestFields {
                     message: __f2.unwrap_or_default(),
                     system: __f3.unwrap_or_default(),
                     url_preview: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -293,6 +297,9 @@ impl crate::runtime::loose::Loose for AnswerRequestFields {
 pub struct AnswerResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AnswerResponse {
@@ -313,6 +320,10 @@ impl<'de> ::serde::Deserialize<'de> for AnswerResponse {
                 mut map: A,
             ) -> Result<AnswerResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result" => {
@@ -327,12 +338,14 @@ impl<'de> ::serde::Deserialize<'de> for AnswerResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AnswerResponse {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -370,6 +383,9 @@ pub struct ListRequest {
     pub bot_id: i64,
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -391,6 +407,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -416,7 +436,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -424,6 +445,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     bot_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("botId"))?,
                     bot_token: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -444,6 +466,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commands: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -466,6 +491,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "commands" => {
@@ -482,12 +511,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     commands: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -526,6 +557,9 @@ pub struct RegisterRequest {
     #[serde(rename = "botToken", skip_serializing_if = "Option::is_none")]
     pub bot_token: Option<String>,
     pub fields: RegisterRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
@@ -548,6 +582,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<RegisterRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -586,7 +624,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -596,6 +635,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequest {
                     bot_token: __f1.unwrap_or_default(),
                     fields: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -620,10 +660,13 @@ pub struct RegisterRequestFields {
     pub extranet_support: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hidden: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub params: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub title: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
@@ -647,12 +690,12 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "command" => {
@@ -705,30 +748,17 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("params"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "title" => {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("title"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -740,6 +770,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterRequestFields {
                     hidden: __f3.unwrap_or_default(),
                     params: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -760,6 +791,9 @@ impl crate::runtime::loose::Loose for RegisterRequestFields {
 pub struct RegisterResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<RegisterResponseCommand>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
@@ -780,6 +814,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                 mut map: A,
             ) -> Result<RegisterResponse, A::Error> {
                 let mut __f0: Option<Option<RegisterResponseCommand>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "command" => {
@@ -796,12 +834,14 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RegisterResponse {
                     command: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -831,6 +871,9 @@ pub struct RegisterResponseCommand {
     pub hidden: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RegisterResponseCommand {
@@ -856,6 +899,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponseCommand {
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -927,7 +974,8 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponseCommand {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -938,6 +986,7 @@ impl<'de> ::serde::Deserialize<'de> for RegisterResponseCommand {
                     extranet_support: __f3.unwrap_or_default(),
                     hidden: __f4.unwrap_or_default(),
                     id: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -977,6 +1026,9 @@ pub struct UnregisterRequest {
     pub bot_token: Option<String>,
     #[serde(rename = "commandId")]
     pub command_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
@@ -999,6 +1051,10 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -1037,7 +1093,8 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1047,6 +1104,7 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterRequest {
                     bot_token: __f1.unwrap_or_default(),
                     command_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("commandId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1067,6 +1125,9 @@ impl crate::runtime::loose::Loose for UnregisterRequest {
 pub struct UnregisterResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnregisterResponse {
@@ -1087,6 +1148,10 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterResponse {
                 mut map: A,
             ) -> Result<UnregisterResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result" => {
@@ -1101,12 +1166,14 @@ impl<'de> ::serde::Deserialize<'de> for UnregisterResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnregisterResponse {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1147,6 +1214,9 @@ pub struct UpdateRequest {
     #[serde(rename = "commandId")]
     pub command_id: i64,
     pub fields: UpdateRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1170,6 +1240,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<UpdateRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -1221,7 +1295,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1233,6 +1308,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("commandId"))?,
                     fields: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1258,10 +1334,13 @@ pub struct UpdateRequestFields {
     pub extranet_support: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hidden: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub params: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub title: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -1285,12 +1364,12 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<bool>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "command" => {
@@ -1343,30 +1422,17 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("params"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "title" => {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("title"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1377,6 +1443,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     hidden: __f3.unwrap_or_default(),
                     params: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1397,6 +1464,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<UpdateResponseCommand>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -1417,6 +1487,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseCommand>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "command" => {
@@ -1433,12 +1507,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     command: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1468,6 +1544,9 @@ pub struct UpdateResponseCommand {
     pub hidden: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponseCommand {
@@ -1493,6 +1572,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseCommand {
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -1564,7 +1647,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseCommand {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1575,6 +1659,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseCommand {
                     extranet_support: __f3.unwrap_or_default(),
                     hidden: __f4.unwrap_or_default(),
                     id: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

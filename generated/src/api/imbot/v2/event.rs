@@ -27,6 +27,9 @@ pub struct GetRequest {
     pub offset: Option<i64>,
     #[serde(rename = "withUserEvents", skip_serializing_if = "Option::is_none")]
     pub with_user_events: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -51,6 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -111,7 +118,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -122,6 +130,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     limit: __f2.unwrap_or_default(),
                     offset: __f3.unwrap_or_default(),
                     with_user_events: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -146,6 +155,9 @@ pub struct GetResponse {
     pub has_more: Option<bool>,
     #[serde(rename = "nextOffset", skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -170,6 +182,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 > = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "events" => {
@@ -210,7 +226,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -218,6 +235,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     events: __f0.unwrap_or_default(),
                     has_more: __f1.unwrap_or_default(),
                     next_offset: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

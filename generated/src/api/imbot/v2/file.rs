@@ -24,6 +24,9 @@ pub struct DownloadRequest {
     pub bot_token: Option<String>,
     #[serde(rename = "fileId")]
     pub file_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
@@ -46,6 +49,10 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -82,7 +89,8 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -92,6 +100,7 @@ impl<'de> ::serde::Deserialize<'de> for DownloadRequest {
                     bot_token: __f1.unwrap_or_default(),
                     file_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("fileId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -112,6 +121,9 @@ impl crate::runtime::loose::Loose for DownloadRequest {
 pub struct DownloadResponse {
     #[serde(rename = "downloadUrl", skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DownloadResponse {
@@ -132,6 +144,10 @@ impl<'de> ::serde::Deserialize<'de> for DownloadResponse {
                 mut map: A,
             ) -> Result<DownloadResponse, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "downloadUrl" => {
@@ -148,12 +164,14 @@ impl<'de> ::serde::Deserialize<'de> for DownloadResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DownloadResponse {
                     download_url: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -194,6 +212,9 @@ pub struct UploadRequest {
     #[serde(rename = "dialogId")]
     pub dialog_id: String,
     pub fields: UploadRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadRequest {
@@ -217,6 +238,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<UploadRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -266,7 +291,8 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -278,6 +304,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
                     fields: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -299,6 +326,9 @@ pub struct UploadRequestFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     pub name: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
@@ -321,6 +351,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "content" => {
@@ -357,7 +391,8 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -366,6 +401,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadRequestFields {
                         .ok_or_else(|| ::serde::de::Error::missing_field("content"))?,
                     message: __f1.unwrap_or_default(),
                     name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -392,6 +428,9 @@ pub struct UploadResponse {
     pub file: Option<UploadResponseFile>,
     #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadResponse {
@@ -415,6 +454,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponse {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<UploadResponseFile>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chatId" => {
@@ -466,7 +509,8 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -475,6 +519,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponse {
                     dialog_id: __f1.unwrap_or_default(),
                     file: __f2.unwrap_or_default(),
                     message_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -502,6 +547,9 @@ pub struct UploadResponseFile {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
@@ -526,6 +574,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chatId" => {
@@ -586,7 +638,8 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -596,6 +649,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadResponseFile {
                     id: __f2.unwrap_or_default(),
                     name: __f3.unwrap_or_default(),
                     size: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

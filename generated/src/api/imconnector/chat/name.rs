@@ -27,6 +27,9 @@ pub struct SetRequest {
     pub name: String,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -51,6 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -111,7 +118,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -123,6 +131,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                     line: __f2.ok_or_else(|| ::serde::de::Error::missing_field("LINE"))?,
                     name: __f3.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
                     user_id: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -141,10 +150,13 @@ impl crate::runtime::loose::Loose for SetRequest {
 /// The `result` of `imconnector.chat.name.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SetResponse {
-    #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
-    pub data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "DATA", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetResponse {
@@ -164,24 +176,19 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
                 self,
                 mut map: A,
             ) -> Result<SetResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DATA" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("DATA"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SUCCESS" => {
                             if __f1.is_some() {
@@ -195,13 +202,15 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetResponse {
                     data: __f0.unwrap_or_default(),
                     success: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

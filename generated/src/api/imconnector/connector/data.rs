@@ -23,6 +23,9 @@ pub struct SetRequest {
     pub data: SetRequestData,
     #[serde(rename = "LINE")]
     pub line: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<SetRequestData> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONNECTOR" => {
@@ -83,7 +90,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -92,6 +100,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("CONNECTOR"))?,
                     data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("DATA"))?,
                     line: __f2.ok_or_else(|| ::serde::de::Error::missing_field("LINE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -117,6 +126,9 @@ pub struct SetRequestData {
     pub url: Option<String>,
     #[serde(rename = "URL_IM", skip_serializing_if = "Option::is_none")]
     pub url_im: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestData {
@@ -140,6 +152,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestData {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -187,7 +203,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -196,6 +213,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestData {
                     name: __f1.unwrap_or_default(),
                     url: __f2.unwrap_or_default(),
                     url_im: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

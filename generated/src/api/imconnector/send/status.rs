@@ -24,6 +24,9 @@ pub struct DeliveryRequest {
     pub line: i64,
     #[serde(rename = "MESSAGES")]
     pub messages: Vec<DeliveryRequestMessagesItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeliveryRequest {
@@ -46,6 +49,10 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequest {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Vec<DeliveryRequestMessagesItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONNECTOR" => {
@@ -86,7 +93,8 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -96,6 +104,7 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequest {
                     line: __f1.ok_or_else(|| ::serde::de::Error::missing_field("LINE"))?,
                     messages: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGES"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -119,6 +128,9 @@ pub struct DeliveryRequestMessagesItem {
     pub im: Option<DeliveryRequestMessagesItemIm>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<DeliveryRequestMessagesItemMessage>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItem {
@@ -141,6 +153,10 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItem {
                 let mut __f0: Option<Option<DeliveryRequestMessagesItemChat>> = None;
                 let mut __f1: Option<Option<DeliveryRequestMessagesItemIm>> = None;
                 let mut __f2: Option<Option<DeliveryRequestMessagesItemMessage>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chat" => {
@@ -183,7 +199,8 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -191,6 +208,7 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItem {
                     chat: __f0.unwrap_or_default(),
                     im: __f1.unwrap_or_default(),
                     message: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -210,6 +228,9 @@ impl crate::runtime::loose::Loose for DeliveryRequestMessagesItem {
 pub struct DeliveryRequestMessagesItemChat {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemChat {
@@ -230,6 +251,10 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemChat {
                 mut map: A,
             ) -> Result<DeliveryRequestMessagesItemChat, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -244,12 +269,14 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemChat {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeliveryRequestMessagesItemChat {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -271,6 +298,9 @@ pub struct DeliveryRequestMessagesItemIm {
     pub chat_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemIm {
@@ -292,6 +322,10 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemIm {
             ) -> Result<DeliveryRequestMessagesItemIm, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chat_id" => {
@@ -319,13 +353,15 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemIm {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeliveryRequestMessagesItemIm {
                     chat_id: __f0.unwrap_or_default(),
                     message_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -345,8 +381,11 @@ impl crate::runtime::loose::Loose for DeliveryRequestMessagesItemIm {
 pub struct DeliveryRequestMessagesItemMessage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemMessage {
@@ -367,7 +406,11 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemMessage {
                 mut map: A,
             ) -> Result<DeliveryRequestMessagesItemMessage, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date" => {
@@ -385,23 +428,18 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryRequestMessagesItemMessage {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("id"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeliveryRequestMessagesItemMessage {
                     date: __f0.unwrap_or_default(),
                     id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -420,10 +458,13 @@ impl crate::runtime::loose::Loose for DeliveryRequestMessagesItemMessage {
 /// The `result` of `imconnector.send.status.delivery`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct DeliveryResponse {
-    #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
-    pub data: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "DATA", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeliveryResponse {
@@ -443,22 +484,19 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryResponse {
                 self,
                 mut map: A,
             ) -> Result<DeliveryResponse, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DATA" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("DATA"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SUCCESS" => {
                             if __f1.is_some() {
@@ -472,13 +510,15 @@ impl<'de> ::serde::Deserialize<'de> for DeliveryResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeliveryResponse {
                     data: __f0.unwrap_or_default(),
                     success: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -518,6 +558,9 @@ pub struct ReadingRequest {
     pub line: i64,
     #[serde(rename = "MESSAGES")]
     pub messages: Vec<ReadingRequestMessagesItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ReadingRequest {
@@ -540,6 +583,10 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequest {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Vec<ReadingRequestMessagesItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONNECTOR" => {
@@ -580,7 +627,8 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -590,6 +638,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequest {
                     line: __f1.ok_or_else(|| ::serde::de::Error::missing_field("LINE"))?,
                     messages: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGES"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -613,6 +662,9 @@ pub struct ReadingRequestMessagesItem {
     pub im: Option<ReadingRequestMessagesItemIm>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<ReadingRequestMessagesItemMessage>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItem {
@@ -635,6 +687,10 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItem {
                 let mut __f0: Option<Option<ReadingRequestMessagesItemChat>> = None;
                 let mut __f1: Option<Option<ReadingRequestMessagesItemIm>> = None;
                 let mut __f2: Option<Option<ReadingRequestMessagesItemMessage>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chat" => {
@@ -677,7 +733,8 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -685,6 +742,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItem {
                     chat: __f0.unwrap_or_default(),
                     im: __f1.unwrap_or_default(),
                     message: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -704,6 +762,9 @@ impl crate::runtime::loose::Loose for ReadingRequestMessagesItem {
 pub struct ReadingRequestMessagesItemChat {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItemChat {
@@ -724,6 +785,10 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItemChat {
                 mut map: A,
             ) -> Result<ReadingRequestMessagesItemChat, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -738,12 +803,14 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItemChat {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ReadingRequestMessagesItemChat {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -765,6 +832,9 @@ pub struct ReadingRequestMessagesItemIm {
     pub chat_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItemIm {
@@ -786,6 +856,10 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItemIm {
             ) -> Result<ReadingRequestMessagesItemIm, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chat_id" => {
@@ -813,13 +887,15 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItemIm {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ReadingRequestMessagesItemIm {
                     chat_id: __f0.unwrap_or_default(),
                     message_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -837,8 +913,11 @@ impl crate::runtime::loose::Loose for ReadingRequestMessagesItemIm {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ReadingRequestMessagesItemMessage {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItemMessage {
@@ -858,29 +937,28 @@ impl<'de> ::serde::Deserialize<'de> for ReadingRequestMessagesItemMessage {
                 self,
                 mut map: A,
             ) -> Result<ReadingRequestMessagesItemMessage, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("id"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ReadingRequestMessagesItemMessage {
                     id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -899,10 +977,13 @@ impl crate::runtime::loose::Loose for ReadingRequestMessagesItemMessage {
 /// The `result` of `imconnector.send.status.reading`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ReadingResponse {
-    #[serde(rename = "DATA", skip_serializing_if = "Option::is_none")]
-    pub data: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "DATA", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
     #[serde(rename = "SUCCESS", skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ReadingResponse {
@@ -922,22 +1003,19 @@ impl<'de> ::serde::Deserialize<'de> for ReadingResponse {
                 self,
                 mut map: A,
             ) -> Result<ReadingResponse, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DATA" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("DATA"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SUCCESS" => {
                             if __f1.is_some() {
@@ -951,13 +1029,15 @@ impl<'de> ::serde::Deserialize<'de> for ReadingResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ReadingResponse {
                     data: __f0.unwrap_or_default(),
                     success: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -26,6 +26,9 @@ pub struct FinishRequest {
     pub chat_id: i64,
     #[serde(rename = "CLIENT_ID", skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FinishRequest {
@@ -47,6 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
             ) -> Result<FinishRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -74,7 +81,8 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -82,6 +90,7 @@ impl<'de> ::serde::Deserialize<'de> for FinishRequest {
                     chat_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
                     client_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -120,6 +129,9 @@ pub async fn operator(
 pub struct OperatorRequest {
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for OperatorRequest {
@@ -140,6 +152,10 @@ impl<'de> ::serde::Deserialize<'de> for OperatorRequest {
                 mut map: A,
             ) -> Result<OperatorRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -154,13 +170,15 @@ impl<'de> ::serde::Deserialize<'de> for OperatorRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(OperatorRequest {
                     chat_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -209,6 +227,9 @@ pub struct TransferRequest {
     pub transfer_id: Option<String>,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for TransferRequest {
@@ -234,6 +255,10 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -307,7 +332,8 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -319,6 +345,7 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
                     queue_id: __f3.unwrap_or_default(),
                     transfer_id: __f4.unwrap_or_default(),
                     user_id: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

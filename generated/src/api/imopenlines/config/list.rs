@@ -21,6 +21,9 @@ pub struct GetRequest {
     pub options: Option<GetRequestOptions>,
     #[serde(rename = "PARAMS", skip_serializing_if = "Option::is_none")]
     pub params: Option<GetRequestParams>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<GetRequestOptions>> = None;
                 let mut __f1: Option<Option<GetRequestParams>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "OPTIONS" => {
@@ -71,13 +78,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     options: __f0.unwrap_or_default(),
                     params: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -101,6 +110,9 @@ pub struct GetRequestOptions {
     pub config_queue: Option<GetRequestOptionsConfigQueue>,
     #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
     pub queue: Option<GetRequestOptionsQueue>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestOptions {
@@ -123,6 +135,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOptions {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<GetRequestOptionsConfigQueue>> = None;
                 let mut __f2: Option<Option<GetRequestOptionsQueue>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHECK_PERMISSION" => {
@@ -167,7 +183,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOptions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -175,6 +192,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestOptions {
                     check_permission: __f0.unwrap_or_default(),
                     config_queue: __f1.unwrap_or_default(),
                     queue: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -310,16 +328,19 @@ impl crate::runtime::loose::Loose for GetRequestOptionsQueue {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequestParams {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<GetRequestParamsSelectItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
@@ -339,29 +360,22 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
                 self,
                 mut map: A,
             ) -> Result<GetRequestParams, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<Vec<GetRequestParamsSelectItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "limit" => {
                             if __f1.is_some() {
@@ -389,14 +403,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f4.is_some() {
@@ -412,7 +419,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -422,6 +430,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
                     offset: __f2.unwrap_or_default(),
                     order: __f3.unwrap_or_default(),
                     select: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -491,12 +500,21 @@ pub struct GetRequestParamsSelectItem {
     pub crm_source: Option<String>,
     #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
     pub crm_transfer_change: Option<GetRequestParamsSelectItemCrmTransferChange>,
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "DEFAULT_OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
-    pub default_operator_data: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "DATE_CREATE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub date_create: ::serde_json::Value,
+    #[serde(
+        rename = "DATE_MODIFY",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub date_modify: ::serde_json::Value,
+    #[serde(
+        rename = "DEFAULT_OPERATOR_DATA",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub default_operator_data: ::serde_json::Value,
     #[serde(rename = "FULL_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub full_close_time: Option<String>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
@@ -517,8 +535,11 @@ pub struct GetRequestParamsSelectItem {
     >,
     #[serde(rename = "KPI_FIRST_ANSWER_ALERT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_alert: Option<GetRequestParamsSelectItemKpiFirstAnswerAlert>,
-    #[serde(rename = "KPI_FIRST_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
-    pub kpi_first_answer_list: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "KPI_FIRST_ANSWER_LIST",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub kpi_first_answer_list: ::serde_json::Value,
     #[serde(rename = "KPI_FIRST_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_text: Option<String>,
     #[serde(rename = "KPI_FIRST_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
@@ -530,8 +551,11 @@ pub struct GetRequestParamsSelectItem {
     pub kpi_further_answer_alert: Option<
         GetRequestParamsSelectItemKpiFurtherAnswerAlert,
     >,
-    #[serde(rename = "KPI_FURTHER_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
-    pub kpi_further_answer_list: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "KPI_FURTHER_ANSWER_LIST",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub kpi_further_answer_list: ::serde_json::Value,
     #[serde(rename = "KPI_FURTHER_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_text: Option<String>,
     #[serde(rename = "KPI_FURTHER_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
@@ -556,8 +580,8 @@ pub struct GetRequestParamsSelectItem {
     pub no_answer_time: Option<String>,
     #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<String>,
-    #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
-    pub queue: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "QUEUE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub queue: ::serde_json::Value,
     #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<String>,
     #[serde(rename = "QUEUE_TYPE", skip_serializing_if = "Option::is_none")]
@@ -628,8 +652,11 @@ pub struct GetRequestParamsSelectItem {
     pub welcome_message: Option<GetRequestParamsSelectItemWelcomeMessage>,
     #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
-    #[serde(rename = "WORKTIME_DAYOFF", skip_serializing_if = "Option::is_none")]
-    pub worktime_dayoff: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "WORKTIME_DAYOFF",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub worktime_dayoff: ::serde_json::Value,
     #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_bot_id: Option<String>,
     #[serde(rename = "WORKTIME_DAYOFF_FORM_ID", skip_serializing_if = "Option::is_none")]
@@ -642,14 +669,20 @@ pub struct GetRequestParamsSelectItem {
     pub worktime_enable: Option<GetRequestParamsSelectItemWorktimeEnable>,
     #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
     pub worktime_from: Option<String>,
-    #[serde(rename = "WORKTIME_HOLIDAYS", skip_serializing_if = "Option::is_none")]
-    pub worktime_holidays: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "WORKTIME_HOLIDAYS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub worktime_holidays: ::serde_json::Value,
     #[serde(rename = "WORKTIME_TIMEZONE", skip_serializing_if = "Option::is_none")]
     pub worktime_timezone: Option<String>,
     #[serde(rename = "WORKTIME_TO", skip_serializing_if = "Option::is_none")]
     pub worktime_to: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<GetRequestParamsSelectItemXmlId>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
@@ -707,13 +740,9 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                 let mut __f25: Option<
                     Option<GetRequestParamsSelectItemCrmTransferChange>,
                 > = None;
-                let mut __f26: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f27: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f28: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f26: Option<::serde_json::Value> = None;
+                let mut __f27: Option<::serde_json::Value> = None;
+                let mut __f28: Option<::serde_json::Value> = None;
                 let mut __f29: Option<Option<String>> = None;
                 let mut __f30: Option<Option<String>> = None;
                 let mut __f31: Option<
@@ -725,13 +754,13 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                 let mut __f33: Option<
                     Option<GetRequestParamsSelectItemKpiFirstAnswerAlert>,
                 > = None;
-                let mut __f34: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f34: Option<::serde_json::Value> = None;
                 let mut __f35: Option<Option<String>> = None;
                 let mut __f36: Option<Option<String>> = None;
                 let mut __f37: Option<
                     Option<GetRequestParamsSelectItemKpiFurtherAnswerAlert>,
                 > = None;
-                let mut __f38: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f38: Option<::serde_json::Value> = None;
                 let mut __f39: Option<Option<String>> = None;
                 let mut __f40: Option<Option<String>> = None;
                 let mut __f41: Option<Option<String>> = None;
@@ -744,7 +773,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                 let mut __f48: Option<Option<String>> = None;
                 let mut __f49: Option<Option<String>> = None;
                 let mut __f50: Option<Option<String>> = None;
-                let mut __f51: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f51: Option<::serde_json::Value> = None;
                 let mut __f52: Option<Option<String>> = None;
                 let mut __f53: Option<Option<String>> = None;
                 let mut __f54: Option<
@@ -793,7 +822,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                     Option<GetRequestParamsSelectItemWelcomeMessage>,
                 > = None;
                 let mut __f81: Option<Option<String>> = None;
-                let mut __f82: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f82: Option<::serde_json::Value> = None;
                 let mut __f83: Option<Option<String>> = None;
                 let mut __f84: Option<Option<String>> = None;
                 let mut __f85: Option<Option<String>> = None;
@@ -802,10 +831,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                     Option<GetRequestParamsSelectItemWorktimeEnable>,
                 > = None;
                 let mut __f88: Option<Option<String>> = None;
-                let mut __f89: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f89: Option<::serde_json::Value> = None;
                 let mut __f90: Option<Option<String>> = None;
                 let mut __f91: Option<Option<String>> = None;
                 let mut __f92: Option<Option<GetRequestParamsSelectItemXmlId>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -1170,14 +1203,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                                     ::serde::de::Error::duplicate_field("DATE_CREATE"),
                                 );
                             }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f26 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "DATE_MODIFY" => {
                             if __f27.is_some() {
@@ -1185,14 +1211,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                                     ::serde::de::Error::duplicate_field("DATE_MODIFY"),
                                 );
                             }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "DEFAULT_OPERATOR_DATA" => {
                             if __f28.is_some() {
@@ -1200,14 +1219,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                                     ::serde::de::Error::duplicate_field("DEFAULT_OPERATOR_DATA"),
                                 );
                             }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f28 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "FULL_CLOSE_TIME" => {
                             if __f29.is_some() {
@@ -1292,14 +1304,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                                     ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_LIST"),
                                 );
                             }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f34 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "KPI_FIRST_ANSWER_TEXT" => {
                             if __f35.is_some() {
@@ -1352,14 +1357,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                                     ),
                                 );
                             }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f38 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "KPI_FURTHER_ANSWER_TEXT" => {
                             if __f39.is_some() {
@@ -1523,14 +1521,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             if __f51.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("QUEUE"));
                             }
-                            __f51 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f51 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "QUEUE_TIME" => {
                             if __f52.is_some() {
@@ -1962,14 +1953,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                                     ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF"),
                                 );
                             }
-                            __f82 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f82 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "WORKTIME_DAYOFF_BOT_ID" => {
                             if __f83.is_some() {
@@ -2061,14 +2045,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                                     ::serde::de::Error::duplicate_field("WORKTIME_HOLIDAYS"),
                                 );
                             }
-                            __f89 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f89 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "WORKTIME_TIMEZONE" => {
                             if __f90.is_some() {
@@ -2110,7 +2087,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2208,6 +2186,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                     worktime_timezone: __f90.unwrap_or_default(),
                     worktime_to: __f91.unwrap_or_default(),
                     xml_id: __f92.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2465,6 +2444,9 @@ pub struct GetRequestParamsSelectItemConfigQueueItem {
     pub entity_id: Option<String>,
     #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemConfigQueueItem {
@@ -2486,6 +2468,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemConfigQueueIte
             ) -> Result<GetRequestParamsSelectItemConfigQueueItem, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY_ID" => {
@@ -2515,13 +2501,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemConfigQueueIte
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequestParamsSelectItemConfigQueueItem {
                     entity_id: __f0.unwrap_or_default(),
                     entity_type: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3143,6 +3131,9 @@ pub struct GetRequestParamsSelectItemQueueUsersFields {
     pub user_work_position: Option<
         GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition,
     >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemQueueUsersFields {
@@ -3172,6 +3163,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemQueueUsersFiel
                 let mut __f3: Option<
                     Option<GetRequestParamsSelectItemQueueUsersFieldsUserWorkPosition>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "USER_AVATAR" => {
@@ -3235,7 +3230,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemQueueUsersFiel
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3244,6 +3240,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItemQueueUsersFiel
                     user_avatar_id: __f1.unwrap_or_default(),
                     user_name: __f2.unwrap_or_default(),
                     user_work_position: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4269,12 +4266,21 @@ pub struct GetResponseItem {
     pub crm_source: Option<String>,
     #[serde(rename = "CRM_TRANSFER_CHANGE", skip_serializing_if = "Option::is_none")]
     pub crm_transfer_change: Option<GetResponseItemCrmTransferChange>,
-    #[serde(rename = "DATE_CREATE", skip_serializing_if = "Option::is_none")]
-    pub date_create: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "DATE_MODIFY", skip_serializing_if = "Option::is_none")]
-    pub date_modify: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "DEFAULT_OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
-    pub default_operator_data: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "DATE_CREATE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub date_create: ::serde_json::Value,
+    #[serde(
+        rename = "DATE_MODIFY",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub date_modify: ::serde_json::Value,
+    #[serde(
+        rename = "DEFAULT_OPERATOR_DATA",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub default_operator_data: ::serde_json::Value,
     #[serde(rename = "FULL_CLOSE_TIME", skip_serializing_if = "Option::is_none")]
     pub full_close_time: Option<String>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
@@ -4293,8 +4299,11 @@ pub struct GetResponseItem {
     pub kpi_check_operator_activity: Option<GetResponseItemKpiCheckOperatorActivity>,
     #[serde(rename = "KPI_FIRST_ANSWER_ALERT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_alert: Option<GetResponseItemKpiFirstAnswerAlert>,
-    #[serde(rename = "KPI_FIRST_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
-    pub kpi_first_answer_list: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "KPI_FIRST_ANSWER_LIST",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub kpi_first_answer_list: ::serde_json::Value,
     #[serde(rename = "KPI_FIRST_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_first_answer_text: Option<String>,
     #[serde(rename = "KPI_FIRST_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
@@ -4304,8 +4313,11 @@ pub struct GetResponseItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub kpi_further_answer_alert: Option<GetResponseItemKpiFurtherAnswerAlert>,
-    #[serde(rename = "KPI_FURTHER_ANSWER_LIST", skip_serializing_if = "Option::is_none")]
-    pub kpi_further_answer_list: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "KPI_FURTHER_ANSWER_LIST",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub kpi_further_answer_list: ::serde_json::Value,
     #[serde(rename = "KPI_FURTHER_ANSWER_TEXT", skip_serializing_if = "Option::is_none")]
     pub kpi_further_answer_text: Option<String>,
     #[serde(rename = "KPI_FURTHER_ANSWER_TIME", skip_serializing_if = "Option::is_none")]
@@ -4330,8 +4342,8 @@ pub struct GetResponseItem {
     pub no_answer_time: Option<String>,
     #[serde(rename = "OPERATOR_DATA", skip_serializing_if = "Option::is_none")]
     pub operator_data: Option<String>,
-    #[serde(rename = "QUEUE", skip_serializing_if = "Option::is_none")]
-    pub queue: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "QUEUE", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub queue: ::serde_json::Value,
     #[serde(rename = "QUEUE_TIME", skip_serializing_if = "Option::is_none")]
     pub queue_time: Option<String>,
     #[serde(rename = "QUEUE_TYPE", skip_serializing_if = "Option::is_none")]
@@ -4398,8 +4410,11 @@ pub struct GetResponseItem {
     pub welcome_message: Option<GetResponseItemWelcomeMessage>,
     #[serde(rename = "WELCOME_MESSAGE_TEXT", skip_serializing_if = "Option::is_none")]
     pub welcome_message_text: Option<String>,
-    #[serde(rename = "WORKTIME_DAYOFF", skip_serializing_if = "Option::is_none")]
-    pub worktime_dayoff: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "WORKTIME_DAYOFF",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub worktime_dayoff: ::serde_json::Value,
     #[serde(rename = "WORKTIME_DAYOFF_BOT_ID", skip_serializing_if = "Option::is_none")]
     pub worktime_dayoff_bot_id: Option<String>,
     #[serde(rename = "WORKTIME_DAYOFF_FORM_ID", skip_serializing_if = "Option::is_none")]
@@ -4412,14 +4427,20 @@ pub struct GetResponseItem {
     pub worktime_enable: Option<GetResponseItemWorktimeEnable>,
     #[serde(rename = "WORKTIME_FROM", skip_serializing_if = "Option::is_none")]
     pub worktime_from: Option<String>,
-    #[serde(rename = "WORKTIME_HOLIDAYS", skip_serializing_if = "Option::is_none")]
-    pub worktime_holidays: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "WORKTIME_HOLIDAYS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub worktime_holidays: ::serde_json::Value,
     #[serde(rename = "WORKTIME_TIMEZONE", skip_serializing_if = "Option::is_none")]
     pub worktime_timezone: Option<String>,
     #[serde(rename = "WORKTIME_TO", skip_serializing_if = "Option::is_none")]
     pub worktime_to: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<GetResponseItemXmlId>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
@@ -4465,13 +4486,9 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                 let mut __f23: Option<Option<GetResponseItemCrmForward>> = None;
                 let mut __f24: Option<Option<String>> = None;
                 let mut __f25: Option<Option<GetResponseItemCrmTransferChange>> = None;
-                let mut __f26: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f27: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f28: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f26: Option<::serde_json::Value> = None;
+                let mut __f27: Option<::serde_json::Value> = None;
+                let mut __f28: Option<::serde_json::Value> = None;
                 let mut __f29: Option<Option<String>> = None;
                 let mut __f30: Option<Option<String>> = None;
                 let mut __f31: Option<
@@ -4479,11 +4496,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                 > = None;
                 let mut __f32: Option<Option<GetResponseItemKpiCheckOperatorActivity>> = None;
                 let mut __f33: Option<Option<GetResponseItemKpiFirstAnswerAlert>> = None;
-                let mut __f34: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f34: Option<::serde_json::Value> = None;
                 let mut __f35: Option<Option<String>> = None;
                 let mut __f36: Option<Option<String>> = None;
                 let mut __f37: Option<Option<GetResponseItemKpiFurtherAnswerAlert>> = None;
-                let mut __f38: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f38: Option<::serde_json::Value> = None;
                 let mut __f39: Option<Option<String>> = None;
                 let mut __f40: Option<Option<String>> = None;
                 let mut __f41: Option<Option<String>> = None;
@@ -4496,7 +4513,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                 let mut __f48: Option<Option<String>> = None;
                 let mut __f49: Option<Option<String>> = None;
                 let mut __f50: Option<Option<String>> = None;
-                let mut __f51: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f51: Option<::serde_json::Value> = None;
                 let mut __f52: Option<Option<String>> = None;
                 let mut __f53: Option<Option<String>> = None;
                 let mut __f54: Option<Option<GetResponseItemQueueUsersFields>> = None;
@@ -4529,17 +4546,21 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                 let mut __f79: Option<Option<String>> = None;
                 let mut __f80: Option<Option<GetResponseItemWelcomeMessage>> = None;
                 let mut __f81: Option<Option<String>> = None;
-                let mut __f82: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f82: Option<::serde_json::Value> = None;
                 let mut __f83: Option<Option<String>> = None;
                 let mut __f84: Option<Option<String>> = None;
                 let mut __f85: Option<Option<String>> = None;
                 let mut __f86: Option<Option<String>> = None;
                 let mut __f87: Option<Option<GetResponseItemWorktimeEnable>> = None;
                 let mut __f88: Option<Option<String>> = None;
-                let mut __f89: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f89: Option<::serde_json::Value> = None;
                 let mut __f90: Option<Option<String>> = None;
                 let mut __f91: Option<Option<String>> = None;
                 let mut __f92: Option<Option<GetResponseItemXmlId>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -4904,14 +4925,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                                     ::serde::de::Error::duplicate_field("DATE_CREATE"),
                                 );
                             }
-                            __f26 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f26 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "DATE_MODIFY" => {
                             if __f27.is_some() {
@@ -4919,14 +4933,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                                     ::serde::de::Error::duplicate_field("DATE_MODIFY"),
                                 );
                             }
-                            __f27 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f27 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "DEFAULT_OPERATOR_DATA" => {
                             if __f28.is_some() {
@@ -4934,14 +4941,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                                     ::serde::de::Error::duplicate_field("DEFAULT_OPERATOR_DATA"),
                                 );
                             }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f28 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "FULL_CLOSE_TIME" => {
                             if __f29.is_some() {
@@ -5024,14 +5024,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                                     ::serde::de::Error::duplicate_field("KPI_FIRST_ANSWER_LIST"),
                                 );
                             }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f34 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "KPI_FIRST_ANSWER_TEXT" => {
                             if __f35.is_some() {
@@ -5084,14 +5077,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                                     ),
                                 );
                             }
-                            __f38 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f38 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "KPI_FURTHER_ANSWER_TEXT" => {
                             if __f39.is_some() {
@@ -5255,14 +5241,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             if __f51.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("QUEUE"));
                             }
-                            __f51 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f51 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "QUEUE_TIME" => {
                             if __f52.is_some() {
@@ -5694,14 +5673,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                                     ::serde::de::Error::duplicate_field("WORKTIME_DAYOFF"),
                                 );
                             }
-                            __f82 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f82 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "WORKTIME_DAYOFF_BOT_ID" => {
                             if __f83.is_some() {
@@ -5793,14 +5765,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                                     ::serde::de::Error::duplicate_field("WORKTIME_HOLIDAYS"),
                                 );
                             }
-                            __f89 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f89 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "WORKTIME_TIMEZONE" => {
                             if __f90.is_some() {
@@ -5842,7 +5807,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -5940,6 +5906,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                     worktime_timezone: __f90.unwrap_or_default(),
                     worktime_to: __f91.unwrap_or_default(),
                     xml_id: __f92.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6197,6 +6164,9 @@ pub struct GetResponseItemConfigQueueItem {
     pub entity_id: Option<String>,
     #[serde(rename = "ENTITY_TYPE", skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItemConfigQueueItem {
@@ -6218,6 +6188,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemConfigQueueItem {
             ) -> Result<GetResponseItemConfigQueueItem, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ENTITY_ID" => {
@@ -6247,13 +6221,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemConfigQueueItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseItemConfigQueueItem {
                     entity_id: __f0.unwrap_or_default(),
                     entity_type: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -6869,6 +6845,9 @@ pub struct GetResponseItemQueueUsersFields {
     pub user_name: Option<GetResponseItemQueueUsersFieldsUserName>,
     #[serde(rename = "USER_WORK_POSITION", skip_serializing_if = "Option::is_none")]
     pub user_work_position: Option<GetResponseItemQueueUsersFieldsUserWorkPosition>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFields {
@@ -6896,6 +6875,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFields {
                 let mut __f3: Option<
                     Option<GetResponseItemQueueUsersFieldsUserWorkPosition>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "USER_AVATAR" => {
@@ -6957,7 +6940,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -6966,6 +6950,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItemQueueUsersFields {
                     user_avatar_id: __f1.unwrap_or_default(),
                     user_name: __f2.unwrap_or_default(),
                     user_work_position: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

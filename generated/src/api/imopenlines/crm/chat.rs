@@ -27,6 +27,9 @@ pub struct GetRequest {
     pub crm_entity: i64,
     #[serde(rename = "CRM_ENTITY_TYPE")]
     pub crm_entity_type: GetRequestCrmEntityType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -49,6 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f0: Option<Option<GetRequestActiveOnly>> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<GetRequestCrmEntityType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE_ONLY" => {
@@ -95,7 +102,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -107,6 +115,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "CRM_ENTITY_TYPE",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -259,6 +268,9 @@ pub struct GetResponseItem {
     pub connector_id: Option<String>,
     #[serde(rename = "CONNECTOR_TITLE", skip_serializing_if = "Option::is_none")]
     pub connector_title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
@@ -281,6 +293,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -321,7 +337,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -329,6 +346,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseItem {
                     chat_id: __f0.unwrap_or_default(),
                     connector_id: __f1.unwrap_or_default(),
                     connector_title: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -366,6 +384,9 @@ pub struct GetLastIdRequest {
     pub crm_entity: i64,
     #[serde(rename = "CRM_ENTITY_TYPE")]
     pub crm_entity_type: GetLastIdRequestCrmEntityType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetLastIdRequest {
@@ -387,6 +408,10 @@ impl<'de> ::serde::Deserialize<'de> for GetLastIdRequest {
             ) -> Result<GetLastIdRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<GetLastIdRequestCrmEntityType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CRM_ENTITY" => {
@@ -418,7 +443,8 @@ impl<'de> ::serde::Deserialize<'de> for GetLastIdRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -429,6 +455,7 @@ impl<'de> ::serde::Deserialize<'de> for GetLastIdRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "CRM_ENTITY_TYPE",
                         ))?,
+                    additional: __extra,
                 })
             }
         }

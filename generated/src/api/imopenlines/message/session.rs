@@ -21,6 +21,9 @@ pub struct StartRequest {
     pub chat_id: i64,
     #[serde(rename = "MESSAGE_ID")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StartRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
             ) -> Result<StartRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -69,7 +76,8 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -78,6 +86,7 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
                     message_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
+                    additional: __extra,
                 })
             }
         }

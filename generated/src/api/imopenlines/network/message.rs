@@ -17,18 +17,21 @@ pub async fn add(
 /// Parameters of `imopenlines.network.message.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
-    pub attach: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "ATTACH", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attach: ::serde_json::Value,
     #[serde(rename = "CODE")]
     pub code: String,
-    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
-    pub keyboard: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub keyboard: ::serde_json::Value,
     #[serde(rename = "MESSAGE")]
     pub message: String,
     #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<String>,
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -48,30 +51,23 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<String> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ATTACH" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ATTACH"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "CODE" => {
                             if __f1.is_some() {
@@ -88,14 +84,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("KEYBOARD"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MESSAGE" => {
                             if __f3.is_some() {
@@ -133,7 +122,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -146,6 +136,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     url_preview: __f4.unwrap_or_default(),
                     user_id: __f5
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }

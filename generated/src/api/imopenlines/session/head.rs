@@ -23,6 +23,9 @@ pub struct VoteRequest {
     pub rating: Option<i64>,
     #[serde(rename = "SESSION_ID")]
     pub session_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for VoteRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for VoteRequest {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "COMMENT" => {
@@ -83,7 +90,8 @@ impl<'de> ::serde::Deserialize<'de> for VoteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -92,6 +100,7 @@ impl<'de> ::serde::Deserialize<'de> for VoteRequest {
                     rating: __f1.unwrap_or_default(),
                     session_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("SESSION_ID"))?,
+                    additional: __extra,
                 })
             }
         }

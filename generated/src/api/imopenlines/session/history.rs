@@ -21,6 +21,9 @@ pub struct GetRequest {
     pub chat_id: Option<i64>,
     #[serde(rename = "SESSION_ID", skip_serializing_if = "Option::is_none")]
     pub session_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -69,13 +76,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     chat_id: __f0.unwrap_or_default(),
                     session_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -98,14 +107,14 @@ pub struct GetResponse {
     pub can_join: Option<String>,
     #[serde(rename = "canVoteHead", skip_serializing_if = "Option::is_none")]
     pub can_vote_head: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chat: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub chat: ::serde_json::Value,
     #[serde(rename = "chatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub files: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub files: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub message: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub openlines: Option<GetResponseOpenlines>,
     #[serde(rename = "sessionCommentHead", skip_serializing_if = "Option::is_none")]
@@ -114,20 +123,35 @@ pub struct GetResponse {
     pub session_id: Option<i64>,
     #[serde(rename = "sessionVoteHead", skip_serializing_if = "Option::is_none")]
     pub session_vote_head: Option<i64>,
-    #[serde(rename = "userBlockChat", skip_serializing_if = "Option::is_none")]
-    pub user_block_chat: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "userBlockChat",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub user_block_chat: ::serde_json::Value,
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    #[serde(rename = "userInChat", skip_serializing_if = "Option::is_none")]
-    pub user_in_chat: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "userInGroup", skip_serializing_if = "Option::is_none")]
-    pub user_in_group: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub users: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "usersMessage", skip_serializing_if = "Option::is_none")]
-    pub users_message: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "woUserInGroup", skip_serializing_if = "Option::is_none")]
-    pub wo_user_in_group: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "userInChat", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub user_in_chat: ::serde_json::Value,
+    #[serde(
+        rename = "userInGroup",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub user_in_group: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub users: ::serde_json::Value,
+    #[serde(
+        rename = "usersMessage",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub users_message: ::serde_json::Value,
+    #[serde(
+        rename = "woUserInGroup",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub wo_user_in_group: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -149,37 +173,25 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<Option<GetResponseOpenlines>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<i64>> = None;
                 let mut __f9: Option<Option<i64>> = None;
-                let mut __f10: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f10: Option<::serde_json::Value> = None;
                 let mut __f11: Option<Option<String>> = None;
-                let mut __f12: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f13: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f15: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f16: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f12: Option<::serde_json::Value> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
+                let mut __f14: Option<::serde_json::Value> = None;
+                let mut __f15: Option<::serde_json::Value> = None;
+                let mut __f16: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "canJoin" => {
@@ -210,14 +222,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("chat"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "chatId" => {
                             if __f3.is_some() {
@@ -234,27 +239,13 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("files"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "message" => {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("message"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "openlines" => {
                             if __f6.is_some() {
@@ -316,14 +307,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("userBlockChat"),
                                 );
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "userId" => {
                             if __f11.is_some() {
@@ -342,14 +326,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("userInChat"),
                                 );
                             }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "userInGroup" => {
                             if __f13.is_some() {
@@ -357,27 +334,13 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("userInGroup"),
                                 );
                             }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "users" => {
                             if __f14.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("users"));
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "usersMessage" => {
                             if __f15.is_some() {
@@ -385,14 +348,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("usersMessage"),
                                 );
                             }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "woUserInGroup" => {
                             if __f16.is_some() {
@@ -400,17 +356,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("woUserInGroup"),
                                 );
                             }
-                            __f16 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f16 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -432,6 +382,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     users: __f14.unwrap_or_default(),
                     users_message: __f15.unwrap_or_default(),
                     wo_user_in_group: __f16.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -449,8 +400,11 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponseOpenlines {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub canvoteashead: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub canvoteashead: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseOpenlines {
@@ -470,9 +424,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseOpenlines {
                 self,
                 mut map: A,
             ) -> Result<GetResponseOpenlines, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "canvoteashead" => {
@@ -481,22 +437,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseOpenlines {
                                     ::serde::de::Error::duplicate_field("canvoteashead"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseOpenlines {
                     canvoteashead: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -24,6 +24,9 @@ pub struct PinRequest {
     pub activate: Option<PinRequestActivate>,
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for PinRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
             ) -> Result<PinRequest, A::Error> {
                 let mut __f0: Option<Option<PinRequestActivate>> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVATE" => {
@@ -72,7 +79,8 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -80,6 +88,7 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                     activate: __f0.unwrap_or_default(),
                     chat_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -174,7 +183,11 @@ pub async fn pin_all(
 
 /// Parameters of `imopenlines.session.mode.pinAll`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct PinAllRequest {}
+pub struct PinAllRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for PinAllRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -193,11 +206,17 @@ impl<'de> ::serde::Deserialize<'de> for PinAllRequest {
                 self,
                 mut map: A,
             ) -> Result<PinAllRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(PinAllRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(PinAllRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -238,6 +257,9 @@ pub struct SilentRequest {
     pub activate: Option<String>,
     #[serde(rename = "CHAT_ID")]
     pub chat_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SilentRequest {
@@ -259,6 +281,10 @@ impl<'de> ::serde::Deserialize<'de> for SilentRequest {
             ) -> Result<SilentRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVATE" => {
@@ -284,7 +310,8 @@ impl<'de> ::serde::Deserialize<'de> for SilentRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -292,6 +319,7 @@ impl<'de> ::serde::Deserialize<'de> for SilentRequest {
                     activate: __f0.unwrap_or_default(),
                     chat_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -327,7 +355,11 @@ pub async fn unpin_all(
 
 /// Parameters of `imopenlines.session.mode.unpinAll`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct UnpinAllRequest {}
+pub struct UnpinAllRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for UnpinAllRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -346,11 +378,17 @@ impl<'de> ::serde::Deserialize<'de> for UnpinAllRequest {
                 self,
                 mut map: A,
             ) -> Result<UnpinAllRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(UnpinAllRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(UnpinAllRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)

@@ -25,6 +25,9 @@ pub struct GetRequest {
     pub iblock_id: i64,
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: GetRequestIblockTypeId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -48,6 +51,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<GetRequestIblockTypeId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELD_ID" => {
@@ -103,7 +110,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -119,6 +127,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "IBLOCK_TYPE_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -198,7 +207,7 @@ impl crate::runtime::loose::Loose for GetRequestIblockTypeId {
 }
 
 /// The `result` of `lists.field.type.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "lists.field.type.get";

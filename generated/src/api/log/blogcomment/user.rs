@@ -25,6 +25,9 @@ pub struct GetRequest {
     pub limit: Option<i64>,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -48,6 +51,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIRST_ID" => {
@@ -95,7 +102,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -104,6 +112,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     last_id: __f1.unwrap_or_default(),
                     limit: __f2.unwrap_or_default(),
                     user_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -123,9 +132,12 @@ impl crate::runtime::loose::Loose for GetRequest {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub comments: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub files: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    pub comments: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub files: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -145,12 +157,12 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 self,
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "comments" => {
@@ -161,7 +173,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                 map
                                     .next_value_seed(
                                         super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+                                            Option<Vec<::serde_json::Value>>,
                                         >::default(),
                                     )?,
                             );
@@ -170,23 +182,18 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("files"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     comments: __f0.unwrap_or_default(),
                     files: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -19,6 +19,9 @@ pub async fn important(
 pub struct ImportantRequest {
     #[serde(rename = "POST_ID")]
     pub post_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ImportantRequest {
@@ -39,6 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ImportantRequest {
                 mut map: A,
             ) -> Result<ImportantRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "POST_ID" => {
@@ -53,13 +60,15 @@ impl<'de> ::serde::Deserialize<'de> for ImportantRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ImportantRequest {
                     post_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("POST_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -76,7 +85,7 @@ impl crate::runtime::loose::Loose for ImportantRequest {
 }
 
 /// The `result` of `log.blogpost.getusers.important`.
-pub type ImportantResponse = Vec<::serde_json::Value>;
+pub type ImportantResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ImportantRequest {
     const NAME: &'static str = "log.blogpost.getusers.important";

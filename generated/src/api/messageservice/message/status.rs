@@ -23,6 +23,9 @@ pub struct UpdateRequest {
     pub message_id: String,
     #[serde(rename = "STATUS")]
     pub status: UpdateRequestStatus,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<UpdateRequestStatus> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -85,7 +92,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -95,6 +103,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE_ID"))?,
                     status: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("STATUS"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -23,6 +23,9 @@ pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<ListRequestPagination>,
     pub query: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -44,6 +47,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<ListRequestPagination>> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "pagination" => {
@@ -73,7 +80,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -81,6 +89,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     pagination: __f0.unwrap_or_default(),
                     query: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("query"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -100,6 +109,9 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListRequestPagination {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestPagination {
@@ -120,6 +132,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestPagination {
                 mut map: A,
             ) -> Result<ListRequestPagination, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "limit" => {
@@ -134,12 +150,14 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestPagination {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequestPagination {
                     limit: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -162,6 +180,9 @@ pub struct ListResponse {
     pub has_more: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -185,6 +206,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f1: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "hasMore" => {
@@ -212,13 +237,15 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     has_more: __f0.unwrap_or_default(),
                     items: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

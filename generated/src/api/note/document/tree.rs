@@ -22,6 +22,9 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(rename = "collectionId")]
     pub collection_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "collectionId" => {
@@ -58,7 +65,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -67,6 +75,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "collectionId",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -89,6 +98,9 @@ pub struct ListResponse {
     pub items: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -112,6 +124,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "items" => {
@@ -141,13 +157,15 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     items: __f0.unwrap_or_default(),
                     truncated: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

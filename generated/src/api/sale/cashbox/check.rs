@@ -33,6 +33,9 @@ pub struct ApplyRequest {
     pub shift_number: Option<String>,
     #[serde(rename = "UUID")]
     pub uuid: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
@@ -60,6 +63,10 @@ impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FISCAL_DOC_ATTR" => {
@@ -165,7 +172,8 @@ impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -178,6 +186,7 @@ impl<'de> ::serde::Deserialize<'de> for ApplyRequest {
                     reg_number_kkt: __f5.unwrap_or_default(),
                     shift_number: __f6.unwrap_or_default(),
                     uuid: __f7.ok_or_else(|| ::serde::de::Error::missing_field("UUID"))?,
+                    additional: __extra,
                 })
             }
         }

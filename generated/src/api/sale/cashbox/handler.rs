@@ -30,6 +30,9 @@ pub struct AddRequest {
     pub sort: Option<i64>,
     #[serde(rename = "SUPPORTS_FFD105", skip_serializing_if = "Option::is_none")]
     pub supports_ffd105: Option<AddRequestSupportsFfd105>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -54,6 +57,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f2: Option<AddRequestSettings> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<AddRequestSupportsFfd105>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -118,7 +125,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -129,6 +137,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("SETTINGS"))?,
                     sort: __f3.unwrap_or_default(),
                     supports_ffd105: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -154,6 +163,9 @@ pub struct AddRequestSettings {
     pub http_version: Option<String>,
     #[serde(rename = "PRINT_URL")]
     pub print_url: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
@@ -177,6 +189,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                 let mut __f1: Option<AddRequestSettingsConfig> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHECK_URL" => {
@@ -232,7 +248,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -244,6 +261,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                     http_version: __f2.unwrap_or_default(),
                     print_url: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("PRINT_URL"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -265,6 +283,9 @@ pub struct AddRequestSettingsConfig {
     pub items: AddRequestSettingsConfigItems,
     #[serde(rename = "LABEL")]
     pub label: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfig {
@@ -286,6 +307,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfig {
             ) -> Result<AddRequestSettingsConfig, A::Error> {
                 let mut __f0: Option<AddRequestSettingsConfigItems> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ITEMS" => {
@@ -313,7 +338,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfig {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -322,6 +348,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfig {
                         .ok_or_else(|| ::serde::de::Error::missing_field("ITEMS"))?,
                     label: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("LABEL"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -348,13 +375,16 @@ pub struct AddRequestSettingsConfigItems {
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<AddRequestSettingsConfigItemsMultiple>,
     #[serde(rename = "OPTIONS")]
-    pub options: ::serde_json::Map<String, ::serde_json::Value>,
+    pub options: ::serde_json::Value,
     #[serde(rename = "REQUIRED")]
     pub required: AddRequestSettingsConfigItemsRequired,
     #[serde(rename = "TIME", skip_serializing_if = "Option::is_none")]
     pub time: Option<AddRequestSettingsConfigItemsTime>,
     #[serde(rename = "TYPE")]
     pub type_: AddRequestSettingsConfigItemsType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItems {
@@ -378,10 +408,14 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItems {
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<Option<AddRequestSettingsConfigItemsMultiline>> = None;
                 let mut __f3: Option<Option<AddRequestSettingsConfigItemsMultiple>> = None;
-                let mut __f4: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<AddRequestSettingsConfigItemsRequired> = None;
                 let mut __f6: Option<Option<AddRequestSettingsConfigItemsTime>> = None;
                 let mut __f7: Option<AddRequestSettingsConfigItemsType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DISABLED" => {
@@ -440,14 +474,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItems {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("OPTIONS"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "REQUIRED" => {
                             if __f5.is_some() {
@@ -489,7 +516,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItems {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -504,7 +532,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItems {
                     required: __f5
                         .ok_or_else(|| ::serde::de::Error::missing_field("REQUIRED"))?,
                     time: __f6.unwrap_or_default(),
-                    type_: __f7.ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    type_: __f7
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -968,6 +998,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -988,6 +1021,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -997,12 +1034,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1038,7 +1077,11 @@ pub async fn list(
 
 /// Parameters of `sale.cashbox.handler.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ListRequest {}
+pub struct ListRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1057,11 +1100,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ListRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ListRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1098,9 +1145,12 @@ pub async fn update(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequest {
     #[serde(rename = "FIELDS")]
-    pub fields: ::serde_json::Map<String, ::serde_json::Value>,
+    pub fields: ::serde_json::Value,
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1120,22 +1170,19 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELDS" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FIELDS"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ID" => {
                             if __f1.is_some() {
@@ -1144,7 +1191,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1152,6 +1200,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }

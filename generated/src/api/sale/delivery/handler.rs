@@ -32,6 +32,9 @@ pub struct AddRequest {
     pub settings: AddRequestSettings,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -57,6 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f3: Option<Vec<AddRequestProfilesItem>> = None;
                 let mut __f4: Option<AddRequestSettings> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -132,7 +139,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -145,6 +153,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     settings: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("SETTINGS"))?,
                     sort: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -168,6 +177,9 @@ pub struct AddRequestProfilesItem {
     pub description: Option<String>,
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestProfilesItem {
@@ -190,6 +202,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestProfilesItem {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -228,7 +244,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestProfilesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -236,6 +253,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestProfilesItem {
                     code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
                     description: __f1.unwrap_or_default(),
                     name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -274,6 +292,9 @@ pub struct AddRequestSettings {
     pub has_callback_tracking_support: Option<
         AddRequestSettingsHasCallbackTrackingSupport,
     >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
@@ -300,6 +321,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                 let mut __f4: Option<
                     Option<AddRequestSettingsHasCallbackTrackingSupport>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CALCULATE_URL" => {
@@ -376,7 +401,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -389,6 +415,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                     config: __f2.unwrap_or_default(),
                     create_delivery_request_url: __f3.unwrap_or_default(),
                     has_callback_tracking_support: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -410,10 +437,13 @@ pub struct AddRequestSettingsConfigItem {
     pub code: String,
     #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
-    pub options: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub options: ::serde_json::Value,
     #[serde(rename = "TYPE")]
     pub type_: AddRequestSettingsConfigItemType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItem {
@@ -435,10 +465,12 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItem {
             ) -> Result<AddRequestSettingsConfigItem, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<String> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<AddRequestSettingsConfigItemType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -467,14 +499,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItem {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("OPTIONS"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TYPE" => {
                             if __f3.is_some() {
@@ -490,7 +515,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -498,7 +524,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsConfigItem {
                     code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
                     name: __f1.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
                     options: __f2.unwrap_or_default(),
-                    type_: __f3.ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    type_: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -671,6 +699,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -691,6 +722,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -700,12 +735,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -741,7 +778,11 @@ pub async fn list(
 
 /// Parameters of `sale.delivery.handler.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ListRequest {}
+pub struct ListRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -760,11 +801,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ListRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ListRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -814,6 +859,9 @@ pub struct UpdateRequest {
     pub settings: Option<UpdateRequestSettings>,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -840,6 +888,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f4: Option<Option<Vec<UpdateRequestProfilesItem>>> = None;
                 let mut __f5: Option<Option<UpdateRequestSettings>> = None;
                 let mut __f6: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -921,7 +973,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -933,6 +986,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     profiles: __f4.unwrap_or_default(),
                     settings: __f5.unwrap_or_default(),
                     sort: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -956,6 +1010,9 @@ pub struct UpdateRequestProfilesItem {
     pub description: Option<String>,
     #[serde(rename = "NAME")]
     pub name: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestProfilesItem {
@@ -978,6 +1035,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestProfilesItem {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -1016,7 +1077,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestProfilesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1024,6 +1086,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestProfilesItem {
                     code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
                     description: __f1.unwrap_or_default(),
                     name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1062,6 +1125,9 @@ pub struct UpdateRequestSettings {
     pub has_callback_tracking_support: Option<
         UpdateRequestSettingsHasCallbackTrackingSupport,
     >,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettings {
@@ -1088,6 +1154,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettings {
                 let mut __f4: Option<
                     Option<UpdateRequestSettingsHasCallbackTrackingSupport>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CALCULATE_URL" => {
@@ -1164,7 +1234,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1177,6 +1248,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettings {
                     config: __f2.unwrap_or_default(),
                     create_delivery_request_url: __f3.unwrap_or_default(),
                     has_callback_tracking_support: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1198,10 +1270,13 @@ pub struct UpdateRequestSettingsConfig {
     pub code: String,
     #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(rename = "OPTIONS", skip_serializing_if = "Option::is_none")]
-    pub options: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "OPTIONS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub options: ::serde_json::Value,
     #[serde(rename = "TYPE")]
     pub type_: UpdateRequestSettingsConfigType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsConfig {
@@ -1223,10 +1298,12 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsConfig {
             ) -> Result<UpdateRequestSettingsConfig, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<String> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<UpdateRequestSettingsConfigType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -1255,14 +1332,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsConfig {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("OPTIONS"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TYPE" => {
                             if __f3.is_some() {
@@ -1278,7 +1348,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsConfig {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1286,7 +1357,9 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettingsConfig {
                     code: __f0.ok_or_else(|| ::serde::de::Error::missing_field("CODE"))?,
                     name: __f1.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
                     options: __f2.unwrap_or_default(),
-                    type_: __f3.ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    type_: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -23,6 +23,9 @@ pub struct DeleteRequest {
     pub delivery_id: ::serde_json::Value,
     #[serde(rename = "REQUEST_ID")]
     pub request_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -44,6 +47,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DELIVERY_ID" => {
@@ -68,7 +75,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -79,6 +87,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         ))?,
                     request_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("REQUEST_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -123,6 +132,9 @@ pub struct SendmessageRequest {
     pub message: SendmessageRequestMessage,
     #[serde(rename = "REQUEST_ID")]
     pub request_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendmessageRequest {
@@ -146,6 +158,10 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequest {
                 let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<SendmessageRequestMessage> = None;
                 let mut __f3: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ADDRESSEE" => {
@@ -198,7 +214,8 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -213,6 +230,7 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
                     request_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("REQUEST_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -291,12 +309,18 @@ impl crate::runtime::loose::Loose for SendmessageRequestAddressee {
 pub struct SendmessageRequestMessage {
     #[serde(rename = "BODY")]
     pub body: String,
-    #[serde(rename = "MONEY_VALUES", skip_serializing_if = "Option::is_none")]
-    pub money_values: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "MONEY_VALUES",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub money_values: ::serde_json::Value,
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<SendmessageRequestMessageStatus>,
     #[serde(rename = "SUBJECT")]
     pub subject: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessage {
@@ -317,11 +341,13 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessage {
                 mut map: A,
             ) -> Result<SendmessageRequestMessage, A::Error> {
                 let mut __f0: Option<String> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<SendmessageRequestMessageStatus>> = None;
                 let mut __f3: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BODY" => {
@@ -341,14 +367,7 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessage {
                                     ::serde::de::Error::duplicate_field("MONEY_VALUES"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "STATUS" => {
                             if __f2.is_some() {
@@ -375,7 +394,8 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -385,6 +405,7 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessage {
                     status: __f2.unwrap_or_default(),
                     subject: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("SUBJECT"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -406,6 +427,9 @@ pub struct SendmessageRequestMessageStatus {
     pub message: String,
     #[serde(rename = "SEMANTIC")]
     pub semantic: SendmessageRequestMessageStatusSemantic,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessageStatus {
@@ -427,6 +451,10 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessageStatus {
             ) -> Result<SendmessageRequestMessageStatus, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<SendmessageRequestMessageStatusSemantic> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MESSAGE" => {
@@ -454,7 +482,8 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessageStatus {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -463,6 +492,7 @@ impl<'de> ::serde::Deserialize<'de> for SendmessageRequestMessageStatus {
                         .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
                     semantic: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("SEMANTIC"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -574,6 +604,9 @@ pub struct UpdateRequest {
     pub request_id: String,
     #[serde(rename = "STATUS", skip_serializing_if = "Option::is_none")]
     pub status: Option<UpdateRequestStatus>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -599,6 +632,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f3: Option<Option<Vec<UpdateRequestPropertiesItem>>> = None;
                 let mut __f4: Option<String> = None;
                 let mut __f5: Option<Option<UpdateRequestStatus>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DELIVERY_ID" => {
@@ -679,7 +716,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -694,6 +732,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     request_id: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("REQUEST_ID"))?,
                     status: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -835,6 +874,9 @@ pub struct UpdateRequestPropertiesItem {
     pub tags: Option<Vec<String>>,
     #[serde(rename = "VALUE")]
     pub value: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestPropertiesItem {
@@ -857,6 +899,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestPropertiesItem {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<Vec<String>>> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "NAME" => {
@@ -895,7 +941,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestPropertiesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -904,6 +951,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestPropertiesItem {
                     tags: __f1.unwrap_or_default(),
                     value: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("VALUE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -925,6 +973,9 @@ pub struct UpdateRequestStatus {
     pub semantic: UpdateRequestStatusSemantic,
     #[serde(rename = "TEXT")]
     pub text: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestStatus {
@@ -946,6 +997,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestStatus {
             ) -> Result<UpdateRequestStatus, A::Error> {
                 let mut __f0: Option<UpdateRequestStatusSemantic> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "SEMANTIC" => {
@@ -973,7 +1028,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestStatus {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -981,6 +1037,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestStatus {
                     semantic: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("SEMANTIC"))?,
                     text: __f1.ok_or_else(|| ::serde::de::Error::missing_field("TEXT"))?,
+                    additional: __extra,
                 })
             }
         }

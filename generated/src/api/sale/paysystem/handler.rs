@@ -28,6 +28,9 @@ pub struct AddRequest {
     pub settings: AddRequestSettings,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -51,6 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<AddRequestSettings> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -100,7 +107,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -110,6 +118,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     settings: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("SETTINGS"))?,
                     sort: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -139,6 +148,9 @@ pub struct AddRequestSettings {
     pub form_data: Option<AddRequestSettingsFormData>,
     #[serde(rename = "IFRAME_DATA", skip_serializing_if = "Option::is_none")]
     pub iframe_data: Option<AddRequestSettingsIframeData>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
@@ -164,6 +176,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                 let mut __f3: Option<Option<Vec<::serde_json::Value>>> = None;
                 let mut __f4: Option<Option<AddRequestSettingsFormData>> = None;
                 let mut __f5: Option<Option<AddRequestSettingsIframeData>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHECKOUT_DATA" => {
@@ -253,7 +269,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -265,6 +282,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettings {
                     currency: __f3.unwrap_or_default(),
                     form_data: __f4.unwrap_or_default(),
                     iframe_data: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -297,6 +315,9 @@ pub struct AddRequestSettingsCheckoutData {
     pub return_url: Option<String>,
     #[serde(rename = "SUM", skip_serializing_if = "Option::is_none")]
     pub sum: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsCheckoutData {
@@ -322,6 +343,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsCheckoutData {
                 let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CURRENCY" => {
@@ -389,7 +414,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsCheckoutData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -400,6 +426,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsCheckoutData {
                     paysystem_id: __f3.unwrap_or_default(),
                     return_url: __f4.unwrap_or_default(),
                     sum: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -482,12 +509,15 @@ pub struct AddRequestSettingsCodes {
     pub description: Option<String>,
     #[serde(rename = "GROUP", skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
-    #[serde(rename = "INPUT", skip_serializing_if = "Option::is_none")]
-    pub input: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "INPUT", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub input: ::serde_json::Value,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsCodes {
@@ -510,11 +540,13 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsCodes {
                 let mut __f0: Option<Option<AddRequestSettingsCodesDefault>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT" => {
@@ -558,14 +590,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsCodes {
                             if __f3.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("INPUT"));
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "NAME" => {
                             if __f4.is_some() {
@@ -590,7 +615,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsCodes {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -601,6 +627,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsCodes {
                     input: __f3.unwrap_or_default(),
                     name: __f4.unwrap_or_default(),
                     sort: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -622,6 +649,9 @@ pub struct AddRequestSettingsCodesDefault {
     pub provider_key: Option<String>,
     #[serde(rename = "PROVIDER_VALUE", skip_serializing_if = "Option::is_none")]
     pub provider_value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsCodesDefault {
@@ -643,6 +673,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsCodesDefault {
             ) -> Result<AddRequestSettingsCodesDefault, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "PROVIDER_KEY" => {
@@ -672,13 +706,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsCodesDefault {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestSettingsCodesDefault {
                     provider_key: __f0.unwrap_or_default(),
                     provider_value: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -703,6 +739,9 @@ pub struct AddRequestSettingsFormData {
     pub bx_paysystem_id: ::serde_json::Value,
     #[serde(rename = "BX_RETURN_URL", skip_serializing_if = "Option::is_none")]
     pub bx_return_url: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsFormData {
@@ -724,6 +763,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsFormData {
             ) -> Result<AddRequestSettingsFormData, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BX_PAYSYSTEM_ID" => {
@@ -748,13 +791,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsFormData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestSettingsFormData {
                     bx_paysystem_id: __f0.unwrap_or_default(),
                     bx_return_url: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -772,10 +817,19 @@ impl crate::runtime::loose::Loose for AddRequestSettingsFormData {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestSettingsIframeData {
-    #[serde(rename = "BX_COMPUTED_STYLE", skip_serializing_if = "Option::is_none")]
-    pub bx_computed_style: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "BX_SYSTEM_PARAMS", skip_serializing_if = "Option::is_none")]
-    pub bx_system_params: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "BX_COMPUTED_STYLE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub bx_computed_style: ::serde_json::Value,
+    #[serde(
+        rename = "BX_SYSTEM_PARAMS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub bx_system_params: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsIframeData {
@@ -795,12 +849,12 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsIframeData {
                 self,
                 mut map: A,
             ) -> Result<AddRequestSettingsIframeData, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BX_COMPUTED_STYLE" => {
@@ -809,14 +863,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsIframeData {
                                     ::serde::de::Error::duplicate_field("BX_COMPUTED_STYLE"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "BX_SYSTEM_PARAMS" => {
                             if __f1.is_some() {
@@ -824,23 +871,18 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestSettingsIframeData {
                                     ::serde::de::Error::duplicate_field("BX_SYSTEM_PARAMS"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestSettingsIframeData {
                     bx_computed_style: __f0.unwrap_or_default(),
                     bx_system_params: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -879,6 +921,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -899,6 +944,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -908,12 +957,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -949,7 +1000,11 @@ pub async fn list(
 
 /// Parameters of `sale.paysystem.handler.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ListRequest {}
+pub struct ListRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -968,11 +1023,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ListRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ListRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -1012,6 +1071,9 @@ pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1033,6 +1095,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELDS" => {
@@ -1055,7 +1121,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1063,6 +1130,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1084,10 +1152,13 @@ pub struct UpdateRequestFields {
     pub code: Option<String>,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -1109,10 +1180,12 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
             ) -> Result<UpdateRequestFields, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -1141,14 +1214,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SORT" => {
                             if __f3.is_some() {
@@ -1162,7 +1228,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1171,6 +1238,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     name: __f1.unwrap_or_default(),
                     settings: __f2.unwrap_or_default(),
                     sort: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

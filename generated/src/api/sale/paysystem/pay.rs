@@ -27,6 +27,9 @@ pub struct InvoiceRequest {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub pay_system_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for InvoiceRequest {
@@ -49,6 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for InvoiceRequest {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BX_REST_HANDLER" => {
@@ -86,7 +93,8 @@ impl<'de> ::serde::Deserialize<'de> for InvoiceRequest {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -95,6 +103,7 @@ impl<'de> ::serde::Deserialize<'de> for InvoiceRequest {
                     invoice_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("INVOICE_ID"))?,
                     pay_system_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -135,6 +144,9 @@ pub struct PaymentRequest {
     pub payment_id: ::serde_json::Value,
     #[serde(rename = "PAY_SYSTEM_ID")]
     pub pay_system_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for PaymentRequest {
@@ -156,6 +168,10 @@ impl<'de> ::serde::Deserialize<'de> for PaymentRequest {
             ) -> Result<PaymentRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "PAYMENT_ID" => {
@@ -175,7 +191,8 @@ impl<'de> ::serde::Deserialize<'de> for PaymentRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -186,6 +203,7 @@ impl<'de> ::serde::Deserialize<'de> for PaymentRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "PAY_SYSTEM_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }

@@ -28,6 +28,9 @@ pub struct GetRequest {
     pub id: ::serde_json::Value,
     #[serde(rename = "PERSON_TYPE_ID")]
     pub person_type_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -49,6 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -66,7 +73,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -76,6 +84,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "PERSON_TYPE_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -100,6 +109,9 @@ pub struct GetResponse {
     pub rest_service_id_iframe: Option<String>,
     #[serde(rename = "REST_SERVICE_KEY_IFRAME", skip_serializing_if = "Option::is_none")]
     pub rest_service_key_iframe: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -122,6 +134,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "PS_WORK_MODE_IFRAME" => {
@@ -168,7 +184,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -176,6 +193,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     ps_work_mode_iframe: __f0.unwrap_or_default(),
                     rest_service_id_iframe: __f1.unwrap_or_default(),
                     rest_service_key_iframe: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -218,6 +236,9 @@ pub struct UpdateRequest {
     pub person_type_id: ::serde_json::Value,
     #[serde(rename = "SETTINGS")]
     pub settings: UpdateRequestSettings,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -240,6 +261,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<UpdateRequestSettings> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -270,7 +295,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -279,6 +305,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     person_type_id: __f1.unwrap_or_default(),
                     settings: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("SETTINGS"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -300,6 +327,9 @@ pub struct UpdateRequestSettings {
     pub type_: Option<String>,
     #[serde(rename = "VALUE", skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettings {
@@ -321,6 +351,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettings {
             ) -> Result<UpdateRequestSettings, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "TYPE" => {
@@ -346,13 +380,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestSettings {
                     type_: __f0.unwrap_or_default(),
                     value: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -22,6 +22,9 @@ pub struct GetRequest {
     pub language: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -43,6 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "language" => {
@@ -68,13 +75,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     language: __f0.unwrap_or_default(),
                     uid: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -99,6 +108,9 @@ pub struct GetResponse {
     pub state: Option<GetResponseState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -121,6 +133,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f0: Option<Option<Vec<GetResponseMembersItem>>> = None;
                 let mut __f1: Option<Option<GetResponseState>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "members" => {
@@ -161,7 +177,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -169,6 +186,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     members: __f0.unwrap_or_default(),
                     state: __f1.unwrap_or_default(),
                     uid: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -196,6 +214,9 @@ pub struct GetResponseMembersItem {
     pub uid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<GetResponseMembersItemUser>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
@@ -220,6 +241,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
                 let mut __f2: Option<Option<GetResponseMembersItemState>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<GetResponseMembersItemUser>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "party" => {
@@ -282,7 +307,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -292,6 +318,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItem {
                     state: __f2.unwrap_or_default(),
                     uid: __f3.unwrap_or_default(),
                     user: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -313,6 +340,9 @@ pub struct GetResponseMembersItemState {
     pub code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemState {
@@ -334,6 +364,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemState {
             ) -> Result<GetResponseMembersItemState, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -359,13 +393,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemState {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseMembersItemState {
                     code: __f0.unwrap_or_default(),
                     name: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -389,6 +425,9 @@ pub struct GetResponseMembersItemUser {
     pub employee_id: Option<i64>,
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemUser {
@@ -411,6 +450,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemUser {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "employeeCode" => {
@@ -451,7 +494,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemUser {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -459,6 +503,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMembersItemUser {
                     employee_code: __f0.unwrap_or_default(),
                     employee_id: __f1.unwrap_or_default(),
                     user_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -480,6 +525,9 @@ pub struct GetResponseState {
     pub code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseState {
@@ -501,6 +549,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseState {
             ) -> Result<GetResponseState, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -526,13 +578,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseState {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseState {
                     code: __f0.unwrap_or_default(),
                     name: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -569,6 +623,9 @@ pub struct SendRequest {
     pub fields: SendRequestFields,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequest {
@@ -590,6 +647,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
             ) -> Result<SendRequest, A::Error> {
                 let mut __f0: Option<SendRequestFields> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -617,7 +678,8 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -625,6 +687,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     language: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -654,6 +717,9 @@ pub struct SendRequestFields {
     #[serde(rename = "regionDocumentType")]
     pub region_document_type: String,
     pub responsible: SendRequestFieldsResponsible,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
@@ -681,6 +747,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                 let mut __f5: Option<Vec<SendRequestFieldsMembersItem>> = None;
                 let mut __f6: Option<String> = None;
                 let mut __f7: Option<SendRequestFieldsResponsible> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "company" => {
@@ -790,7 +860,8 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -815,7 +886,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                             "regionDocumentType",
                         ))?,
                     responsible: __f7
-                        .ok_or_else(|| ::serde::de::Error::missing_field("responsible"))?,
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "responsible",
+                        ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -836,6 +910,9 @@ pub struct SendRequestFieldsCompany {
     #[serde(rename = "crmId")]
     pub crm_id: i64,
     pub uuid: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsCompany {
@@ -857,6 +934,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsCompany {
             ) -> Result<SendRequestFieldsCompany, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "crmId" => {
@@ -882,7 +963,8 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsCompany {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -890,6 +972,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsCompany {
                     crm_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("crmId"))?,
                     uuid: __f1.ok_or_else(|| ::serde::de::Error::missing_field("uuid"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -911,6 +994,9 @@ pub struct SendRequestFieldsExternalSettings {
     pub external_date_create: String,
     #[serde(rename = "externalId")]
     pub external_id: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsExternalSettings {
@@ -932,6 +1018,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsExternalSettings {
             ) -> Result<SendRequestFieldsExternalSettings, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "externalDateCreate" => {
@@ -961,7 +1051,8 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsExternalSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -972,6 +1063,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsExternalSettings {
                         ))?,
                     external_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("externalId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -995,6 +1087,9 @@ pub struct SendRequestFieldsFilesItem {
     pub file_name: String,
     #[serde(rename = "fileType")]
     pub file_type: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsFilesItem {
@@ -1017,6 +1112,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsFilesItem {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fileContent" => {
@@ -1055,7 +1154,8 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsFilesItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1068,6 +1168,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsFilesItem {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fileName"))?,
                     file_type: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("fileType"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1092,6 +1193,9 @@ pub struct SendRequestFieldsMembersItem {
     pub role: SendRequestFieldsMembersItemRole,
     #[serde(rename = "userId")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsMembersItem {
@@ -1115,6 +1219,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsMembersItem {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<SendRequestFieldsMembersItemRole> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "employeeCode" => {
@@ -1168,7 +1276,8 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsMembersItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1182,6 +1291,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsMembersItem {
                     role: __f2.ok_or_else(|| ::serde::de::Error::missing_field("role"))?,
                     user_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("userId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1274,6 +1384,9 @@ pub struct SendRequestFieldsResponsible {
     pub role: Option<SendRequestFieldsResponsibleRole>,
     #[serde(rename = "userId")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsResponsible {
@@ -1297,6 +1410,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsResponsible {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<SendRequestFieldsResponsibleRole>> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "employeeCode" => {
@@ -1350,7 +1467,8 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsResponsible {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1364,6 +1482,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFieldsResponsible {
                     role: __f2.unwrap_or_default(),
                     user_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("userId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1455,6 +1574,9 @@ pub struct SendResponse {
     pub state: Option<SendResponseState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendResponse {
@@ -1477,6 +1599,10 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                 let mut __f0: Option<Option<Vec<SendResponseMembersItem>>> = None;
                 let mut __f1: Option<Option<SendResponseState>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "members" => {
@@ -1517,7 +1643,8 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1525,6 +1652,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                     members: __f0.unwrap_or_default(),
                     state: __f1.unwrap_or_default(),
                     uid: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1552,6 +1680,9 @@ pub struct SendResponseMembersItem {
     pub uid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<SendResponseMembersItemUser>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItem {
@@ -1576,6 +1707,10 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItem {
                 let mut __f2: Option<Option<SendResponseMembersItemState>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<SendResponseMembersItemUser>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "party" => {
@@ -1638,7 +1773,8 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1648,6 +1784,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItem {
                     state: __f2.unwrap_or_default(),
                     uid: __f3.unwrap_or_default(),
                     user: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1669,6 +1806,9 @@ pub struct SendResponseMembersItemState {
     pub code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemState {
@@ -1690,6 +1830,10 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemState {
             ) -> Result<SendResponseMembersItemState, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1715,13 +1859,15 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemState {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SendResponseMembersItemState {
                     code: __f0.unwrap_or_default(),
                     name: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1745,6 +1891,9 @@ pub struct SendResponseMembersItemUser {
     pub employee_id: Option<i64>,
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemUser {
@@ -1767,6 +1916,10 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemUser {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "employeeCode" => {
@@ -1807,7 +1960,8 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemUser {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1815,6 +1969,7 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseMembersItemUser {
                     employee_code: __f0.unwrap_or_default(),
                     employee_id: __f1.unwrap_or_default(),
                     user_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1836,6 +1991,9 @@ pub struct SendResponseState {
     pub code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendResponseState {
@@ -1857,6 +2015,10 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseState {
             ) -> Result<SendResponseState, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -1882,13 +2044,15 @@ impl<'de> ::serde::Deserialize<'de> for SendResponseState {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SendResponseState {
                     code: __f0.unwrap_or_default(),
                     name: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -21,6 +21,9 @@ pub struct TailRequest {
     pub limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for TailRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for TailRequest {
             ) -> Result<TailRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "limit" => {
@@ -67,13 +74,15 @@ impl<'de> ::serde::Deserialize<'de> for TailRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(TailRequest {
                     limit: __f0.unwrap_or_default(),
                     offset: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -112,6 +121,9 @@ pub struct TailResponseItem {
     pub signed_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
@@ -140,6 +152,10 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                 let mut __f6: Option<Option<TailResponseItemRole>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "create_date" => {
@@ -254,7 +270,8 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -268,6 +285,7 @@ impl<'de> ::serde::Deserialize<'de> for TailResponseItem {
                     role: __f6.unwrap_or_default(),
                     signed_date: __f7.unwrap_or_default(),
                     title: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

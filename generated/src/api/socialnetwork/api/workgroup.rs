@@ -19,6 +19,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub params: GetRequestParams,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -39,6 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<GetRequestParams> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "params" => {
@@ -55,13 +62,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     params: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("params"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -85,6 +94,9 @@ pub struct GetRequestParams {
     pub mode: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<GetRequestParamsSelectItem>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
@@ -107,6 +119,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<Vec<GetRequestParamsSelectItem>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "groupId" => {
@@ -145,7 +161,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -154,6 +171,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParams {
                         .ok_or_else(|| ::serde::de::Error::missing_field("groupId"))?,
                     mode: __f1.unwrap_or_default(),
                     select: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -210,6 +228,9 @@ pub struct GetRequestParamsSelectItem {
     pub tags: Option<String>,
     #[serde(rename = "USER_DATA", skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
@@ -247,6 +268,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIONS" => {
@@ -474,7 +499,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -497,6 +523,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestParamsSelectItem {
                     subject_data: __f15.unwrap_or_default(),
                     tags: __f16.unwrap_or_default(),
                     user_data: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -541,8 +568,11 @@ pub struct GetResponse {
     pub date_create: Option<String>,
     #[serde(rename = "DATE_UPDATE", skip_serializing_if = "Option::is_none")]
     pub date_update: Option<String>,
-    #[serde(rename = "DEPARTMENTS", skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "DEPARTMENTS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub departments: ::serde_json::Value,
     #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(rename = "DIALOG_ID", skip_serializing_if = "Option::is_none")]
@@ -559,8 +589,11 @@ pub struct GetResponse {
     pub image_id: Option<i64>,
     #[serde(rename = "INITIATE_PERMS", skip_serializing_if = "Option::is_none")]
     pub initiate_perms: Option<GetResponseInitiatePerms>,
-    #[serde(rename = "INVITED_MEMBERS", skip_serializing_if = "Option::is_none")]
-    pub invited_members: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "INVITED_MEMBERS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub invited_members: ::serde_json::Value,
     #[serde(rename = "IS_PIN", skip_serializing_if = "Option::is_none")]
     pub is_pin: Option<bool>,
     #[serde(rename = "KEYWORDS", skip_serializing_if = "Option::is_none")]
@@ -574,10 +607,13 @@ pub struct GetResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub list_of_members_awaiting_invite: Option<GetResponseListOfMembersAwaitingInvite>,
-    #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "MODERATOR_MEMBERS", skip_serializing_if = "Option::is_none")]
-    pub moderator_members: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub members: ::serde_json::Value,
+    #[serde(
+        rename = "MODERATOR_MEMBERS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub moderator_members: ::serde_json::Value,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(rename = "NUMBER_OF_MEMBERS", skip_serializing_if = "Option::is_none")]
@@ -586,8 +622,11 @@ pub struct GetResponse {
     pub number_of_moderators: Option<i64>,
     #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<bool>,
-    #[serde(rename = "ORDINARY_MEMBERS", skip_serializing_if = "Option::is_none")]
-    pub ordinary_members: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "ORDINARY_MEMBERS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub ordinary_members: ::serde_json::Value,
     #[serde(rename = "OWNER_DATA", skip_serializing_if = "Option::is_none")]
     pub owner_data: Option<GetResponseOwnerData>,
     #[serde(rename = "OWNER_ID", skip_serializing_if = "::serde_json::Value::is_null")]
@@ -616,20 +655,23 @@ pub struct GetResponse {
     pub search_index: Option<String>,
     #[serde(rename = "SITE_ID", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    #[serde(rename = "SITE_IDS", skip_serializing_if = "Option::is_none")]
-    pub site_ids: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "SITE_IDS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub site_ids: ::serde_json::Value,
     #[serde(rename = "SUBJECT_DATA", skip_serializing_if = "Option::is_none")]
     pub subject_data: Option<GetResponseSubjectData>,
     #[serde(rename = "SUBJECT_ID", skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<i64>,
-    #[serde(rename = "TAGS", skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "TAGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub tags: ::serde_json::Value,
     #[serde(rename = "TYPE", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseType>,
     #[serde(rename = "USER_DATA", skip_serializing_if = "Option::is_none")]
     pub user_data: Option<GetResponseUserData>,
     #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -662,7 +704,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
                 let mut __f14: Option<Option<String>> = None;
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<i64>> = None;
@@ -671,19 +713,19 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f19: Option<Option<i64>> = None;
                 let mut __f20: Option<Option<i64>> = None;
                 let mut __f21: Option<Option<GetResponseInitiatePerms>> = None;
-                let mut __f22: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f22: Option<::serde_json::Value> = None;
                 let mut __f23: Option<Option<bool>> = None;
                 let mut __f24: Option<Option<String>> = None;
                 let mut __f25: Option<Option<bool>> = None;
                 let mut __f26: Option<Option<GetResponseListOfMembers>> = None;
                 let mut __f27: Option<Option<GetResponseListOfMembersAwaitingInvite>> = None;
-                let mut __f28: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f29: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f28: Option<::serde_json::Value> = None;
+                let mut __f29: Option<::serde_json::Value> = None;
                 let mut __f30: Option<Option<String>> = None;
                 let mut __f31: Option<Option<i64>> = None;
                 let mut __f32: Option<Option<i64>> = None;
                 let mut __f33: Option<Option<bool>> = None;
-                let mut __f34: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f34: Option<::serde_json::Value> = None;
                 let mut __f35: Option<Option<GetResponseOwnerData>> = None;
                 let mut __f36: Option<::serde_json::Value> = None;
                 let mut __f37: Option<Option<GetResponsePrivacyCode>> = None;
@@ -695,13 +737,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f43: Option<Option<String>> = None;
                 let mut __f44: Option<Option<String>> = None;
                 let mut __f45: Option<Option<String>> = None;
-                let mut __f46: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f46: Option<::serde_json::Value> = None;
                 let mut __f47: Option<Option<GetResponseSubjectData>> = None;
                 let mut __f48: Option<Option<i64>> = None;
-                let mut __f49: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f49: Option<::serde_json::Value> = None;
                 let mut __f50: Option<Option<GetResponseType>> = None;
                 let mut __f51: Option<Option<GetResponseUserData>> = None;
                 let mut __f52: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIONS" => {
@@ -877,14 +923,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("DEPARTMENTS"),
                                 );
                             }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "DESCRIPTION" => {
                             if __f14.is_some() {
@@ -996,14 +1035,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("INVITED_MEMBERS"),
                                 );
                             }
-                            __f22 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f22 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "IS_PIN" => {
                             if __f23.is_some() {
@@ -1074,14 +1106,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             if __f28.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MEMBERS"));
                             }
-                            __f28 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f28 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MODERATOR_MEMBERS" => {
                             if __f29.is_some() {
@@ -1089,14 +1114,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("MODERATOR_MEMBERS"),
                                 );
                             }
-                            __f29 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f29 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "NAME" => {
                             if __f30.is_some() {
@@ -1152,14 +1170,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("ORDINARY_MEMBERS"),
                                 );
                             }
-                            __f34 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f34 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "OWNER_DATA" => {
                             if __f35.is_some() {
@@ -1293,14 +1304,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             if __f46.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SITE_IDS"));
                             }
-                            __f46 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f46 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SUBJECT_DATA" => {
                             if __f47.is_some() {
@@ -1334,14 +1338,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             if __f49.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("TAGS"));
                             }
-                            __f49 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f49 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "TYPE" => {
                             if __f50.is_some() {
@@ -1383,7 +1380,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1441,6 +1439,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     type_: __f50.unwrap_or_default(),
                     user_data: __f51.unwrap_or_default(),
                     visible: __f52.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1474,6 +1473,9 @@ pub struct GetResponseActions {
     pub leave: Option<bool>,
     #[serde(rename = "PIN", skip_serializing_if = "Option::is_none")]
     pub pin: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseActions {
@@ -1501,6 +1503,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseActions {
                 let mut __f5: Option<Option<bool>> = None;
                 let mut __f6: Option<Option<bool>> = None;
                 let mut __f7: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DELETE" => {
@@ -1594,7 +1600,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseActions {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1607,6 +1614,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseActions {
                     join: __f5.unwrap_or_default(),
                     leave: __f6.unwrap_or_default(),
                     pin: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1628,6 +1636,9 @@ pub struct GetResponseAdditionalData {
     pub initiated_by_type: Option<String>,
     #[serde(rename = "ROLE", skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseAdditionalData {
@@ -1649,6 +1660,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAdditionalData {
             ) -> Result<GetResponseAdditionalData, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "INITIATED_BY_TYPE" => {
@@ -1676,13 +1691,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAdditionalData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseAdditionalData {
                     initiated_by_type: __f0.unwrap_or_default(),
                     role: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1704,6 +1721,9 @@ pub struct GetResponseAvatarData {
     pub id: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<GetResponseAvatarDataType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseAvatarData {
@@ -1725,6 +1745,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAvatarData {
             ) -> Result<GetResponseAvatarData, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<GetResponseAvatarDataType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1752,13 +1776,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAvatarData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseAvatarData {
                     id: __f0.unwrap_or_default(),
                     type_: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1843,6 +1869,9 @@ pub struct GetResponseAvatarTypes {
     pub sort: Option<i64>,
     #[serde(rename = "webCssClass", skip_serializing_if = "Option::is_none")]
     pub web_css_class: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseAvatarTypes {
@@ -1866,6 +1895,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAvatarTypes {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entitySelectorUrl" => {
@@ -1919,7 +1952,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAvatarTypes {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1928,6 +1962,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseAvatarTypes {
                     mobile_url: __f1.unwrap_or_default(),
                     sort: __f2.unwrap_or_default(),
                     web_css_class: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1949,6 +1984,9 @@ pub struct GetResponseCounters {
     pub workgroup_requests_in: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workgroup_requests_out: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseCounters {
@@ -1970,6 +2008,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCounters {
             ) -> Result<GetResponseCounters, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "workgroup_requests_in" => {
@@ -2001,13 +2043,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseCounters {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseCounters {
                     workgroup_requests_in: __f0.unwrap_or_default(),
                     workgroup_requests_out: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2035,6 +2079,9 @@ pub struct GetResponseFeatures {
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseFeatures {
@@ -2059,6 +2106,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFeatures {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2121,7 +2172,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFeatures {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2131,6 +2183,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseFeatures {
                     feature_name: __f2.unwrap_or_default(),
                     id: __f3.unwrap_or_default(),
                     name: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2156,6 +2209,9 @@ pub struct GetResponseGroupMembersList {
     pub is_awaiting: Option<bool>,
     #[serde(rename = "isMember", skip_serializing_if = "Option::is_none")]
     pub is_member: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseGroupMembersList {
@@ -2179,6 +2235,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseGroupMembersList {
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2223,7 +2283,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseGroupMembersList {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2232,6 +2293,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseGroupMembersList {
                     invited: __f1.unwrap_or_default(),
                     is_awaiting: __f2.unwrap_or_default(),
                     is_member: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2330,6 +2392,9 @@ pub struct GetResponseListOfMembers {
     pub photo: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseListOfMembers {
@@ -2358,6 +2423,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListOfMembers {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2461,7 +2530,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListOfMembers {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2475,6 +2545,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListOfMembers {
                     name: __f6.unwrap_or_default(),
                     photo: __f7.unwrap_or_default(),
                     position: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2498,6 +2569,9 @@ pub struct GetResponseListOfMembersAwaitingInvite {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseListOfMembersAwaitingInvite {
@@ -2520,6 +2594,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListOfMembersAwaitingInvite {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -2551,7 +2629,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListOfMembersAwaitingInvite {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2559,6 +2638,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseListOfMembersAwaitingInvite {
                     id: __f0.unwrap_or_default(),
                     name: __f1.unwrap_or_default(),
                     photo: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2582,6 +2662,9 @@ pub struct GetResponseOwnerData {
     pub id: ::serde_json::Value,
     #[serde(rename = "PHOTO", skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseOwnerData {
@@ -2604,6 +2687,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseOwnerData {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FORMATTED_NAME" => {
@@ -2637,7 +2724,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseOwnerData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2645,6 +2733,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseOwnerData {
                     formatted_name: __f0.unwrap_or_default(),
                     id: __f1.unwrap_or_default(),
                     photo: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2729,6 +2818,9 @@ pub struct GetResponseSubjectData {
     pub id: Option<i64>,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseSubjectData {
@@ -2750,6 +2842,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSubjectData {
             ) -> Result<GetResponseSubjectData, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -2775,13 +2871,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSubjectData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponseSubjectData {
                     id: __f0.unwrap_or_default(),
                     name: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2875,6 +2973,9 @@ pub struct GetResponseUserData {
     pub is_subscribed: Option<bool>,
     #[serde(rename = "ROLE", skip_serializing_if = "::serde_json::Value::is_null")]
     pub role: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseUserData {
@@ -2897,6 +2998,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUserData {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<bool>> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "INITIATED_BY_TYPE" => {
@@ -2927,7 +3032,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUserData {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2935,6 +3041,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUserData {
                     initiated_by_type: __f0.unwrap_or_default(),
                     is_subscribed: __f1.unwrap_or_default(),
                     role: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2972,14 +3079,17 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<ListRequestParams>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<ListRequestSelectItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -3000,12 +3110,14 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<ListRequestFilter>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<ListRequestParams>> = None;
                 let mut __f3: Option<Option<Vec<ListRequestSelectItem>>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -3025,14 +3137,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "params" => {
                             if __f2.is_some() {
@@ -3072,7 +3177,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3082,6 +3188,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     params: __f2.unwrap_or_default(),
                     select: __f3.unwrap_or_default(),
                     start: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3128,6 +3235,9 @@ pub struct ListRequestFilter {
     pub subject_id: Option<i64>,
     #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
@@ -3160,6 +3270,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<i64>> = None;
                 let mut __f12: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -3314,7 +3428,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3332,6 +3447,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                     site_id: __f10.unwrap_or_default(),
                     subject_id: __f11.unwrap_or_default(),
                     visible: __f12.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3351,16 +3467,22 @@ impl crate::runtime::loose::Loose for ListRequestFilter {
 pub struct ListRequestParams {
     #[serde(rename = "IS_ADMIN", skip_serializing_if = "Option::is_none")]
     pub is_admin: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub features: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "mandatoryFeatures", skip_serializing_if = "Option::is_none")]
-    pub mandatory_features: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub features: ::serde_json::Value,
+    #[serde(
+        rename = "mandatoryFeatures",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub mandatory_features: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
     #[serde(rename = "shouldSelectDialogId", skip_serializing_if = "Option::is_none")]
     pub should_select_dialog_id: Option<ListRequestParamsShouldSelectDialogId>,
     #[serde(rename = "siteId", skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestParams {
@@ -3381,11 +3503,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestParams {
                 mut map: A,
             ) -> Result<ListRequestParams, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<ListRequestParamsShouldSelectDialogId>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IS_ADMIN" => {
@@ -3403,14 +3529,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestParams {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("features"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "mandatoryFeatures" => {
                             if __f2.is_some() {
@@ -3418,14 +3537,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestParams {
                                     ::serde::de::Error::duplicate_field("mandatoryFeatures"),
                                 );
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "mode" => {
                             if __f3.is_some() {
@@ -3465,7 +3577,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -3476,6 +3589,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestParams {
                     mode: __f3.unwrap_or_default(),
                     should_select_dialog_id: __f4.unwrap_or_default(),
                     site_id: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -3613,6 +3727,9 @@ pub struct ListRequestSelectItem {
     pub type_: Option<String>,
     #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
@@ -3660,6 +3777,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                 let mut __f25: Option<Option<i64>> = None;
                 let mut __f26: Option<Option<String>> = None;
                 let mut __f27: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -4003,7 +4124,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -4036,6 +4158,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestSelectItem {
                     subject_id: __f25.unwrap_or_default(),
                     type_: __f26.unwrap_or_default(),
                     visible: __f27.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -4056,6 +4179,9 @@ impl crate::runtime::loose::Loose for ListRequestSelectItem {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workgroups: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -4078,6 +4204,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "workgroups" => {
@@ -4096,12 +4226,14 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     workgroups: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

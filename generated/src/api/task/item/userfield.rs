@@ -25,6 +25,9 @@ pub async fn add(
 pub struct AddRequest {
     #[serde(rename = "PARAMS")]
     pub params: AddRequestParams,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestParams> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "PARAMS" => {
@@ -61,13 +68,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     params: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("PARAMS"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -103,6 +112,9 @@ pub struct AddRequestParams {
     pub user_type_id: AddRequestParamsUserTypeId,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
@@ -131,6 +143,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                 let mut __f6: Option<Option<i64>> = None;
                 let mut __f7: Option<AddRequestParamsUserTypeId> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -251,7 +267,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -269,6 +286,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParams {
                             "USER_TYPE_ID",
                         ))?,
                     xml_id: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -290,6 +308,9 @@ pub struct AddRequestParamsEditFormLabel {
     pub en: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ru: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestParamsEditFormLabel {
@@ -311,6 +332,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsEditFormLabel {
             ) -> Result<AddRequestParamsEditFormLabel, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "en" => {
@@ -336,13 +361,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsEditFormLabel {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestParamsEditFormLabel {
                     en: __f0.unwrap_or_default(),
                     ru: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -482,6 +509,9 @@ pub struct AddRequestParamsSettings {
     pub default_value: Option<String>,
     #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
     pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestParamsSettings {
@@ -503,6 +533,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsSettings {
             ) -> Result<AddRequestParamsSettings, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT_VALUE" => {
@@ -530,13 +564,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestParamsSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequestParamsSettings {
                     default_value: __f0.unwrap_or_default(),
                     rows: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -642,6 +678,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "ID")]
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -662,6 +701,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -676,12 +719,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -725,6 +770,9 @@ pub struct GetRequest {
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -746,6 +794,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -771,13 +823,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
                     start: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -796,26 +850,41 @@ impl crate::runtime::loose::Loose for GetRequest {
 /// The `result` of `task.item.userfield.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(rename = "EDIT_FORM_LABEL", skip_serializing_if = "Option::is_none")]
-    pub edit_form_label: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "EDIT_FORM_LABEL",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub edit_form_label: ::serde_json::Value,
     #[serde(rename = "EDIT_IN_LIST", skip_serializing_if = "Option::is_none")]
     pub edit_in_list: Option<String>,
     #[serde(rename = "ENTITY_ID", skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
-    #[serde(rename = "ERROR_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "ERROR_MESSAGE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub error_message: ::serde_json::Value,
     #[serde(rename = "FIELD_NAME", skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
-    #[serde(rename = "HELP_MESSAGE", skip_serializing_if = "Option::is_none")]
-    pub help_message: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "HELP_MESSAGE",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub help_message: ::serde_json::Value,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     #[serde(rename = "IS_SEARCHABLE", skip_serializing_if = "Option::is_none")]
     pub is_searchable: Option<String>,
-    #[serde(rename = "LIST_COLUMN_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_column_label: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "LIST_FILTER_LABEL", skip_serializing_if = "Option::is_none")]
-    pub list_filter_label: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "LIST_COLUMN_LABEL",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub list_column_label: ::serde_json::Value,
+    #[serde(
+        rename = "LIST_FILTER_LABEL",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub list_filter_label: ::serde_json::Value,
     #[serde(rename = "MANDATORY", skip_serializing_if = "Option::is_none")]
     pub mandatory: Option<GetResponseMandatory>,
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
@@ -832,6 +901,9 @@ pub struct GetResponse {
     pub user_type_id: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -851,26 +923,16 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 self,
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
-                let mut __f3: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f3: Option<::serde_json::Value> = None;
                 let mut __f4: Option<Option<String>> = None;
-                let mut __f5: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f5: Option<::serde_json::Value> = None;
                 let mut __f6: Option<Option<i64>> = None;
                 let mut __f7: Option<Option<String>> = None;
-                let mut __f8: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f9: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f8: Option<::serde_json::Value> = None;
+                let mut __f9: Option<::serde_json::Value> = None;
                 let mut __f10: Option<Option<GetResponseMandatory>> = None;
                 let mut __f11: Option<Option<GetResponseMultiple>> = None;
                 let mut __f12: Option<Option<GetResponseSettings>> = None;
@@ -879,6 +941,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f15: Option<Option<i64>> = None;
                 let mut __f16: Option<Option<String>> = None;
                 let mut __f17: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -887,14 +953,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("EDIT_FORM_LABEL"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "EDIT_IN_LIST" => {
                             if __f1.is_some() {
@@ -928,14 +987,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("ERROR_MESSAGE"),
                                 );
                             }
-                            __f3 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "FIELD_NAME" => {
                             if __f4.is_some() {
@@ -956,14 +1008,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("HELP_MESSAGE"),
                                 );
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ID" => {
                             if __f6.is_some() {
@@ -995,14 +1040,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("LIST_COLUMN_LABEL"),
                                 );
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "LIST_FILTER_LABEL" => {
                             if __f9.is_some() {
@@ -1010,14 +1048,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("LIST_FILTER_LABEL"),
                                 );
                             }
-                            __f9 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "MANDATORY" => {
                             if __f10.is_some() {
@@ -1122,7 +1153,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1145,6 +1177,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     sort: __f15.unwrap_or_default(),
                     user_type_id: __f16.unwrap_or_default(),
                     xml_id: __f17.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1292,6 +1325,9 @@ pub struct GetResponseSettings {
     pub rows: Option<i64>,
     #[serde(rename = "SIZE", skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
@@ -1317,6 +1353,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT_VALUE" => {
@@ -1392,7 +1432,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1403,6 +1444,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseSettings {
                     regexp: __f3.unwrap_or_default(),
                     rows: __f4.unwrap_or_default(),
                     size: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1441,6 +1483,9 @@ pub struct GetfieldsRequest {
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
@@ -1461,6 +1506,10 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
                 mut map: A,
             ) -> Result<GetfieldsRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "start" => {
@@ -1475,12 +1524,14 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetfieldsRequest {
                     start: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1525,8 +1576,8 @@ pub struct GetfieldsResponse {
     pub mandatory: Option<String>,
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<String>,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
     #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
@@ -1537,6 +1588,9 @@ pub struct GetfieldsResponse {
     pub user_type_id: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
@@ -1569,14 +1623,16 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                 let mut __f10: Option<Option<String>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
-                let mut __f13: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f13: Option<::serde_json::Value> = None;
                 let mut __f14: Option<Option<String>> = None;
                 let mut __f15: Option<Option<String>> = None;
                 let mut __f16: Option<Option<i64>> = None;
                 let mut __f17: Option<Option<String>> = None;
                 let mut __f18: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -1741,14 +1797,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                             if __f13.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SHOW_FILTER" => {
                             if __f14.is_some() {
@@ -1812,7 +1861,8 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1836,6 +1886,7 @@ impl<'de> ::serde::Deserialize<'de> for GetfieldsResponse {
                     sort: __f16.unwrap_or_default(),
                     user_type_id: __f17.unwrap_or_default(),
                     xml_id: __f18.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1871,13 +1922,16 @@ pub async fn getlist(
 /// Parameters of `task.item.userfield.getlist`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetlistRequest {
-    #[serde(rename = "FILTER", skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(rename = "ORDER", skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "FILTER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(rename = "ORDER", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
@@ -1897,40 +1951,26 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                 self,
                 mut map: A,
             ) -> Result<GetlistRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FILTER" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("FILTER"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "ORDER" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("ORDER"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "start" => {
                             if __f2.is_some() {
@@ -1944,7 +1984,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1952,6 +1993,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistRequest {
                     filter: __f0.unwrap_or_default(),
                     order: __f1.unwrap_or_default(),
                     start: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1986,8 +2028,8 @@ pub struct GetlistResponseItem {
     pub mandatory: Option<GetlistResponseItemMandatory>,
     #[serde(rename = "MULTIPLE", skip_serializing_if = "Option::is_none")]
     pub multiple: Option<GetlistResponseItemMultiple>,
-    #[serde(rename = "SETTINGS", skip_serializing_if = "Option::is_none")]
-    pub settings: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "SETTINGS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub settings: ::serde_json::Value,
     #[serde(rename = "SHOW_FILTER", skip_serializing_if = "Option::is_none")]
     pub show_filter: Option<String>,
     #[serde(rename = "SHOW_IN_LIST", skip_serializing_if = "Option::is_none")]
@@ -1998,6 +2040,9 @@ pub struct GetlistResponseItem {
     pub user_type_id: Option<String>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
@@ -2024,14 +2069,16 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<GetlistResponseItemMandatory>> = None;
                 let mut __f6: Option<Option<GetlistResponseItemMultiple>> = None;
-                let mut __f7: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f7: Option<::serde_json::Value> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<i64>> = None;
                 let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_IN_LIST" => {
@@ -2129,14 +2176,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                             if __f7.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("SETTINGS"));
                             }
-                            __f7 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f7 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "SHOW_FILTER" => {
                             if __f8.is_some() {
@@ -2200,7 +2240,8 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2218,6 +2259,7 @@ impl<'de> ::serde::Deserialize<'de> for GetlistResponseItem {
                     sort: __f10.unwrap_or_default(),
                     user_type_id: __f11.unwrap_or_default(),
                     xml_id: __f12.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2374,6 +2416,9 @@ pub struct GettypesRequest {
     /// Offset of the first row to return; pages hold 50 rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GettypesRequest {
@@ -2394,6 +2439,10 @@ impl<'de> ::serde::Deserialize<'de> for GettypesRequest {
                 mut map: A,
             ) -> Result<GettypesRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "start" => {
@@ -2408,12 +2457,14 @@ impl<'de> ::serde::Deserialize<'de> for GettypesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GettypesRequest {
                     start: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2438,6 +2489,9 @@ pub struct GettypesResponseItem {
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GettypesResponseItem {
@@ -2459,6 +2513,10 @@ impl<'de> ::serde::Deserialize<'de> for GettypesResponseItem {
             ) -> Result<GettypesResponseItem, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -2484,13 +2542,15 @@ impl<'de> ::serde::Deserialize<'de> for GettypesResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GettypesResponseItem {
                     id: __f0.unwrap_or_default(),
                     title: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2528,6 +2588,9 @@ pub struct UpdateRequest {
     pub data: UpdateRequestData,
     #[serde(rename = "ID")]
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -2549,6 +2612,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestData> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DATA" => {
@@ -2576,13 +2643,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequest {
                     data: __f0.ok_or_else(|| ::serde::de::Error::missing_field("DATA"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2614,6 +2683,9 @@ pub struct UpdateRequestData {
     pub sort: Option<i64>,
     #[serde(rename = "XML_ID", skip_serializing_if = "Option::is_none")]
     pub xml_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestData {
@@ -2640,6 +2712,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestData {
                 let mut __f4: Option<Option<UpdateRequestDataSettings>> = None;
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "EDIT_FORM_LABEL" => {
@@ -2732,7 +2808,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2744,6 +2821,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestData {
                     settings: __f4.unwrap_or_default(),
                     sort: __f5.unwrap_or_default(),
                     xml_id: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2765,6 +2843,9 @@ pub struct UpdateRequestDataEditFormLabel {
     pub en: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ru: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestDataEditFormLabel {
@@ -2786,6 +2867,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestDataEditFormLabel {
             ) -> Result<UpdateRequestDataEditFormLabel, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "en" => {
@@ -2811,13 +2896,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestDataEditFormLabel {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestDataEditFormLabel {
                     en: __f0.unwrap_or_default(),
                     ru: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2957,6 +3044,9 @@ pub struct UpdateRequestDataSettings {
     pub default_value: Option<String>,
     #[serde(rename = "ROWS", skip_serializing_if = "Option::is_none")]
     pub rows: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestDataSettings {
@@ -2978,6 +3068,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestDataSettings {
             ) -> Result<UpdateRequestDataSettings, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DEFAULT_VALUE" => {
@@ -3005,13 +3099,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestDataSettings {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestDataSettings {
                     default_value: __f0.unwrap_or_default(),
                     rows: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

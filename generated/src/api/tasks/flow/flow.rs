@@ -25,6 +25,9 @@ pub async fn activate(
 pub struct ActivateRequest {
     #[serde(rename = "flowId")]
     pub flow_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ActivateRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivateRequest {
                 mut map: A,
             ) -> Result<ActivateRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "flowId" => {
@@ -59,13 +66,15 @@ impl<'de> ::serde::Deserialize<'de> for ActivateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ActivateRequest {
                     flow_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("flowId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -104,6 +113,9 @@ pub async fn create(
 pub struct CreateRequest {
     #[serde(rename = "flowData")]
     pub flow_data: CreateRequestFlowData,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CreateRequest {
@@ -124,6 +136,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                 mut map: A,
             ) -> Result<CreateRequest, A::Error> {
                 let mut __f0: Option<CreateRequestFlowData> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "flowData" => {
@@ -140,13 +156,15 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(CreateRequest {
                     flow_data: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("flowData"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -197,13 +215,19 @@ pub struct CreateRequestFlowData {
     )]
     pub responsible_can_change_deadline: Option<i64>,
     #[serde(rename = "responsibleList")]
-    pub responsible_list: ::serde_json::Map<String, ::serde_json::Value>,
+    pub responsible_list: ::serde_json::Value,
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<i64>,
-    #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
-    pub task_creators: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "taskCreators",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub task_creators: ::serde_json::Value,
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CreateRequestFlowData {
@@ -235,12 +259,14 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestFlowData {
                 let mut __f9: Option<Option<i64>> = None;
                 let mut __f10: Option<i64> = None;
                 let mut __f11: Option<Option<i64>> = None;
-                let mut __f12: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f12: Option<::serde_json::Value> = None;
                 let mut __f13: Option<Option<i64>> = None;
-                let mut __f14: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f14: Option<::serde_json::Value> = None;
                 let mut __f15: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "description" => {
@@ -407,14 +433,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestFlowData {
                                     ::serde::de::Error::duplicate_field("responsibleList"),
                                 );
                             }
-                            __f12 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f12 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "taskControl" => {
                             if __f13.is_some() {
@@ -435,14 +454,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestFlowData {
                                     ::serde::de::Error::duplicate_field("taskCreators"),
                                 );
                             }
-                            __f14 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f14 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "templateId" => {
                             if __f15.is_some() {
@@ -458,7 +470,8 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestFlowData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -488,6 +501,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRequestFlowData {
                     task_control: __f13.unwrap_or_default(),
                     task_creators: __f14.unwrap_or_default(),
                     template_id: __f15.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -626,6 +640,9 @@ pub struct CreateResponse {
     pub template_id: Option<i64>,
     #[serde(rename = "trialFeatureEnabled", skip_serializing_if = "Option::is_none")]
     pub trial_feature_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CreateResponse {
@@ -669,6 +686,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateResponse {
                 let mut __f21: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
                 let mut __f22: Option<Option<i64>> = None;
                 let mut __f23: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -975,7 +996,8 @@ impl<'de> ::serde::Deserialize<'de> for CreateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1004,6 +1026,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateResponse {
                     team: __f21.unwrap_or_default(),
                     template_id: __f22.unwrap_or_default(),
                     trial_feature_enabled: __f23.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1038,9 +1061,12 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     #[serde(rename = "flowData")]
-    pub flow_data: ::serde_json::Map<String, ::serde_json::Value>,
+    pub flow_data: ::serde_json::Value,
     #[serde(rename = "flowData.id")]
     pub flow_data_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -1060,22 +1086,19 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 self,
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "flowData" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("flowData"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "flowData.id" => {
                             if __f1.is_some() {
@@ -1091,7 +1114,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1099,7 +1123,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                     flow_data: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("flowData"))?,
                     flow_data_id: __f1
-                        .ok_or_else(|| ::serde::de::Error::missing_field("flowData.id"))?,
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "flowData.id",
+                        ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1120,6 +1147,9 @@ impl crate::runtime::loose::Loose for DeleteRequest {
 pub struct DeleteResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
@@ -1140,6 +1170,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
                 mut map: A,
             ) -> Result<DeleteResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "deleted" => {
@@ -1154,12 +1188,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteResponse {
                     deleted: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1195,6 +1231,9 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(rename = "flowId")]
     pub flow_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1215,6 +1254,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "flowId" => {
@@ -1229,13 +1272,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     flow_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("flowId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1311,6 +1356,9 @@ pub struct GetResponse {
     pub template_id: Option<i64>,
     #[serde(rename = "trialFeatureEnabled", skip_serializing_if = "Option::is_none")]
     pub trial_feature_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1354,6 +1402,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f21: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
                 let mut __f22: Option<Option<i64>> = None;
                 let mut __f23: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -1660,7 +1712,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1689,6 +1742,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     team: __f21.unwrap_or_default(),
                     template_id: __f22.unwrap_or_default(),
                     trial_feature_enabled: __f23.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1723,10 +1777,13 @@ pub async fn is_exists(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct IsExistsRequest {
     #[serde(rename = "flowData")]
-    pub flow_data: ::serde_json::Map<String, ::serde_json::Value>,
+    pub flow_data: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     pub name: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for IsExistsRequest {
@@ -1746,23 +1803,20 @@ impl<'de> ::serde::Deserialize<'de> for IsExistsRequest {
                 self,
                 mut map: A,
             ) -> Result<IsExistsRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "flowData" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("flowData"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "id" => {
                             if __f1.is_some() {
@@ -1787,7 +1841,8 @@ impl<'de> ::serde::Deserialize<'de> for IsExistsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1796,6 +1851,7 @@ impl<'de> ::serde::Deserialize<'de> for IsExistsRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("flowData"))?,
                     id: __f1.unwrap_or_default(),
                     name: __f2.ok_or_else(|| ::serde::de::Error::missing_field("name"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1816,6 +1872,9 @@ impl crate::runtime::loose::Loose for IsExistsRequest {
 pub struct IsExistsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exists: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for IsExistsResponse {
@@ -1836,6 +1895,10 @@ impl<'de> ::serde::Deserialize<'de> for IsExistsResponse {
                 mut map: A,
             ) -> Result<IsExistsResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "exists" => {
@@ -1850,12 +1913,14 @@ impl<'de> ::serde::Deserialize<'de> for IsExistsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(IsExistsResponse {
                     exists: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1891,6 +1956,9 @@ pub async fn pin(
 pub struct PinRequest {
     #[serde(rename = "flowId")]
     pub flow_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for PinRequest {
@@ -1911,6 +1979,10 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                 mut map: A,
             ) -> Result<PinRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "flowId" => {
@@ -1925,13 +1997,15 @@ impl<'de> ::serde::Deserialize<'de> for PinRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(PinRequest {
                     flow_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("flowId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1970,6 +2044,9 @@ pub async fn update(
 pub struct UpdateRequest {
     #[serde(rename = "flowData")]
     pub flow_data: UpdateRequestFlowData,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1990,6 +2067,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 mut map: A,
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFlowData> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "flowData" => {
@@ -2006,13 +2087,15 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequest {
                     flow_data: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("flowData"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2065,13 +2148,19 @@ pub struct UpdateRequestFlowData {
     )]
     pub responsible_can_change_deadline: Option<i64>,
     #[serde(rename = "responsibleList")]
-    pub responsible_list: Vec<::serde_json::Value>,
+    pub responsible_list: ::serde_json::Value,
     #[serde(rename = "taskControl", skip_serializing_if = "Option::is_none")]
     pub task_control: Option<i64>,
-    #[serde(rename = "taskCreators", skip_serializing_if = "Option::is_none")]
-    pub task_creators: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "taskCreators",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub task_creators: ::serde_json::Value,
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFlowData {
@@ -2104,12 +2193,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFlowData {
                 let mut __f10: Option<Option<i64>> = None;
                 let mut __f11: Option<i64> = None;
                 let mut __f12: Option<Option<i64>> = None;
-                let mut __f13: Option<Vec<::serde_json::Value>> = None;
+                let mut __f13: Option<::serde_json::Value> = None;
                 let mut __f14: Option<Option<i64>> = None;
-                let mut __f15: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f15: Option<::serde_json::Value> = None;
                 let mut __f16: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "description" => {
@@ -2287,14 +2378,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFlowData {
                                     ::serde::de::Error::duplicate_field("responsibleList"),
                                 );
                             }
-                            __f13 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f13 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "taskControl" => {
                             if __f14.is_some() {
@@ -2315,14 +2399,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFlowData {
                                     ::serde::de::Error::duplicate_field("taskCreators"),
                                 );
                             }
-                            __f15 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f15 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "templateId" => {
                             if __f16.is_some() {
@@ -2338,7 +2415,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFlowData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2369,6 +2447,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFlowData {
                     task_control: __f14.unwrap_or_default(),
                     task_creators: __f15.unwrap_or_default(),
                     template_id: __f16.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2507,6 +2586,9 @@ pub struct UpdateResponse {
     pub template_id: Option<i64>,
     #[serde(rename = "trialFeatureEnabled", skip_serializing_if = "Option::is_none")]
     pub trial_feature_enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -2550,6 +2632,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 let mut __f21: Option<Option<Vec<Vec<::serde_json::Value>>>> = None;
                 let mut __f22: Option<Option<i64>> = None;
                 let mut __f23: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -2856,7 +2942,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2885,6 +2972,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                     team: __f21.unwrap_or_default(),
                     template_id: __f22.unwrap_or_default(),
                     trial_feature_enabled: __f23.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

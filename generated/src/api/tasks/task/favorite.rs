@@ -20,6 +20,9 @@ pub async fn add(
 pub struct AddRequest {
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -40,6 +43,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -54,13 +61,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -99,6 +108,9 @@ pub async fn remove(
 pub struct RemoveRequest {
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RemoveRequest {
@@ -119,6 +131,10 @@ impl<'de> ::serde::Deserialize<'de> for RemoveRequest {
                 mut map: A,
             ) -> Result<RemoveRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -133,13 +149,15 @@ impl<'de> ::serde::Deserialize<'de> for RemoveRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RemoveRequest {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -24,6 +24,9 @@ pub struct AttachRequest {
     pub file_ids: Vec<i64>,
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AttachRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for AttachRequest {
             ) -> Result<AttachRequest, A::Error> {
                 let mut __f0: Option<Vec<i64>> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fileIds" => {
@@ -70,7 +77,8 @@ impl<'de> ::serde::Deserialize<'de> for AttachRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -79,6 +87,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fileIds"))?,
                     task_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }

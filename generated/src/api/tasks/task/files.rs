@@ -21,6 +21,9 @@ pub struct AttachRequest {
     pub file_id: i64,
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AttachRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for AttachRequest {
             ) -> Result<AttachRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fileId" => {
@@ -67,7 +74,8 @@ impl<'de> ::serde::Deserialize<'de> for AttachRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -76,6 +84,7 @@ impl<'de> ::serde::Deserialize<'de> for AttachRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fileId"))?,
                     task_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -96,6 +105,9 @@ impl crate::runtime::loose::Loose for AttachRequest {
 pub struct AttachResponse {
     #[serde(rename = "attachmentId", skip_serializing_if = "Option::is_none")]
     pub attachment_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AttachResponse {
@@ -116,6 +128,10 @@ impl<'de> ::serde::Deserialize<'de> for AttachResponse {
                 mut map: A,
             ) -> Result<AttachResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attachmentId" => {
@@ -132,12 +148,14 @@ impl<'de> ::serde::Deserialize<'de> for AttachResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AttachResponse {
                     attachment_id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -19,10 +19,13 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListRequestFilter>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -43,10 +46,12 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<Option<ListRequestFilter>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
@@ -66,14 +71,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "taskId" => {
                             if __f2.is_some() {
@@ -87,7 +85,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -96,6 +95,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     order: __f1.unwrap_or_default(),
                     task_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -121,8 +121,11 @@ pub struct ListRequestFilter {
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<ListRequestFilterUser>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub value: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
@@ -146,9 +149,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                 let mut __f1: Option<Option<ListRequestFilterField>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<ListRequestFilterUser>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "createdDate" => {
@@ -205,17 +210,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("value"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -225,6 +224,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilter {
                     id: __f2.unwrap_or_default(),
                     user: __f3.unwrap_or_default(),
                     value: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -467,6 +467,9 @@ pub struct ListRequestFilterUser {
     pub name: Option<String>,
     #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequestFilterUser {
@@ -491,6 +494,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterUser {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -551,7 +558,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterUser {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -561,6 +569,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequestFilterUser {
                     login: __f2.unwrap_or_default(),
                     name: __f3.unwrap_or_default(),
                     second_name: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -587,8 +596,11 @@ pub struct ListResponse {
     pub id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<ListResponseUser>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub value: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -612,9 +624,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f1: Option<Option<ListResponseField>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<ListResponseUser>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "createdDate" => {
@@ -671,17 +685,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("value"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -691,6 +699,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                     id: __f2.unwrap_or_default(),
                     user: __f3.unwrap_or_default(),
                     value: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -933,6 +942,9 @@ pub struct ListResponseUser {
     pub name: Option<String>,
     #[serde(rename = "secondName", skip_serializing_if = "Option::is_none")]
     pub second_name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseUser {
@@ -957,6 +969,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseUser {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1017,7 +1033,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseUser {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1027,6 +1044,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseUser {
                     login: __f2.unwrap_or_default(),
                     name: __f3.unwrap_or_default(),
                     second_name: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -26,6 +26,9 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
@@ -47,6 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -63,13 +70,15 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -92,6 +101,9 @@ pub struct AddRequestFields {
     #[serde(rename = "taskId")]
     pub task_id: i64,
     pub text: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
@@ -114,6 +126,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
             ) -> Result<AddRequestFields, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -139,7 +155,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -147,6 +164,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
                     text: __f1.ok_or_else(|| ::serde::de::Error::missing_field("text"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -169,6 +187,9 @@ impl crate::runtime::loose::Loose for AddRequestFields {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<AddResponseItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
@@ -190,6 +211,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<AddResponseItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "item" => {
@@ -206,12 +231,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -251,6 +278,9 @@ pub struct AddResponseItem {
     pub text: Option<String>,
     #[serde(rename = "updatedAt", skip_serializing_if = "::serde_json::Value::is_null")]
     pub updated_at: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
@@ -283,6 +313,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
                 let mut __f7: Option<Option<i64>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "authorId" => {
@@ -396,7 +430,8 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
                             __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -411,6 +446,7 @@ impl<'de> ::serde::Deserialize<'de> for AddResponseItem {
                     task_id: __f7.unwrap_or_default(),
                     text: __f8.unwrap_or_default(),
                     updated_at: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -450,6 +486,9 @@ pub async fn add_from_comment(
 pub struct AddFromCommentRequest {
     #[serde(rename = "commentId")]
     pub comment_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -471,6 +510,10 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentRequest {
                 mut map: A,
             ) -> Result<AddFromCommentRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "commentId" => {
@@ -487,13 +530,15 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddFromCommentRequest {
                     comment_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("commentId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -534,6 +579,9 @@ pub struct AddFromCommentResponse {
     pub text: Option<String>,
     #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -564,6 +612,10 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentResponse {
                 let mut __f7: Option<Option<i64>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "commentId" => {
@@ -682,7 +734,8 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -697,6 +750,7 @@ impl<'de> ::serde::Deserialize<'de> for AddFromCommentResponse {
                     task_id: __f7.unwrap_or_default(),
                     text: __f8.unwrap_or_default(),
                     updated_at: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -735,6 +789,9 @@ pub async fn addfromchatmessage(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddfromchatmessageRequest {
     pub fields: AddfromchatmessageRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
@@ -756,6 +813,10 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageRequest {
                 mut map: A,
             ) -> Result<AddfromchatmessageRequest, A::Error> {
                 let mut __f0: Option<AddfromchatmessageRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -772,13 +833,15 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddfromchatmessageRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -800,6 +863,9 @@ impl crate::runtime::loose::Loose for AddfromchatmessageRequest {
 pub struct AddfromchatmessageRequestFields {
     #[serde(rename = "messageId")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
@@ -821,6 +887,10 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageRequestFields {
                 mut map: A,
             ) -> Result<AddfromchatmessageRequestFields, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "messageId" => {
@@ -837,13 +907,15 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddfromchatmessageRequestFields {
                     message_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -866,6 +938,9 @@ impl crate::runtime::loose::Loose for AddfromchatmessageRequestFields {
 pub struct AddfromchatmessageResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<AddfromchatmessageResponseItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
@@ -887,6 +962,10 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponse {
                 mut map: A,
             ) -> Result<AddfromchatmessageResponse, A::Error> {
                 let mut __f0: Option<Option<AddfromchatmessageResponseItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "item" => {
@@ -903,12 +982,14 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddfromchatmessageResponse {
                     item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -948,6 +1029,9 @@ pub struct AddfromchatmessageResponseItem {
     pub text: Option<String>,
     #[serde(rename = "updatedAt", skip_serializing_if = "::serde_json::Value::is_null")]
     pub updated_at: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
@@ -980,6 +1064,10 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponseItem {
                 let mut __f7: Option<Option<i64>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "authorId" => {
@@ -1098,7 +1186,8 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponseItem {
                             __f9 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1113,6 +1202,7 @@ impl<'de> ::serde::Deserialize<'de> for AddfromchatmessageResponseItem {
                     task_id: __f7.unwrap_or_default(),
                     text: __f8.unwrap_or_default(),
                     updated_at: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1151,6 +1241,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
@@ -1172,6 +1265,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1186,12 +1283,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1214,6 +1313,9 @@ impl crate::runtime::loose::Loose for DeleteRequest {
 pub struct DeleteResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
@@ -1235,6 +1337,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
                 mut map: A,
             ) -> Result<DeleteResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result" => {
@@ -1249,12 +1355,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteResponse {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1294,6 +1402,9 @@ pub async fn delete_from_comment(
 pub struct DeleteFromCommentRequest {
     #[serde(rename = "commentId")]
     pub comment_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -1315,6 +1426,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteFromCommentRequest {
                 mut map: A,
             ) -> Result<DeleteFromCommentRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "commentId" => {
@@ -1331,13 +1446,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteFromCommentRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteFromCommentRequest {
                     comment_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("commentId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1381,6 +1498,9 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "task")]
@@ -1402,6 +1522,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -1416,13 +1540,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1441,7 +1567,7 @@ impl crate::runtime::loose::Loose for ListRequest {
 
 /// The `result` of `tasks.task.result.list`.
 #[cfg(feature = "task")]
-pub type ListResponse = Vec<::serde_json::Value>;
+pub type ListResponse = ::serde_json::Value;
 
 #[cfg(feature = "task")]
 impl crate::runtime::Method for ListRequest {
@@ -1466,6 +1592,9 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
@@ -1488,6 +1617,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -1515,7 +1648,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1523,6 +1657,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1543,6 +1678,9 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct UpdateRequestFields {
     pub text: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
@@ -1564,6 +1702,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 mut map: A,
             ) -> Result<UpdateRequestFields, A::Error> {
                 let mut __f0: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "text" => {
@@ -1578,12 +1720,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateRequestFields {
                     text: __f0.ok_or_else(|| ::serde::de::Error::missing_field("text"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1606,6 +1750,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<UpdateResponseItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
@@ -1627,6 +1774,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<UpdateResponseItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "item" => {
@@ -1643,12 +1794,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1688,6 +1841,9 @@ pub struct UpdateResponseItem {
     pub text: Option<String>,
     #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 #[cfg(feature = "tasks")]
@@ -1720,6 +1876,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                 let mut __f7: Option<Option<i64>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "authorId" => {
@@ -1838,7 +1998,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1853,6 +2014,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponseItem {
                     task_id: __f7.unwrap_or_default(),
                     text: __f8.unwrap_or_default(),
                     updated_at: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -31,6 +31,9 @@ pub struct AddRequest {
     pub fields: AddRequestFields,
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -52,6 +55,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -81,7 +88,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -90,6 +98,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     template_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -111,14 +120,17 @@ pub struct AddRequestFields {
     pub is_complete: Option<bool>,
     #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub is_important: Option<bool>,
-    #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
-    pub members: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub members: ::serde_json::Value,
     #[serde(rename = "PARENT_ID")]
     pub parent_id: i64,
     #[serde(rename = "SORT_INDEX", skip_serializing_if = "Option::is_none")]
     pub sort_index: Option<i64>,
     #[serde(rename = "TITLE")]
     pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -140,12 +152,14 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
             ) -> Result<AddRequestFields, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<i64> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IS_COMPLETE" => {
@@ -178,14 +192,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MEMBERS"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PARENT_ID" => {
                             if __f3.is_some() {
@@ -225,7 +232,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -238,6 +246,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     sort_index: __f4.unwrap_or_default(),
                     title: __f5
                         .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -256,8 +265,14 @@ impl crate::runtime::loose::Loose for AddRequestFields {
 /// The `result` of `tasks.template.checklist.add`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddResponse {
-    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
-    pub check_list_item: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "checkListItem",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub check_list_item: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -277,9 +292,11 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 self,
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItem" => {
@@ -288,22 +305,17 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                                     ::serde::de::Error::duplicate_field("checkListItem"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     check_list_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -343,6 +355,9 @@ pub struct AddAttachmentByContentRequest {
     pub check_list_item_id: i64,
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddAttachmentByContentRequest {
@@ -367,6 +382,10 @@ impl<'de> ::serde::Deserialize<'de> for AddAttachmentByContentRequest {
                 > = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attachmentParameters" => {
@@ -411,7 +430,8 @@ impl<'de> ::serde::Deserialize<'de> for AddAttachmentByContentRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -426,6 +446,7 @@ impl<'de> ::serde::Deserialize<'de> for AddAttachmentByContentRequest {
                         ))?,
                     template_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -447,6 +468,9 @@ pub struct AddAttachmentByContentRequestAttachmentParameters {
     pub content: Option<String>,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de>
@@ -469,6 +493,10 @@ for AddAttachmentByContentRequestAttachmentParameters {
             ) -> Result<AddAttachmentByContentRequestAttachmentParameters, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CONTENT" => {
@@ -494,13 +522,15 @@ for AddAttachmentByContentRequestAttachmentParameters {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddAttachmentByContentRequestAttachmentParameters {
                     content: __f0.unwrap_or_default(),
                     name: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -519,8 +549,14 @@ impl crate::runtime::loose::Loose for AddAttachmentByContentRequestAttachmentPar
 /// The `result` of `tasks.template.checklist.addAttachmentByContent`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddAttachmentByContentResponse {
-    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
-    pub check_list_item: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "checkListItem",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub check_list_item: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddAttachmentByContentResponse {
@@ -540,9 +576,11 @@ impl<'de> ::serde::Deserialize<'de> for AddAttachmentByContentResponse {
                 self,
                 mut map: A,
             ) -> Result<AddAttachmentByContentResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItem" => {
@@ -551,22 +589,17 @@ impl<'de> ::serde::Deserialize<'de> for AddAttachmentByContentResponse {
                                     ::serde::de::Error::duplicate_field("checkListItem"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddAttachmentByContentResponse {
                     check_list_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -603,9 +636,12 @@ pub struct AddAttachmentsFromDiskRequest {
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
     #[serde(rename = "filesIds")]
-    pub files_ids: Vec<::serde_json::Value>,
+    pub files_ids: ::serde_json::Value,
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddAttachmentsFromDiskRequest {
@@ -626,8 +662,12 @@ impl<'de> ::serde::Deserialize<'de> for AddAttachmentsFromDiskRequest {
                 mut map: A,
             ) -> Result<AddAttachmentsFromDiskRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<Vec<::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItemId" => {
@@ -647,14 +687,7 @@ impl<'de> ::serde::Deserialize<'de> for AddAttachmentsFromDiskRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filesIds"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "templateId" => {
                             if __f2.is_some() {
@@ -670,7 +703,8 @@ impl<'de> ::serde::Deserialize<'de> for AddAttachmentsFromDiskRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -683,6 +717,7 @@ impl<'de> ::serde::Deserialize<'de> for AddAttachmentsFromDiskRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("filesIds"))?,
                     template_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -701,8 +736,14 @@ impl crate::runtime::loose::Loose for AddAttachmentsFromDiskRequest {
 /// The `result` of `tasks.template.checklist.addAttachmentsFromDisk`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddAttachmentsFromDiskResponse {
-    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
-    pub check_list_item: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "checkListItem",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub check_list_item: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddAttachmentsFromDiskResponse {
@@ -722,9 +763,11 @@ impl<'de> ::serde::Deserialize<'de> for AddAttachmentsFromDiskResponse {
                 self,
                 mut map: A,
             ) -> Result<AddAttachmentsFromDiskResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItem" => {
@@ -733,22 +776,17 @@ impl<'de> ::serde::Deserialize<'de> for AddAttachmentsFromDiskResponse {
                                     ::serde::de::Error::duplicate_field("checkListItem"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddAttachmentsFromDiskResponse {
                     check_list_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -786,6 +824,9 @@ pub struct CompleteRequest {
     pub check_list_item_id: i64,
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
@@ -807,6 +848,10 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
             ) -> Result<CompleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItemId" => {
@@ -836,7 +881,8 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -847,6 +893,7 @@ impl<'de> ::serde::Deserialize<'de> for CompleteRequest {
                         ))?,
                     template_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -865,8 +912,14 @@ impl crate::runtime::loose::Loose for CompleteRequest {
 /// The `result` of `tasks.template.checklist.complete`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct CompleteResponse {
-    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
-    pub check_list_item: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "checkListItem",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub check_list_item: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for CompleteResponse {
@@ -886,9 +939,11 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponse {
                 self,
                 mut map: A,
             ) -> Result<CompleteResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItem" => {
@@ -897,22 +952,17 @@ impl<'de> ::serde::Deserialize<'de> for CompleteResponse {
                                     ::serde::de::Error::duplicate_field("checkListItem"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(CompleteResponse {
                     check_list_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -950,6 +1000,9 @@ pub struct DeleteRequest {
     pub check_list_item_id: i64,
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -971,6 +1024,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItemId" => {
@@ -1000,7 +1057,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1011,6 +1069,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         ))?,
                     template_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1051,6 +1110,9 @@ pub struct GetRequest {
     pub check_list_item_id: i64,
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -1072,6 +1134,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItemId" => {
@@ -1101,7 +1167,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1112,6 +1179,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         ))?,
                     template_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1130,8 +1198,14 @@ impl crate::runtime::loose::Loose for GetRequest {
 /// The `result` of `tasks.template.checklist.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
-    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
-    pub check_list_item: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "checkListItem",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub check_list_item: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -1151,9 +1225,11 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 self,
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItem" => {
@@ -1162,22 +1238,17 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                                     ::serde::de::Error::duplicate_field("checkListItem"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     check_list_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1211,14 +1282,17 @@ pub async fn list(
 /// Parameters of `tasks.template.checklist.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub select: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -1238,54 +1312,33 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "filter" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("filter"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "order" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "select" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("select"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "templateId" => {
                             if __f3.is_some() {
@@ -1301,7 +1354,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1311,6 +1365,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     select: __f2.unwrap_or_default(),
                     template_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1329,8 +1384,14 @@ impl crate::runtime::loose::Loose for ListRequest {
 /// The `result` of `tasks.template.checklist.list`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ListResponse {
-    #[serde(rename = "checkListItems", skip_serializing_if = "Option::is_none")]
-    pub check_list_items: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "checkListItems",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub check_list_items: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -1350,9 +1411,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 self,
                 mut map: A,
             ) -> Result<ListResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItems" => {
@@ -1361,22 +1424,17 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                                     ::serde::de::Error::duplicate_field("checkListItems"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     check_list_items: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1416,6 +1474,9 @@ pub struct MoveAfterRequest {
     pub check_list_item_id: i64,
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MoveAfterRequest {
@@ -1438,6 +1499,10 @@ impl<'de> ::serde::Deserialize<'de> for MoveAfterRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "afterItemId" => {
@@ -1480,7 +1545,8 @@ impl<'de> ::serde::Deserialize<'de> for MoveAfterRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1495,6 +1561,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveAfterRequest {
                         ))?,
                     template_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1513,8 +1580,14 @@ impl crate::runtime::loose::Loose for MoveAfterRequest {
 /// The `result` of `tasks.template.checklist.moveAfter`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct MoveAfterResponse {
-    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
-    pub check_list_item: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "checkListItem",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub check_list_item: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MoveAfterResponse {
@@ -1534,9 +1607,11 @@ impl<'de> ::serde::Deserialize<'de> for MoveAfterResponse {
                 self,
                 mut map: A,
             ) -> Result<MoveAfterResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItem" => {
@@ -1545,22 +1620,17 @@ impl<'de> ::serde::Deserialize<'de> for MoveAfterResponse {
                                     ::serde::de::Error::duplicate_field("checkListItem"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MoveAfterResponse {
                     check_list_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1600,6 +1670,9 @@ pub struct MoveBeforeRequest {
     pub check_list_item_id: i64,
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MoveBeforeRequest {
@@ -1622,6 +1695,10 @@ impl<'de> ::serde::Deserialize<'de> for MoveBeforeRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "beforeItemId" => {
@@ -1664,7 +1741,8 @@ impl<'de> ::serde::Deserialize<'de> for MoveBeforeRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1679,6 +1757,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveBeforeRequest {
                         ))?,
                     template_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1697,8 +1776,14 @@ impl crate::runtime::loose::Loose for MoveBeforeRequest {
 /// The `result` of `tasks.template.checklist.moveBefore`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct MoveBeforeResponse {
-    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
-    pub check_list_item: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "checkListItem",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub check_list_item: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for MoveBeforeResponse {
@@ -1718,9 +1803,11 @@ impl<'de> ::serde::Deserialize<'de> for MoveBeforeResponse {
                 self,
                 mut map: A,
             ) -> Result<MoveBeforeResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItem" => {
@@ -1729,22 +1816,17 @@ impl<'de> ::serde::Deserialize<'de> for MoveBeforeResponse {
                                     ::serde::de::Error::duplicate_field("checkListItem"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(MoveBeforeResponse {
                     check_list_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1779,11 +1861,14 @@ pub async fn remove_attachments(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct RemoveAttachmentsRequest {
     #[serde(rename = "attachmentsIds")]
-    pub attachments_ids: Vec<::serde_json::Value>,
+    pub attachments_ids: ::serde_json::Value,
     #[serde(rename = "checkListItemId")]
     pub check_list_item_id: i64,
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RemoveAttachmentsRequest {
@@ -1803,9 +1888,13 @@ impl<'de> ::serde::Deserialize<'de> for RemoveAttachmentsRequest {
                 self,
                 mut map: A,
             ) -> Result<RemoveAttachmentsRequest, A::Error> {
-                let mut __f0: Option<Vec<::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attachmentsIds" => {
@@ -1814,14 +1903,7 @@ impl<'de> ::serde::Deserialize<'de> for RemoveAttachmentsRequest {
                                     ::serde::de::Error::duplicate_field("attachmentsIds"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "checkListItemId" => {
                             if __f1.is_some() {
@@ -1850,7 +1932,8 @@ impl<'de> ::serde::Deserialize<'de> for RemoveAttachmentsRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1865,6 +1948,7 @@ impl<'de> ::serde::Deserialize<'de> for RemoveAttachmentsRequest {
                         ))?,
                     template_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1883,8 +1967,14 @@ impl crate::runtime::loose::Loose for RemoveAttachmentsRequest {
 /// The `result` of `tasks.template.checklist.removeAttachments`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RemoveAttachmentsResponse {
-    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
-    pub check_list_item: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "checkListItem",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub check_list_item: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RemoveAttachmentsResponse {
@@ -1904,9 +1994,11 @@ impl<'de> ::serde::Deserialize<'de> for RemoveAttachmentsResponse {
                 self,
                 mut map: A,
             ) -> Result<RemoveAttachmentsResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItem" => {
@@ -1915,22 +2007,17 @@ impl<'de> ::serde::Deserialize<'de> for RemoveAttachmentsResponse {
                                     ::serde::de::Error::duplicate_field("checkListItem"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RemoveAttachmentsResponse {
                     check_list_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1968,6 +2055,9 @@ pub struct RenewRequest {
     pub check_list_item_id: i64,
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RenewRequest {
@@ -1989,6 +2079,10 @@ impl<'de> ::serde::Deserialize<'de> for RenewRequest {
             ) -> Result<RenewRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItemId" => {
@@ -2018,7 +2112,8 @@ impl<'de> ::serde::Deserialize<'de> for RenewRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2029,6 +2124,7 @@ impl<'de> ::serde::Deserialize<'de> for RenewRequest {
                         ))?,
                     template_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2047,8 +2143,14 @@ impl crate::runtime::loose::Loose for RenewRequest {
 /// The `result` of `tasks.template.checklist.renew`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct RenewResponse {
-    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
-    pub check_list_item: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "checkListItem",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub check_list_item: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for RenewResponse {
@@ -2068,9 +2170,11 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponse {
                 self,
                 mut map: A,
             ) -> Result<RenewResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItem" => {
@@ -2079,22 +2183,17 @@ impl<'de> ::serde::Deserialize<'de> for RenewResponse {
                                     ::serde::de::Error::duplicate_field("checkListItem"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(RenewResponse {
                     check_list_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2133,6 +2232,9 @@ pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     #[serde(rename = "templateId")]
     pub template_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -2155,6 +2257,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<UpdateRequestFields> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItemId" => {
@@ -2197,7 +2303,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2210,6 +2317,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     template_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("templateId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -2231,14 +2339,17 @@ pub struct UpdateRequestFields {
     pub is_complete: Option<bool>,
     #[serde(rename = "IS_IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub is_important: Option<bool>,
-    #[serde(rename = "MEMBERS", skip_serializing_if = "Option::is_none")]
-    pub members: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "MEMBERS", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub members: ::serde_json::Value,
     #[serde(rename = "PARENT_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     #[serde(rename = "SORT_INDEX", skip_serializing_if = "Option::is_none")]
     pub sort_index: Option<i64>,
     #[serde(rename = "TITLE", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -2260,12 +2371,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
             ) -> Result<UpdateRequestFields, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
                 let mut __f1: Option<Option<bool>> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IS_COMPLETE" => {
@@ -2298,14 +2411,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("MEMBERS"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "PARENT_ID" => {
                             if __f3.is_some() {
@@ -2345,7 +2451,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -2356,6 +2463,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     parent_id: __f3.unwrap_or_default(),
                     sort_index: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -2374,8 +2482,14 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
 /// The `result` of `tasks.template.checklist.update`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateResponse {
-    #[serde(rename = "checkListItem", skip_serializing_if = "Option::is_none")]
-    pub check_list_item: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(
+        rename = "checkListItem",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub check_list_item: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -2395,9 +2509,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 self,
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "checkListItem" => {
@@ -2406,22 +2522,17 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                                     ::serde::de::Error::duplicate_field("checkListItem"),
                                 );
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     check_list_item: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -27,6 +27,9 @@ pub struct AddRequest {
     pub type_: Option<AddRequestType>,
     #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -51,6 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Option<AddRequestType>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CALENDAR" => {
@@ -115,7 +122,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -126,6 +134,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     text: __f2.ok_or_else(|| ::serde::de::Error::missing_field("TEXT"))?,
                     type_: __f3.unwrap_or_default(),
                     user_id: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

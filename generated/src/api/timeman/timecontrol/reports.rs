@@ -33,6 +33,9 @@ pub struct GetRequest {
     pub workday_hours: Option<i64>,
     #[serde(rename = "YEAR")]
     pub year: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -57,6 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IDLE_MINUTES" => {
@@ -119,7 +126,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -131,6 +139,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
                     workday_hours: __f3.unwrap_or_default(),
                     year: __f4.ok_or_else(|| ::serde::de::Error::missing_field("YEAR"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -155,6 +164,9 @@ pub struct GetResponse {
     pub time: Option<GetResponseTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<GetResponseUser>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -177,6 +189,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f0: Option<Option<GetResponseReport>> = None;
                 let mut __f1: Option<Option<GetResponseTime>> = None;
                 let mut __f2: Option<Option<GetResponseUser>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "report" => {
@@ -219,7 +235,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -227,6 +244,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     report: __f0.unwrap_or_default(),
                     time: __f1.unwrap_or_default(),
                     user: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -252,6 +270,9 @@ pub struct GetResponseReport {
     pub days: Option<Vec<::serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub month_title: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseReport {
@@ -275,6 +296,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReport {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -330,7 +355,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReport {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -339,6 +365,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseReport {
                     date_start: __f1.unwrap_or_default(),
                     days: __f2.unwrap_or_default(),
                     month_title: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -372,6 +399,9 @@ pub struct GetResponseTime {
     pub processing: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseTime {
@@ -399,6 +429,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTime {
                 let mut __f5: Option<Option<i64>> = None;
                 let mut __f6: Option<Option<f64>> = None;
                 let mut __f7: Option<Option<f64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "date_finish" => {
@@ -500,7 +534,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTime {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -513,6 +548,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseTime {
                     operating_reset_at: __f5.unwrap_or_default(),
                     processing: __f6.unwrap_or_default(),
                     start: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -548,6 +584,9 @@ pub struct GetResponseUser {
     pub personal_gender: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_position: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
@@ -576,6 +615,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -688,7 +731,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -702,6 +746,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
                     name: __f6.unwrap_or_default(),
                     personal_gender: __f7.unwrap_or_default(),
                     work_position: __f8.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

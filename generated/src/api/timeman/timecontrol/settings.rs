@@ -17,7 +17,11 @@ pub async fn get(
 
 /// Parameters of `timeman.timecontrol.settings.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetRequest {}
+pub struct GetRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -36,11 +40,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 self,
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -80,6 +88,9 @@ pub struct GetResponse {
     pub report_simple_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_simple_users: Option<Vec<::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -110,6 +121,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -262,7 +277,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -278,6 +294,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     report_request_users: __f8.unwrap_or_default(),
                     report_simple_type: __f9.unwrap_or_default(),
                     report_simple_users: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -323,16 +340,28 @@ pub struct SetRequest {
     pub register_offline: Option<bool>,
     #[serde(rename = "REPORT_FULL_TYPE", skip_serializing_if = "Option::is_none")]
     pub report_full_type: Option<SetRequestReportFullType>,
-    #[serde(rename = "REPORT_FULL_USERS", skip_serializing_if = "Option::is_none")]
-    pub report_full_users: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "REPORT_FULL_USERS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub report_full_users: ::serde_json::Value,
     #[serde(rename = "REPORT_REQUEST_TYPE", skip_serializing_if = "Option::is_none")]
     pub report_request_type: Option<SetRequestReportRequestType>,
-    #[serde(rename = "REPORT_REQUEST_USERS", skip_serializing_if = "Option::is_none")]
-    pub report_request_users: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "REPORT_REQUEST_USERS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub report_request_users: ::serde_json::Value,
     #[serde(rename = "REPORT_SIMPLE_TYPE", skip_serializing_if = "Option::is_none")]
     pub report_simple_type: Option<SetRequestReportSimpleType>,
-    #[serde(rename = "REPORT_SIMPLE_USERS", skip_serializing_if = "Option::is_none")]
-    pub report_simple_users: Option<Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "REPORT_SIMPLE_USERS",
+        skip_serializing_if = "::serde_json::Value::is_null"
+    )]
+    pub report_simple_users: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -358,11 +387,15 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 let mut __f3: Option<Option<bool>> = None;
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<SetRequestReportFullType>> = None;
-                let mut __f6: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f6: Option<::serde_json::Value> = None;
                 let mut __f7: Option<Option<SetRequestReportRequestType>> = None;
-                let mut __f8: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f8: Option<::serde_json::Value> = None;
                 let mut __f9: Option<Option<SetRequestReportSimpleType>> = None;
-                let mut __f10: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f10: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -451,14 +484,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                                     ::serde::de::Error::duplicate_field("REPORT_FULL_USERS"),
                                 );
                             }
-                            __f6 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f6 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "REPORT_REQUEST_TYPE" => {
                             if __f7.is_some() {
@@ -481,14 +507,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                                     ::serde::de::Error::duplicate_field("REPORT_REQUEST_USERS"),
                                 );
                             }
-                            __f8 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f8 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "REPORT_SIMPLE_TYPE" => {
                             if __f9.is_some() {
@@ -511,17 +530,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                                     ::serde::de::Error::duplicate_field("REPORT_SIMPLE_USERS"),
                                 );
                             }
-                            __f10 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f10 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -537,6 +550,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                     report_request_users: __f8.unwrap_or_default(),
                     report_simple_type: __f9.unwrap_or_default(),
                     report_simple_users: __f10.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -23,6 +23,9 @@ pub struct SendRequest {
     pub chat_id: i64,
     #[serde(rename = "templateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                 let mut __f0: Option<SendRequestImMessageVoteData> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IM_MESSAGE_VOTE_DATA" => {
@@ -87,7 +94,8 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -99,6 +107,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                     chat_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("chatId"))?,
                     template_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -122,6 +131,9 @@ pub struct SendRequestImMessageVoteData {
     pub options: Option<SendRequestImMessageVoteDataOptions>,
     #[serde(rename = "QUESTIONS")]
     pub questions: Vec<SendRequestImMessageVoteDataQuestionsItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteData {
@@ -144,6 +156,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteData {
                 let mut __f0: Option<Option<SendRequestImMessageVoteDataAnonymity>> = None;
                 let mut __f1: Option<Option<SendRequestImMessageVoteDataOptions>> = None;
                 let mut __f2: Option<Vec<SendRequestImMessageVoteDataQuestionsItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ANONYMITY" => {
@@ -190,7 +206,8 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteData {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -199,6 +216,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteData {
                     options: __f1.unwrap_or_default(),
                     questions: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("QUESTIONS"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -328,6 +346,9 @@ pub struct SendRequestImMessageVoteDataQuestionsItem {
     pub field_type: Option<SendRequestImMessageVoteDataQuestionsItemFieldType>,
     #[serde(rename = "QUESTION", skip_serializing_if = "Option::is_none")]
     pub question: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataQuestionsItem {
@@ -354,6 +375,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataQuestionsIte
                     Option<SendRequestImMessageVoteDataQuestionsItemFieldType>,
                 > = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ANSWERS" => {
@@ -398,7 +423,8 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataQuestionsIte
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -406,6 +432,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestImMessageVoteDataQuestionsIte
                     answers: __f0.unwrap_or_default(),
                     field_type: __f1.unwrap_or_default(),
                     question: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -425,6 +452,9 @@ impl crate::runtime::loose::Loose for SendRequestImMessageVoteDataQuestionsItem 
 pub struct SendRequestImMessageVoteDataQuestionsItemAnswersItem {
     #[serde(rename = "MESSAGE", skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de>
@@ -448,6 +478,10 @@ for SendRequestImMessageVoteDataQuestionsItemAnswersItem {
                 mut map: A,
             ) -> Result<SendRequestImMessageVoteDataQuestionsItemAnswersItem, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "MESSAGE" => {
@@ -462,12 +496,14 @@ for SendRequestImMessageVoteDataQuestionsItemAnswersItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SendRequestImMessageVoteDataQuestionsItemAnswersItem {
                     message: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -546,6 +582,9 @@ pub struct SendResponse {
     pub message_id: Option<i64>,
     #[serde(rename = "voteId", skip_serializing_if = "Option::is_none")]
     pub vote_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendResponse {
@@ -567,6 +606,10 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
             ) -> Result<SendResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "messageId" => {
@@ -594,13 +637,15 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SendResponse {
                     message_id: __f0.unwrap_or_default(),
                     vote_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

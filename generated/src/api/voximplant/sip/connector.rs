@@ -16,7 +16,11 @@ pub async fn status(
 
 /// Parameters of `voximplant.sip.connector.status`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct StatusRequest {}
+pub struct StatusRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for StatusRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -35,11 +39,17 @@ impl<'de> ::serde::Deserialize<'de> for StatusRequest {
                 self,
                 mut map: A,
             ) -> Result<StatusRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(StatusRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(StatusRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -61,6 +71,9 @@ pub struct StatusResponse {
     pub free_minutes: Option<i64>,
     #[serde(rename = "PAID", skip_serializing_if = "Option::is_none")]
     pub paid: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StatusResponse {
@@ -82,6 +95,10 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
             ) -> Result<StatusResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FREE_MINUTES" => {
@@ -109,13 +126,15 @@ impl<'de> ::serde::Deserialize<'de> for StatusResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StatusResponse {
                     free_minutes: __f0.unwrap_or_default(),
                     paid: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

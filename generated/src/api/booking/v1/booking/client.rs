@@ -21,6 +21,9 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(rename = "bookingId")]
     pub booking_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -41,6 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "bookingId" => {
@@ -57,13 +64,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     booking_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("bookingId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -84,8 +93,11 @@ impl crate::runtime::loose::Loose for ListRequest {
 pub struct ListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(rename = "type", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub type_: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -106,9 +118,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 mut map: A,
             ) -> Result<ListResponse, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -128,23 +142,18 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("type"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListResponse {
                     id: __f0.unwrap_or_default(),
                     type_: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -181,6 +190,9 @@ pub struct SetRequest {
     #[serde(rename = "bookingId")]
     pub booking_id: i64,
     pub clients: Vec<SetRequestClientsItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -202,6 +214,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
             ) -> Result<SetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Vec<SetRequestClientsItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "bookingId" => {
@@ -231,7 +247,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -240,6 +257,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("bookingId"))?,
                     clients: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("clients"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -259,7 +277,10 @@ impl crate::runtime::loose::Loose for SetRequest {
 pub struct SetRequestClientsItem {
     pub id: i64,
     #[serde(rename = "type")]
-    pub type_: ::serde_json::Map<String, ::serde_json::Value>,
+    pub type_: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestClientsItem {
@@ -280,7 +301,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestClientsItem {
                 mut map: A,
             ) -> Result<SetRequestClientsItem, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -298,23 +323,19 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestClientsItem {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("type"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetRequestClientsItem {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
-                    type_: __f1.ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    type_: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("type"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -353,6 +374,9 @@ pub async fn unset(
 pub struct UnsetRequest {
     #[serde(rename = "bookingId")]
     pub booking_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnsetRequest {
@@ -373,6 +397,10 @@ impl<'de> ::serde::Deserialize<'de> for UnsetRequest {
                 mut map: A,
             ) -> Result<UnsetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "bookingId" => {
@@ -389,13 +417,15 @@ impl<'de> ::serde::Deserialize<'de> for UnsetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnsetRequest {
                     booking_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("bookingId"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -21,6 +21,9 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(rename = "resourceId")]
     pub resource_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -41,6 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "resourceId" => {
@@ -57,13 +64,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     resource_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("resourceId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -92,8 +101,11 @@ pub struct ListResponse {
     pub timezone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<i64>,
-    #[serde(rename = "weekDays", skip_serializing_if = "Option::is_none")]
-    pub week_days: Option<Vec<::serde_json::Value>>,
+    #[serde(rename = "weekDays", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub week_days: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -118,7 +130,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
-                let mut __f5: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f5: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "from" => {
@@ -190,17 +206,11 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             if __f5.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("weekDays"));
                             }
-                            __f5 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f5 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -211,6 +221,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                     timezone: __f3.unwrap_or_default(),
                     to: __f4.unwrap_or_default(),
                     week_days: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -247,6 +258,9 @@ pub struct SetRequest {
     #[serde(rename = "resourceId")]
     pub resource_id: i64,
     pub slots: Vec<SetRequestSlotsItem>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -268,6 +282,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
             ) -> Result<SetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Vec<SetRequestSlotsItem>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "resourceId" => {
@@ -297,7 +315,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -306,6 +325,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("resourceId"))?,
                     slots: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("slots"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -329,7 +349,10 @@ pub struct SetRequestSlotsItem {
     pub timezone: String,
     pub to: i64,
     #[serde(rename = "weekDays")]
-    pub week_days: Vec<::serde_json::Value>,
+    pub week_days: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestSlotsItem {
@@ -353,7 +376,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestSlotsItem {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<i64> = None;
-                let mut __f4: Option<Vec<::serde_json::Value>> = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "from" => {
@@ -404,17 +431,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestSlotsItem {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("weekDays"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Vec<::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -427,6 +448,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestSlotsItem {
                     to: __f3.ok_or_else(|| ::serde::de::Error::missing_field("to"))?,
                     week_days: __f4
                         .ok_or_else(|| ::serde::de::Error::missing_field("weekDays"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -465,6 +487,9 @@ pub async fn unset(
 pub struct UnsetRequest {
     #[serde(rename = "resourceId")]
     pub resource_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnsetRequest {
@@ -485,6 +510,10 @@ impl<'de> ::serde::Deserialize<'de> for UnsetRequest {
                 mut map: A,
             ) -> Result<UnsetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "resourceId" => {
@@ -501,13 +530,15 @@ impl<'de> ::serde::Deserialize<'de> for UnsetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnsetRequest {
                     resource_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("resourceId"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -21,6 +21,9 @@ pub async fn list(
 pub struct ListRequest {
     #[serde(rename = "waitListId")]
     pub wait_list_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -41,6 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "waitListId" => {
@@ -57,13 +64,15 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     wait_list_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("waitListId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -88,6 +97,9 @@ pub struct ListResponse {
     pub module_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponse {
@@ -110,6 +122,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -154,7 +170,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -162,6 +179,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponse {
                     entity_type_id: __f0.unwrap_or_default(),
                     module_id: __f1.unwrap_or_default(),
                     value: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -199,6 +217,9 @@ pub struct SetRequest {
     pub external_data: Vec<SetRequestExternalDataItem>,
     #[serde(rename = "waitListId")]
     pub wait_list_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -220,6 +241,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
             ) -> Result<SetRequest, A::Error> {
                 let mut __f0: Option<Vec<SetRequestExternalDataItem>> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "externalData" => {
@@ -251,7 +276,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -262,6 +288,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                         ))?,
                     wait_list_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("waitListId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -284,6 +311,9 @@ pub struct SetRequestExternalDataItem {
     #[serde(rename = "moduleId")]
     pub module_id: String,
     pub value: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestExternalDataItem {
@@ -306,6 +336,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestExternalDataItem {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -344,7 +378,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestExternalDataItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -357,6 +392,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestExternalDataItem {
                         .ok_or_else(|| ::serde::de::Error::missing_field("moduleId"))?,
                     value: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("value"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -395,6 +431,9 @@ pub async fn unset(
 pub struct UnsetRequest {
     #[serde(rename = "waitListId")]
     pub wait_list_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UnsetRequest {
@@ -415,6 +454,10 @@ impl<'de> ::serde::Deserialize<'de> for UnsetRequest {
                 mut map: A,
             ) -> Result<UnsetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "waitListId" => {
@@ -431,13 +474,15 @@ impl<'de> ::serde::Deserialize<'de> for UnsetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UnsetRequest {
                     wait_list_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("waitListId"))?,
+                    additional: __extra,
                 })
             }
         }

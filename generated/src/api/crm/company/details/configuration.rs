@@ -20,7 +20,11 @@ pub async fn force_common_scope_for_all(
 
 /// Parameters of `crm.company.details.configuration.forceCommonScopeForAll`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct ForceCommonScopeForAllRequest {}
+pub struct ForceCommonScopeForAllRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -39,11 +43,17 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
                 self,
                 mut map: A,
             ) -> Result<ForceCommonScopeForAllRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(ForceCommonScopeForAllRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(ForceCommonScopeForAllRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -84,6 +94,9 @@ pub struct GetRequest {
     pub scope: Option<GetRequestScope>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -105,6 +118,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<Option<GetRequestScope>> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "scope" => {
@@ -127,13 +144,15 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     scope: __f0.unwrap_or_default(),
                     user_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -234,6 +253,9 @@ pub struct ResetRequest {
     pub scope: Option<ResetRequestScope>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ResetRequest {
@@ -255,6 +277,10 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
             ) -> Result<ResetRequest, A::Error> {
                 let mut __f0: Option<Option<ResetRequestScope>> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "scope" => {
@@ -277,13 +303,15 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ResetRequest {
                     scope: __f0.unwrap_or_default(),
                     user_id: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -385,6 +413,9 @@ pub struct SetRequest {
     pub scope: Option<SetRequestScope>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -407,6 +438,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 let mut __f0: Option<Vec<::serde_json::Value>> = None;
                 let mut __f1: Option<Option<SetRequestScope>> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
@@ -442,7 +477,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -450,6 +486,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                     data: __f0.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
                     scope: __f1.unwrap_or_default(),
                     user_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -23,6 +23,9 @@ pub async fn force_common_scope_for_all(
 pub struct ForceCommonScopeForAllRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extras: Option<ForceCommonScopeForAllRequestExtras>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
@@ -43,6 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
                 mut map: A,
             ) -> Result<ForceCommonScopeForAllRequest, A::Error> {
                 let mut __f0: Option<Option<ForceCommonScopeForAllRequestExtras>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "extras" => {
@@ -59,12 +66,14 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ForceCommonScopeForAllRequest {
                     extras: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -84,6 +93,9 @@ impl crate::runtime::loose::Loose for ForceCommonScopeForAllRequest {
 pub struct ForceCommonScopeForAllRequestExtras {
     #[serde(rename = "dealCategoryId", skip_serializing_if = "Option::is_none")]
     pub deal_category_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequestExtras {
@@ -104,6 +116,10 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequestExtras {
                 mut map: A,
             ) -> Result<ForceCommonScopeForAllRequestExtras, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "dealCategoryId" => {
@@ -122,12 +138,14 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequestExtras {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ForceCommonScopeForAllRequestExtras {
                     deal_category_id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -171,6 +189,9 @@ pub struct GetRequest {
     pub scope: Option<GetRequestScope>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -193,6 +214,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f0: Option<Option<GetRequestExtras>> = None;
                 let mut __f1: Option<Option<GetRequestScope>> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "extras" => {
@@ -228,7 +253,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -236,6 +262,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     extras: __f0.unwrap_or_default(),
                     scope: __f1.unwrap_or_default(),
                     user_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -255,6 +282,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetRequestExtras {
     #[serde(rename = "dealCategoryId", skip_serializing_if = "Option::is_none")]
     pub deal_category_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestExtras {
@@ -275,6 +305,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestExtras {
                 mut map: A,
             ) -> Result<GetRequestExtras, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "dealCategoryId" => {
@@ -293,12 +327,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestExtras {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequestExtras {
                     deal_category_id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -401,6 +437,9 @@ pub struct ResetRequest {
     pub scope: Option<ResetRequestScope>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ResetRequest {
@@ -423,6 +462,10 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                 let mut __f0: Option<Option<ResetRequestExtras>> = None;
                 let mut __f1: Option<Option<ResetRequestScope>> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "extras" => {
@@ -458,7 +501,8 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -466,6 +510,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                     extras: __f0.unwrap_or_default(),
                     scope: __f1.unwrap_or_default(),
                     user_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -485,6 +530,9 @@ impl crate::runtime::loose::Loose for ResetRequest {
 pub struct ResetRequestExtras {
     #[serde(rename = "dealCategoryId", skip_serializing_if = "Option::is_none")]
     pub deal_category_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ResetRequestExtras {
@@ -505,6 +553,10 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestExtras {
                 mut map: A,
             ) -> Result<ResetRequestExtras, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "dealCategoryId" => {
@@ -523,12 +575,14 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestExtras {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ResetRequestExtras {
                     deal_category_id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -632,6 +686,9 @@ pub struct SetRequest {
     pub scope: Option<SetRequestScope>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -655,6 +712,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 let mut __f1: Option<Option<SetRequestExtras>> = None;
                 let mut __f2: Option<Option<SetRequestScope>> = None;
                 let mut __f3: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
@@ -703,7 +764,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -712,6 +774,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                     extras: __f1.unwrap_or_default(),
                     scope: __f2.unwrap_or_default(),
                     user_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -731,6 +794,9 @@ impl crate::runtime::loose::Loose for SetRequest {
 pub struct SetRequestExtras {
     #[serde(rename = "dealCategoryId", skip_serializing_if = "Option::is_none")]
     pub deal_category_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestExtras {
@@ -751,6 +817,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestExtras {
                 mut map: A,
             ) -> Result<SetRequestExtras, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "dealCategoryId" => {
@@ -769,12 +839,14 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestExtras {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetRequestExtras {
                     deal_category_id: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

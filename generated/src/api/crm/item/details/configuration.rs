@@ -22,8 +22,11 @@ pub async fn force_common_scope_for_all(
 pub struct ForceCommonScopeForAllRequest {
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extras: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub extras: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
@@ -44,9 +47,11 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
                 mut map: A,
             ) -> Result<ForceCommonScopeForAllRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -66,17 +71,11 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("extras"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -86,6 +85,7 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
                             "entityTypeId",
                         ))?,
                     extras: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -124,12 +124,15 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extras: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub extras: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<GetRequestScope>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -150,11 +153,13 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<GetRequestScope>> = None;
                 let mut __f3: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -174,14 +179,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("extras"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "scope" => {
                             if __f2.is_some() {
@@ -203,7 +201,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -215,6 +214,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     extras: __f1.unwrap_or_default(),
                     scope: __f2.unwrap_or_default(),
                     user_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -312,12 +312,15 @@ pub async fn reset(
 pub struct ResetRequest {
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extras: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub extras: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<ResetRequestScope>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ResetRequest {
@@ -338,11 +341,13 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                 mut map: A,
             ) -> Result<ResetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<ResetRequestScope>> = None;
                 let mut __f3: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityTypeId" => {
@@ -362,14 +367,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("extras"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "scope" => {
                             if __f2.is_some() {
@@ -391,7 +389,8 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                             __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -403,6 +402,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                     extras: __f1.unwrap_or_default(),
                     scope: __f2.unwrap_or_default(),
                     user_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -501,12 +501,15 @@ pub struct SetRequest {
     pub data: Vec<::serde_json::Value>,
     #[serde(rename = "entityTypeId")]
     pub entity_type_id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extras: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub extras: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<SetRequestScope>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -528,11 +531,13 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
             ) -> Result<SetRequest, A::Error> {
                 let mut __f0: Option<Vec<::serde_json::Value>> = None;
                 let mut __f1: Option<i64> = None;
-                let mut __f2: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<SetRequestScope>> = None;
                 let mut __f4: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
@@ -565,14 +570,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("extras"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "scope" => {
                             if __f3.is_some() {
@@ -594,7 +592,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -607,6 +606,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                     extras: __f2.unwrap_or_default(),
                     scope: __f3.unwrap_or_default(),
                     user_id: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -20,6 +20,9 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -40,6 +43,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -54,12 +61,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -97,6 +106,9 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -117,6 +129,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -131,12 +147,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -153,7 +171,7 @@ impl crate::runtime::loose::Loose for GetRequest {
 }
 
 /// The `result` of `crm.lead.contact.items.get`.
-pub type GetResponse = Vec<::serde_json::Value>;
+pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.lead.contact.items.get";
@@ -174,7 +192,10 @@ pub async fn set(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequest {
     pub id: i64,
-    pub items: ::serde_json::Map<String, ::serde_json::Value>,
+    pub items: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -195,7 +216,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 mut map: A,
             ) -> Result<SetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -213,17 +238,11 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("items"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -231,6 +250,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     items: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("items"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -23,6 +23,9 @@ pub async fn force_common_scope_for_all(
 pub struct ForceCommonScopeForAllRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extras: Option<ForceCommonScopeForAllRequestExtras>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
@@ -43,6 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
                 mut map: A,
             ) -> Result<ForceCommonScopeForAllRequest, A::Error> {
                 let mut __f0: Option<Option<ForceCommonScopeForAllRequestExtras>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "extras" => {
@@ -59,12 +66,14 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ForceCommonScopeForAllRequest {
                     extras: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -84,6 +93,9 @@ impl crate::runtime::loose::Loose for ForceCommonScopeForAllRequest {
 pub struct ForceCommonScopeForAllRequestExtras {
     #[serde(rename = "leadCustomerType", skip_serializing_if = "Option::is_none")]
     pub lead_customer_type: Option<ForceCommonScopeForAllRequestExtrasLeadCustomerType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequestExtras {
@@ -106,6 +118,10 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequestExtras {
                 let mut __f0: Option<
                     Option<ForceCommonScopeForAllRequestExtrasLeadCustomerType>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "leadCustomerType" => {
@@ -124,12 +140,14 @@ impl<'de> ::serde::Deserialize<'de> for ForceCommonScopeForAllRequestExtras {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ForceCommonScopeForAllRequestExtras {
                     lead_customer_type: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -228,6 +246,9 @@ pub struct GetRequest {
     pub scope: Option<GetRequestScope>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -250,6 +271,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f0: Option<Option<GetRequestExtras>> = None;
                 let mut __f1: Option<Option<GetRequestScope>> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "extras" => {
@@ -285,7 +310,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -293,6 +319,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     extras: __f0.unwrap_or_default(),
                     scope: __f1.unwrap_or_default(),
                     user_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -312,6 +339,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetRequestExtras {
     #[serde(rename = "lead.customer.type", skip_serializing_if = "Option::is_none")]
     pub lead_customer_type: Option<GetRequestExtrasLeadCustomerType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequestExtras {
@@ -332,6 +362,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestExtras {
                 mut map: A,
             ) -> Result<GetRequestExtras, A::Error> {
                 let mut __f0: Option<Option<GetRequestExtrasLeadCustomerType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "lead.customer.type" => {
@@ -350,12 +384,14 @@ impl<'de> ::serde::Deserialize<'de> for GetRequestExtras {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequestExtras {
                     lead_customer_type: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -511,6 +547,9 @@ pub struct ResetRequest {
     pub scope: Option<ResetRequestScope>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ResetRequest {
@@ -533,6 +572,10 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                 let mut __f0: Option<Option<ResetRequestExtras>> = None;
                 let mut __f1: Option<Option<ResetRequestScope>> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "extras" => {
@@ -568,7 +611,8 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -576,6 +620,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                     extras: __f0.unwrap_or_default(),
                     scope: __f1.unwrap_or_default(),
                     user_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -595,6 +640,9 @@ impl crate::runtime::loose::Loose for ResetRequest {
 pub struct ResetRequestExtras {
     #[serde(rename = "lead.customer.type", skip_serializing_if = "Option::is_none")]
     pub lead_customer_type: Option<ResetRequestExtrasLeadCustomerType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ResetRequestExtras {
@@ -615,6 +663,10 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestExtras {
                 mut map: A,
             ) -> Result<ResetRequestExtras, A::Error> {
                 let mut __f0: Option<Option<ResetRequestExtrasLeadCustomerType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "lead.customer.type" => {
@@ -633,12 +685,14 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequestExtras {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ResetRequestExtras {
                     lead_customer_type: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -795,6 +849,9 @@ pub struct SetRequest {
     pub scope: Option<SetRequestScope>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -818,6 +875,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 let mut __f1: Option<Option<SetRequestExtras>> = None;
                 let mut __f2: Option<Option<SetRequestScope>> = None;
                 let mut __f3: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
@@ -866,7 +927,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             __f3 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -875,6 +937,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                     extras: __f1.unwrap_or_default(),
                     scope: __f2.unwrap_or_default(),
                     user_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -894,6 +957,9 @@ impl crate::runtime::loose::Loose for SetRequest {
 pub struct SetRequestExtras {
     #[serde(rename = "leadCustomerType", skip_serializing_if = "Option::is_none")]
     pub lead_customer_type: Option<SetRequestExtrasLeadCustomerType>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestExtras {
@@ -914,6 +980,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestExtras {
                 mut map: A,
             ) -> Result<SetRequestExtras, A::Error> {
                 let mut __f0: Option<Option<SetRequestExtrasLeadCustomerType>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "leadCustomerType" => {
@@ -932,12 +1002,14 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestExtras {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetRequestExtras {
                     lead_customer_type: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -25,6 +25,9 @@ pub struct FieldsRequest {
     pub property_type: ::serde_json::Value,
     #[serde(rename = "userType", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_type: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
@@ -46,6 +49,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
             ) -> Result<FieldsRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "propertyType" => {
@@ -63,13 +70,15 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(FieldsRequest {
                     property_type: __f0.unwrap_or_default(),
                     user_type: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -24,7 +24,10 @@ pub async fn add(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     pub fields: AddRequestFields,
-    pub preset: ::serde_json::Map<String, ::serde_json::Value>,
+    pub preset: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -45,7 +48,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<AddRequestFields> = None;
-                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -65,17 +72,11 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("preset"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -84,6 +85,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     preset: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("preset"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -109,6 +111,9 @@ pub struct AddRequestFields {
     pub in_short_list: Option<String>,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
@@ -132,6 +137,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELD_NAME" => {
@@ -191,7 +200,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -201,6 +211,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                     field_title: __f1.unwrap_or_default(),
                     in_short_list: __f2.unwrap_or_default(),
                     sort: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -237,7 +248,10 @@ pub async fn availabletoadd(
 /// Parameters of `crm.requisite.preset.field.availabletoadd`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AvailabletoaddRequest {
-    pub preset: ::serde_json::Map<String, ::serde_json::Value>,
+    pub preset: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AvailabletoaddRequest {
@@ -257,30 +271,29 @@ impl<'de> ::serde::Deserialize<'de> for AvailabletoaddRequest {
                 self,
                 mut map: A,
             ) -> Result<AvailabletoaddRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "preset" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("preset"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AvailabletoaddRequest {
                     preset: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("preset"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -297,7 +310,7 @@ impl crate::runtime::loose::Loose for AvailabletoaddRequest {
 }
 
 /// The `result` of `crm.requisite.preset.field.availabletoadd`.
-pub type AvailabletoaddResponse = Vec<::serde_json::Value>;
+pub type AvailabletoaddResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AvailabletoaddRequest {
     const NAME: &'static str = "crm.requisite.preset.field.availabletoadd";
@@ -318,7 +331,10 @@ pub async fn delete(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct DeleteRequest {
     pub id: i64,
-    pub preset: ::serde_json::Map<String, ::serde_json::Value>,
+    pub preset: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -339,7 +355,11 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -357,17 +377,11 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("preset"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -375,6 +389,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     preset: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("preset"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -410,7 +425,11 @@ pub async fn fields(
 
 /// Parameters of `crm.requisite.preset.field.fields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct FieldsRequest {}
+pub struct FieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -429,11 +448,17 @@ impl<'de> ::serde::Deserialize<'de> for FieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<FieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(FieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -465,6 +490,9 @@ pub struct FieldsResponse {
     pub title: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
@@ -491,6 +519,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                 let mut __f4: Option<Option<bool>> = None;
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "isDynamic" => {
@@ -595,7 +627,8 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -607,6 +640,7 @@ impl<'de> ::serde::Deserialize<'de> for FieldsResponse {
                     is_required: __f4.unwrap_or_default(),
                     title: __f5.unwrap_or_default(),
                     type_: __f6.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -641,7 +675,10 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct GetRequest {
     pub id: i64,
-    pub preset: ::serde_json::Map<String, ::serde_json::Value>,
+    pub preset: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -662,7 +699,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
-                let mut __f1: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -680,17 +721,11 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("preset"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -698,6 +733,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     preset: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("preset"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -726,6 +762,9 @@ pub struct GetResponse {
     pub in_short_list: Option<String>,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -750,6 +789,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELD_NAME" => {
@@ -824,7 +867,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -834,6 +878,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     id: __f2.unwrap_or_default(),
                     in_short_list: __f3.unwrap_or_default(),
                     sort: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -867,7 +912,10 @@ pub async fn list(
 /// Parameters of `crm.requisite.preset.field.list`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct ListRequest {
-    pub preset: ::serde_json::Map<String, ::serde_json::Value>,
+    pub preset: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -887,30 +935,29 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 self,
                 mut map: A,
             ) -> Result<ListRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "preset" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("preset"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(ListRequest {
                     preset: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("preset"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -941,6 +988,9 @@ pub struct ListResponseItem {
     pub in_short_list: Option<String>,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -965,6 +1015,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELD_NAME" => {
@@ -1039,7 +1093,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1049,6 +1104,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     id: __f2.unwrap_or_default(),
                     in_short_list: __f3.unwrap_or_default(),
                     sort: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1084,7 +1140,10 @@ pub async fn update(
 pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     pub id: i64,
-    pub preset: ::serde_json::Map<String, ::serde_json::Value>,
+    pub preset: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1106,7 +1165,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
             ) -> Result<UpdateRequest, A::Error> {
                 let mut __f0: Option<UpdateRequestFields> = None;
                 let mut __f1: Option<i64> = None;
-                let mut __f2: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -1137,17 +1200,11 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("preset"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1157,6 +1214,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
                     preset: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("preset"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1182,6 +1240,9 @@ pub struct UpdateRequestFields {
     pub in_short_list: Option<String>,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -1205,6 +1266,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "FIELD_NAME" => {
@@ -1264,7 +1329,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1274,6 +1340,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     field_title: __f1.unwrap_or_default(),
                     in_short_list: __f2.unwrap_or_default(),
                     sort: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -25,6 +25,9 @@ pub struct DeleteRequest {
     pub entity_type_id: i64,
     #[serde(rename = "timelineId")]
     pub timeline_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -47,6 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityId" => {
@@ -87,7 +94,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -100,6 +108,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         ))?,
                     timeline_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("timelineId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -120,6 +129,9 @@ impl crate::runtime::loose::Loose for DeleteRequest {
 pub struct DeleteResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
@@ -140,6 +152,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
                 mut map: A,
             ) -> Result<DeleteResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "success" => {
@@ -156,12 +172,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteResponse {
                     success: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -201,6 +219,9 @@ pub struct GetRequest {
     pub entity_type_id: i64,
     #[serde(rename = "timelineId")]
     pub timeline_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -223,6 +244,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityId" => {
@@ -263,7 +288,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -276,6 +302,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         ))?,
                     timeline_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("timelineId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -296,6 +323,9 @@ impl crate::runtime::loose::Loose for GetRequest {
 pub struct GetResponse {
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
     pub layout: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -316,6 +346,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 mut map: A,
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "layout" => {
@@ -325,12 +359,14 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     layout: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -371,6 +407,9 @@ pub struct SetRequest {
     pub layout: ::serde_json::Value,
     #[serde(rename = "timelineId")]
     pub timeline_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -394,6 +433,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "entityId" => {
@@ -440,7 +483,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -455,6 +499,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("layout"))?,
                     timeline_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("timelineId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -475,6 +520,9 @@ impl crate::runtime::loose::Loose for SetRequest {
 pub struct SetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetResponse {
@@ -495,6 +543,10 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
                 mut map: A,
             ) -> Result<SetResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "success" => {
@@ -511,12 +563,14 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetResponse {
                     success: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

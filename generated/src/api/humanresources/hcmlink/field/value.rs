@@ -21,6 +21,9 @@ pub struct SetRequest {
     pub data: Vec<SetRequestDataItem>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<SetRequestJob>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequest {
@@ -43,6 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Vec<SetRequestDataItem>> = None;
                 let mut __f2: Option<Option<SetRequestJob>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "company" => {
@@ -83,7 +90,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -92,6 +100,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("company"))?,
                     data: __f1.ok_or_else(|| ::serde::de::Error::missing_field("data"))?,
                     job: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -112,6 +121,9 @@ pub struct SetRequestDataItem {
     pub employee: String,
     pub field: String,
     pub value: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestDataItem {
@@ -134,6 +146,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestDataItem {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<String> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "employee" => {
@@ -170,7 +186,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestDataItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -181,6 +198,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestDataItem {
                         .ok_or_else(|| ::serde::de::Error::missing_field("field"))?,
                     value: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("value"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -200,6 +218,9 @@ impl crate::runtime::loose::Loose for SetRequestDataItem {
 pub struct SetRequestJob {
     pub fields: SetRequestJobFields,
     pub id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestJob {
@@ -221,6 +242,10 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJob {
             ) -> Result<SetRequestJob, A::Error> {
                 let mut __f0: Option<SetRequestJobFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -248,7 +273,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJob {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -256,6 +282,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJob {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     id: __f1.ok_or_else(|| ::serde::de::Error::missing_field("id"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -273,13 +300,16 @@ impl crate::runtime::loose::Loose for SetRequestJob {
 
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SetRequestJobFields {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub data: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sent: Option<i64>,
     pub status: SetRequestJobFieldsStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetRequestJobFields {
@@ -299,26 +329,21 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJobFields {
                 self,
                 mut map: A,
             ) -> Result<SetRequestJobFields, A::Error> {
-                let mut __f0: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<SetRequestJobFieldsStatus> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "data" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("data"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "sent" => {
                             if __f1.is_some() {
@@ -360,7 +385,8 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJobFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -370,6 +396,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequestJobFields {
                     status: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("status"))?,
                     total: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -451,10 +478,13 @@ impl crate::runtime::loose::Loose for SetRequestJobFieldsStatus {
 /// The `result` of `humanresources.hcmlink.field.value.set`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SetResponse {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub errors: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<SetResponseStatus>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SetResponse {
@@ -474,22 +504,19 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
                 self,
                 mut map: A,
             ) -> Result<SetResponse, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<Option<SetResponseStatus>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "errors" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("errors"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "status" => {
                             if __f1.is_some() {
@@ -505,13 +532,15 @@ impl<'de> ::serde::Deserialize<'de> for SetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SetResponse {
                     errors: __f0.unwrap_or_default(),
                     status: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

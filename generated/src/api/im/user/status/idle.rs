@@ -17,7 +17,11 @@ pub async fn end(
 
 /// Parameters of `im.user.status.idle.end`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct EndRequest {}
+pub struct EndRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for EndRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -36,11 +40,15 @@ impl<'de> ::serde::Deserialize<'de> for EndRequest {
                 self,
                 mut map: A,
             ) -> Result<EndRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(EndRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(EndRequest { additional: __extra })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -78,6 +86,9 @@ pub async fn start(
 pub struct StartRequest {
     #[serde(rename = "AGO", skip_serializing_if = "Option::is_none")]
     pub ago: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for StartRequest {
@@ -98,6 +109,10 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                 mut map: A,
             ) -> Result<StartRequest, A::Error> {
                 let mut __f0: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "AGO" => {
@@ -114,12 +129,14 @@ impl<'de> ::serde::Deserialize<'de> for StartRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(StartRequest {
                     ago: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -27,6 +27,9 @@ pub struct NotifyRequest {
     pub duration: Option<i64>,
     #[serde(rename = "statusMessageCode", skip_serializing_if = "Option::is_none")]
     pub status_message_code: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
@@ -51,6 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -117,7 +124,8 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -129,6 +137,7 @@ impl<'de> ::serde::Deserialize<'de> for NotifyRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
                     duration: __f3.unwrap_or_default(),
                     status_message_code: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -149,6 +158,9 @@ impl crate::runtime::loose::Loose for NotifyRequest {
 pub struct NotifyResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for NotifyResponse {
@@ -169,6 +181,10 @@ impl<'de> ::serde::Deserialize<'de> for NotifyResponse {
                 mut map: A,
             ) -> Result<NotifyResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result" => {
@@ -185,12 +201,14 @@ impl<'de> ::serde::Deserialize<'de> for NotifyResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(NotifyResponse {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -33,6 +33,9 @@ pub struct DeleteRequest {
     pub complete: Option<bool>,
     #[serde(rename = "messageId")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -56,6 +59,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -109,7 +116,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -120,6 +128,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                     complete: __f2.unwrap_or_default(),
                     message_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -140,6 +149,9 @@ impl crate::runtime::loose::Loose for DeleteRequest {
 pub struct DeleteResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
@@ -160,6 +172,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
                 mut map: A,
             ) -> Result<DeleteResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result" => {
@@ -176,12 +192,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteResponse {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -221,6 +239,9 @@ pub struct GetRequest {
     pub bot_token: Option<String>,
     #[serde(rename = "messageId")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -243,6 +264,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -283,7 +308,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -293,6 +319,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     bot_token: __f1.unwrap_or_default(),
                     message_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -315,6 +342,9 @@ pub struct GetResponse {
     pub message: Option<GetResponseMessage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<GetResponseUser>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -336,6 +366,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
             ) -> Result<GetResponse, A::Error> {
                 let mut __f0: Option<Option<GetResponseMessage>> = None;
                 let mut __f1: Option<Option<GetResponseUser>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "message" => {
@@ -365,13 +399,15 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetResponse {
                     message: __f0.unwrap_or_default(),
                     user: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -409,6 +445,9 @@ pub struct GetResponseMessage {
     pub uuid: Option<String>,
     #[serde(rename = "viewedByOthers", skip_serializing_if = "Option::is_none")]
     pub viewed_by_others: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseMessage {
@@ -440,6 +479,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessage {
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "authorId" => {
@@ -568,7 +611,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessage {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -583,6 +627,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseMessage {
                     text: __f7.unwrap_or_default(),
                     uuid: __f8.unwrap_or_default(),
                     viewed_by_others: __f9.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -610,6 +655,9 @@ pub struct GetResponseUser {
     pub name: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
@@ -634,6 +682,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "active" => {
@@ -702,7 +754,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -712,6 +765,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponseUser {
                     id: __f2.unwrap_or_default(),
                     name: __f3.unwrap_or_default(),
                     type_: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -753,6 +807,9 @@ pub struct GetContextRequest {
     pub message_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetContextRequest {
@@ -776,6 +833,10 @@ impl<'de> ::serde::Deserialize<'de> for GetContextRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<i64> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -829,7 +890,8 @@ impl<'de> ::serde::Deserialize<'de> for GetContextRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -840,6 +902,7 @@ impl<'de> ::serde::Deserialize<'de> for GetContextRequest {
                     message_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
                     range: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -866,6 +929,9 @@ pub struct GetContextResponse {
     pub messages: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetContextResponse {
@@ -893,6 +959,10 @@ impl<'de> ::serde::Deserialize<'de> for GetContextResponse {
                 let mut __f3: Option<
                     Option<Vec<::serde_json::Map<String, ::serde_json::Value>>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "hasNextPage" => {
@@ -952,7 +1022,8 @@ impl<'de> ::serde::Deserialize<'de> for GetContextResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -961,6 +1032,7 @@ impl<'de> ::serde::Deserialize<'de> for GetContextResponse {
                     has_prev_page: __f1.unwrap_or_default(),
                     messages: __f2.unwrap_or_default(),
                     users: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1002,6 +1074,9 @@ pub struct ReadRequest {
     pub dialog_id: String,
     #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
     pub message_id: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ReadRequest {
@@ -1025,6 +1100,10 @@ impl<'de> ::serde::Deserialize<'de> for ReadRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -1078,7 +1157,8 @@ impl<'de> ::serde::Deserialize<'de> for ReadRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1089,6 +1169,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadRequest {
                     dialog_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
                     message_id: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1115,6 +1196,9 @@ pub struct ReadResponse {
     pub last_id: Option<i64>,
     #[serde(rename = "viewedMessages", skip_serializing_if = "Option::is_none")]
     pub viewed_messages: Option<Vec<i64>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ReadResponse {
@@ -1138,6 +1222,10 @@ impl<'de> ::serde::Deserialize<'de> for ReadResponse {
                 let mut __f1: Option<Option<i64>> = None;
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<Vec<i64>>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "chatId" => {
@@ -1195,7 +1283,8 @@ impl<'de> ::serde::Deserialize<'de> for ReadResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1204,6 +1293,7 @@ impl<'de> ::serde::Deserialize<'de> for ReadResponse {
                     counter: __f1.unwrap_or_default(),
                     last_id: __f2.unwrap_or_default(),
                     viewed_messages: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1245,6 +1335,9 @@ pub struct SendRequest {
     pub dialog_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<SendRequestFields>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequest {
@@ -1268,6 +1361,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Option<SendRequestFields>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -1319,7 +1416,8 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1330,6 +1428,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                     dialog_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
                     fields: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1347,12 +1446,12 @@ impl crate::runtime::loose::Loose for SendRequest {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct SendRequestFields {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attach: Option<Vec<::serde_json::Value>>,
-    #[serde(rename = "forwardIds", skip_serializing_if = "Option::is_none")]
-    pub forward_ids: Option<::serde_json::Map<String, ::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub keyboard: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attach: ::serde_json::Value,
+    #[serde(rename = "forwardIds", skip_serializing_if = "::serde_json::Value::is_null")]
+    pub forward_ids: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub keyboard: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(rename = "replyId", skip_serializing_if = "Option::is_none")]
@@ -1363,6 +1462,9 @@ pub struct SendRequestFields {
     pub template_id: Option<String>,
     #[serde(rename = "urlPreview", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
@@ -1382,30 +1484,25 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                 self,
                 mut map: A,
             ) -> Result<SendRequestFields, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f1: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
-                let mut __f2: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<i64>> = None;
                 let mut __f5: Option<Option<bool>> = None;
                 let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attach" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("attach"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "forwardIds" => {
                             if __f1.is_some() {
@@ -1413,27 +1510,13 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                                     ::serde::de::Error::duplicate_field("forwardIds"),
                                 );
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "keyboard" => {
                             if __f2.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("keyboard"));
                             }
-                            __f2 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "message" => {
                             if __f3.is_some() {
@@ -1505,7 +1588,8 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1518,6 +1602,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                     system: __f5.unwrap_or_default(),
                     template_id: __f6.unwrap_or_default(),
                     url_preview: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1540,6 +1625,9 @@ pub struct SendResponse {
     pub id: Option<i64>,
     #[serde(rename = "uuidMap", skip_serializing_if = "Option::is_none")]
     pub uuid_map: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendResponse {
@@ -1563,6 +1651,10 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                 let mut __f1: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "id" => {
@@ -1592,13 +1684,15 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SendResponse {
                     id: __f0.unwrap_or_default(),
                     uuid_map: __f1.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1639,6 +1733,9 @@ pub struct UpdateRequest {
     pub fields: UpdateRequestFields,
     #[serde(rename = "messageId")]
     pub message_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -1662,6 +1759,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<UpdateRequestFields> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -1715,7 +1816,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1727,6 +1829,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     message_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("messageId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1744,14 +1847,17 @@ impl crate::runtime::loose::Loose for UpdateRequest {
 
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct UpdateRequestFields {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub attach: Option<Vec<::serde_json::Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub keyboard: Option<Vec<::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub attach: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub keyboard: ::serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(rename = "urlPreview", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
@@ -1771,37 +1877,27 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                 self,
                 mut map: A,
             ) -> Result<UpdateRequestFields, A::Error> {
-                let mut __f0: Option<Option<Vec<::serde_json::Value>>> = None;
-                let mut __f1: Option<Option<Vec<::serde_json::Value>>> = None;
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "attach" => {
                             if __f0.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("attach"));
                             }
-                            __f0 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "keyboard" => {
                             if __f1.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("keyboard"));
                             }
-                            __f1 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<Vec<::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         "message" => {
                             if __f2.is_some() {
@@ -1832,7 +1928,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1841,6 +1938,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                     keyboard: __f1.unwrap_or_default(),
                     message: __f2.unwrap_or_default(),
                     url_preview: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -1861,6 +1959,9 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
 pub struct UpdateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
@@ -1881,6 +1982,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                 mut map: A,
             ) -> Result<UpdateResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result" => {
@@ -1897,12 +2002,14 @@ impl<'de> ::serde::Deserialize<'de> for UpdateResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(UpdateResponse {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -25,6 +25,9 @@ pub struct EnabledRequest {
     pub dialog_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for EnabledRequest {
@@ -48,6 +51,10 @@ impl<'de> ::serde::Deserialize<'de> for EnabledRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -99,7 +106,8 @@ impl<'de> ::serde::Deserialize<'de> for EnabledRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -110,6 +118,7 @@ impl<'de> ::serde::Deserialize<'de> for EnabledRequest {
                     dialog_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
                     enabled: __f3.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -130,6 +139,9 @@ impl crate::runtime::loose::Loose for EnabledRequest {
 pub struct EnabledResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for EnabledResponse {
@@ -150,6 +162,10 @@ impl<'de> ::serde::Deserialize<'de> for EnabledResponse {
                 mut map: A,
             ) -> Result<EnabledResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result" => {
@@ -166,12 +182,14 @@ impl<'de> ::serde::Deserialize<'de> for EnabledResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(EnabledResponse {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

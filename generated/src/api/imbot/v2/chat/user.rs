@@ -27,6 +27,9 @@ pub struct AddRequest {
     pub dialog_id: String,
     #[serde(rename = "userIds")]
     pub user_ids: Vec<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -50,6 +53,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Vec<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -99,7 +106,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -111,6 +119,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
                     user_ids: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("userIds"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -131,6 +140,9 @@ impl crate::runtime::loose::Loose for AddRequest {
 pub struct AddResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddResponse {
@@ -151,6 +163,10 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                 mut map: A,
             ) -> Result<AddResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result" => {
@@ -167,12 +183,14 @@ impl<'de> ::serde::Deserialize<'de> for AddResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddResponse {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -214,6 +232,9 @@ pub struct DeleteRequest {
     pub dialog_id: String,
     #[serde(rename = "userId")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -237,6 +258,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -286,7 +311,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -298,6 +324,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
                     user_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("userId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -318,6 +345,9 @@ impl crate::runtime::loose::Loose for DeleteRequest {
 pub struct DeleteResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
@@ -338,6 +368,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
                 mut map: A,
             ) -> Result<DeleteResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result" => {
@@ -354,12 +388,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteResponse {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -401,8 +437,11 @@ pub struct ListRequest {
     pub dialog_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -426,9 +465,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<String> = None;
                 let mut __f3: Option<Option<i64>> = None;
-                let mut __f4: Option<
-                    Option<::serde_json::Map<String, ::serde_json::Value>>,
-                > = None;
+                let mut __f4: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "botId" => {
@@ -483,17 +524,11 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             if __f4.is_some() {
                                 return Err(::serde::de::Error::duplicate_field("order"));
                             }
-                            __f4 = Some(
-                                map
-                                    .next_value_seed(
-                                        super::super::super::super::LooseSeed::<
-                                            Option<::serde_json::Map<String, ::serde_json::Value>>,
-                                        >::default(),
-                                    )?,
-                            );
+                            __f4 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -505,6 +540,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("dialogId"))?,
                     limit: __f3.unwrap_or_default(),
                     order: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -23,6 +23,9 @@ pub struct SendRequest {
     pub message: Option<String>,
     #[serde(rename = "NAME", skip_serializing_if = "Option::is_none")]
     pub name: Option<SendRequestName>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequest {
@@ -45,6 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<SendRequestName>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -85,7 +92,8 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -94,6 +102,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
                     message: __f1.unwrap_or_default(),
                     name: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

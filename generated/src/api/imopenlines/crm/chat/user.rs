@@ -26,6 +26,9 @@ pub struct AddRequest {
     pub crm_entity_type: AddRequestCrmEntityType,
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -49,6 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<AddRequestCrmEntityType> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -104,7 +111,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -118,6 +126,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                         ))?,
                     user_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -229,6 +238,9 @@ pub struct DeleteRequest {
     pub crm_entity_type: DeleteRequestCrmEntityType,
     #[serde(rename = "USER_ID")]
     pub user_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -252,6 +264,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<DeleteRequestCrmEntityType> = None;
                 let mut __f3: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CHAT_ID" => {
@@ -307,7 +323,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -321,6 +338,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                         ))?,
                     user_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    additional: __extra,
                 })
             }
         }

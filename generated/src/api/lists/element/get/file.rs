@@ -29,6 +29,9 @@ pub struct UrlRequest {
     pub iblock_id: i64,
     #[serde(rename = "IBLOCK_TYPE_ID")]
     pub iblock_type_id: UrlRequestIblockTypeId,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UrlRequest {
@@ -54,6 +57,10 @@ impl<'de> ::serde::Deserialize<'de> for UrlRequest {
                 let mut __f3: Option<String> = None;
                 let mut __f4: Option<i64> = None;
                 let mut __f5: Option<UrlRequestIblockTypeId> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ELEMENT_CODE" => {
@@ -135,7 +142,8 @@ impl<'de> ::serde::Deserialize<'de> for UrlRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -158,6 +166,7 @@ impl<'de> ::serde::Deserialize<'de> for UrlRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "IBLOCK_TYPE_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -237,7 +246,7 @@ impl crate::runtime::loose::Loose for UrlRequestIblockTypeId {
 }
 
 /// The `result` of `lists.element.get.file.url`.
-pub type UrlResponse = Vec<::serde_json::Value>;
+pub type UrlResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UrlRequest {
     const NAME: &'static str = "lists.element.get.file.url";

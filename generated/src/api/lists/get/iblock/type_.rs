@@ -21,6 +21,9 @@ pub struct IdRequest {
     pub iblock_code: String,
     #[serde(rename = "IBLOCK_ID")]
     pub iblock_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for IdRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for IdRequest {
             ) -> Result<IdRequest, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "IBLOCK_CODE" => {
@@ -71,7 +78,8 @@ impl<'de> ::serde::Deserialize<'de> for IdRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -82,6 +90,7 @@ impl<'de> ::serde::Deserialize<'de> for IdRequest {
                         ))?,
                     iblock_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("IBLOCK_ID"))?,
+                    additional: __extra,
                 })
             }
         }

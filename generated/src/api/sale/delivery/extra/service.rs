@@ -38,6 +38,9 @@ pub struct AddRequest {
     pub sort: Option<i64>,
     #[serde(rename = "TYPE")]
     pub type_: AddRequestType,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -66,6 +69,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f6: Option<Option<f64>> = None;
                 let mut __f7: Option<Option<i64>> = None;
                 let mut __f8: Option<AddRequestType> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -181,7 +188,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -198,7 +206,9 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     name: __f5.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
                     price: __f6.unwrap_or_default(),
                     sort: __f7.unwrap_or_default(),
-                    type_: __f8.ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    type_: __f8
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TYPE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -281,6 +291,9 @@ pub struct AddRequestItemsItem {
     pub price: Option<f64>,
     #[serde(rename = "TITLE")]
     pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequestItemsItem {
@@ -303,6 +316,10 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestItemsItem {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<f64>> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -341,7 +358,8 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestItemsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -350,6 +368,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestItemsItem {
                     price: __f1.unwrap_or_default(),
                     title: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -451,6 +470,9 @@ pub async fn delete(
 pub struct DeleteRequest {
     #[serde(rename = "ID")]
     pub id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
@@ -471,6 +493,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                 mut map: A,
             ) -> Result<DeleteRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ID" => {
@@ -480,12 +506,14 @@ impl<'de> ::serde::Deserialize<'de> for DeleteRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteRequest {
                     id: __f0.ok_or_else(|| ::serde::de::Error::missing_field("ID"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -524,6 +552,9 @@ pub async fn get(
 pub struct GetRequest {
     #[serde(rename = "DELIVERY_ID")]
     pub delivery_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -544,6 +575,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "DELIVERY_ID" => {
@@ -555,13 +590,17 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f0 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetRequest {
                     delivery_id: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("DELIVERY_ID"))?,
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "DELIVERY_ID",
+                        ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -614,6 +653,9 @@ pub struct UpdateRequest {
     pub price: Option<f64>,
     #[serde(rename = "SORT", skip_serializing_if = "Option::is_none")]
     pub sort: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
@@ -641,6 +683,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                 let mut __f5: Option<Option<String>> = None;
                 let mut __f6: Option<Option<f64>> = None;
                 let mut __f7: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "ACTIVE" => {
@@ -743,7 +789,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -756,6 +803,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequest {
                     name: __f5.unwrap_or_default(),
                     price: __f6.unwrap_or_default(),
                     sort: __f7.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -838,6 +886,9 @@ pub struct UpdateRequestItemsItem {
     pub price: Option<f64>,
     #[serde(rename = "TITLE")]
     pub title: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateRequestItemsItem {
@@ -860,6 +911,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestItemsItem {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<f64>> = None;
                 let mut __f2: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "CODE" => {
@@ -898,7 +953,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestItemsItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -907,6 +963,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestItemsItem {
                     price: __f1.unwrap_or_default(),
                     title: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("TITLE"))?,
+                    additional: __extra,
                 })
             }
         }

@@ -29,6 +29,9 @@ pub struct GetRequest {
         skip_serializing_if = "::serde_json::Value::is_null"
     )]
     pub pay_system_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -51,6 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "BX_REST_HANDLER" => {
@@ -83,7 +90,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f2 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -92,6 +100,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                     invoice_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("INVOICE_ID"))?,
                     pay_system_id: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -116,6 +125,9 @@ pub struct GetResponse {
     pub rest_service_id_iframe: Option<String>,
     #[serde(rename = "REST_SERVICE_KEY_IFRAME", skip_serializing_if = "Option::is_none")]
     pub rest_service_key_iframe: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -138,6 +150,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "PS_WORK_MODE_IFRAME" => {
@@ -190,7 +206,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -198,6 +215,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     ps_work_mode_iframe: __f0.unwrap_or_default(),
                     rest_service_id_iframe: __f1.unwrap_or_default(),
                     rest_service_key_iframe: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

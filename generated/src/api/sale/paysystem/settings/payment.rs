@@ -21,6 +21,9 @@ pub struct GetRequest {
     pub payment_id: ::serde_json::Value,
     #[serde(rename = "PAY_SYSTEM_ID")]
     pub pay_system_id: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetRequest {
@@ -42,6 +45,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
             ) -> Result<GetRequest, A::Error> {
                 let mut __f0: Option<::serde_json::Value> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "PAYMENT_ID" => {
@@ -61,7 +68,8 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f1 = Some(map.next_value::<::serde_json::Value>()?);
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -72,6 +80,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field(
                             "PAY_SYSTEM_ID",
                         ))?,
+                    additional: __extra,
                 })
             }
         }
@@ -96,6 +105,9 @@ pub struct GetResponse {
     pub rest_service_id_iframe: Option<String>,
     #[serde(rename = "REST_SERVICE_KEY_IFRAME", skip_serializing_if = "Option::is_none")]
     pub rest_service_key_iframe: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetResponse {
@@ -118,6 +130,10 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "PS_WORK_MODE_IFRAME" => {
@@ -170,7 +186,8 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -178,6 +195,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                     ps_work_mode_iframe: __f0.unwrap_or_default(),
                     rest_service_id_iframe: __f1.unwrap_or_default(),
                     rest_service_key_iframe: __f2.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -27,6 +27,9 @@ pub struct ListRequest {
     pub limit: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListRequest {
@@ -51,6 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<i64>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "companyCrmId" => {
@@ -119,7 +126,8 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -135,6 +143,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRequest {
                     language: __f2.unwrap_or_default(),
                     limit: __f3.unwrap_or_default(),
                     offset: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -165,6 +174,9 @@ pub struct ListResponseItem {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
@@ -189,6 +201,10 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                 let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "code" => {
@@ -257,7 +273,8 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -267,6 +284,7 @@ impl<'de> ::serde::Deserialize<'de> for ListResponseItem {
                     expires: __f2.unwrap_or_default(),
                     name: __f3.unwrap_or_default(),
                     uid: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -24,6 +24,9 @@ pub async fn add_stage(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddStageRequest {
     pub fields: AddStageRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddStageRequest {
@@ -44,6 +47,10 @@ impl<'de> ::serde::Deserialize<'de> for AddStageRequest {
                 mut map: A,
             ) -> Result<AddStageRequest, A::Error> {
                 let mut __f0: Option<AddStageRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -60,13 +67,15 @@ impl<'de> ::serde::Deserialize<'de> for AddStageRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(AddStageRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -93,6 +102,9 @@ pub struct AddStageRequestFields {
     pub sprint_id: i64,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddStageRequestFields {
@@ -117,6 +129,10 @@ impl<'de> ::serde::Deserialize<'de> for AddStageRequestFields {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<i64> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -181,7 +197,8 @@ impl<'de> ::serde::Deserialize<'de> for AddStageRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -192,6 +209,7 @@ impl<'de> ::serde::Deserialize<'de> for AddStageRequestFields {
                     sprint_id: __f3
                         .ok_or_else(|| ::serde::de::Error::missing_field("sprintId"))?,
                     type_: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -234,6 +252,9 @@ pub struct AddTaskRequest {
     pub stage_id: i64,
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddTaskRequest {
@@ -256,6 +277,10 @@ impl<'de> ::serde::Deserialize<'de> for AddTaskRequest {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "sprintId" => {
@@ -292,7 +317,8 @@ impl<'de> ::serde::Deserialize<'de> for AddTaskRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -303,6 +329,7 @@ impl<'de> ::serde::Deserialize<'de> for AddTaskRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("stageId"))?,
                     task_id: __f2
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -341,6 +368,9 @@ pub async fn delete_stage(
 pub struct DeleteStageRequest {
     #[serde(rename = "stageId")]
     pub stage_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteStageRequest {
@@ -361,6 +391,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteStageRequest {
                 mut map: A,
             ) -> Result<DeleteStageRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "stageId" => {
@@ -375,13 +409,15 @@ impl<'de> ::serde::Deserialize<'de> for DeleteStageRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(DeleteStageRequest {
                     stage_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("stageId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -422,6 +458,9 @@ pub struct DeleteTaskRequest {
     pub sprint_id: i64,
     #[serde(rename = "taskId")]
     pub task_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for DeleteTaskRequest {
@@ -443,6 +482,10 @@ impl<'de> ::serde::Deserialize<'de> for DeleteTaskRequest {
             ) -> Result<DeleteTaskRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "sprintId" => {
@@ -468,7 +511,8 @@ impl<'de> ::serde::Deserialize<'de> for DeleteTaskRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -477,6 +521,7 @@ impl<'de> ::serde::Deserialize<'de> for DeleteTaskRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("sprintId"))?,
                     task_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -512,7 +557,11 @@ pub async fn get_fields(
 
 /// Parameters of `tasks.api.scrum.kanban.getFields`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
-pub struct GetFieldsRequest {}
+pub struct GetFieldsRequest {
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
     fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -531,11 +580,17 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsRequest {
                 self,
                 mut map: A,
             ) -> Result<GetFieldsRequest, A::Error> {
-                while map
-                    .next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(GetFieldsRequest {})
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<::serde_json::Value>()?;
+                    __extra.insert(key, value);
+                }
+                Ok(GetFieldsRequest {
+                    additional: __extra,
+                })
             }
         }
         deserializer.deserialize_map(__Visitor)
@@ -555,6 +610,9 @@ impl crate::runtime::loose::Loose for GetFieldsRequest {
 pub struct GetFieldsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<GetFieldsResponseFields>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
@@ -575,6 +633,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                 mut map: A,
             ) -> Result<GetFieldsResponse, A::Error> {
                 let mut __f0: Option<Option<GetFieldsResponseFields>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -591,12 +653,14 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetFieldsResponse {
                     fields: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -624,6 +688,9 @@ pub struct GetFieldsResponseFields {
     pub sprint_id: Option<::serde_json::Map<String, ::serde_json::Value>>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<::serde_json::Map<String, ::serde_json::Value>>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
@@ -658,6 +725,10 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                 let mut __f4: Option<
                     Option<::serde_json::Map<String, ::serde_json::Value>>,
                 > = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -726,7 +797,8 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -736,6 +808,7 @@ impl<'de> ::serde::Deserialize<'de> for GetFieldsResponseFields {
                     sort: __f2.unwrap_or_default(),
                     sprint_id: __f3.unwrap_or_default(),
                     type_: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -771,6 +844,9 @@ pub async fn get_stages(
 pub struct GetStagesRequest {
     #[serde(rename = "sprintId")]
     pub sprint_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetStagesRequest {
@@ -791,6 +867,10 @@ impl<'de> ::serde::Deserialize<'de> for GetStagesRequest {
                 mut map: A,
             ) -> Result<GetStagesRequest, A::Error> {
                 let mut __f0: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "sprintId" => {
@@ -805,13 +885,15 @@ impl<'de> ::serde::Deserialize<'de> for GetStagesRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(GetStagesRequest {
                     sprint_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("sprintId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -844,6 +926,9 @@ pub struct GetStagesResponseItem {
     pub sprint_id: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for GetStagesResponseItem {
@@ -869,6 +954,10 @@ impl<'de> ::serde::Deserialize<'de> for GetStagesResponseItem {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -950,7 +1039,8 @@ impl<'de> ::serde::Deserialize<'de> for GetStagesResponseItem {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -961,6 +1051,7 @@ impl<'de> ::serde::Deserialize<'de> for GetStagesResponseItem {
                     sort: __f3.unwrap_or_default(),
                     sprint_id: __f4.unwrap_or_default(),
                     type_: __f5.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
@@ -997,6 +1088,9 @@ pub struct UpdateStageRequest {
     pub fields: UpdateStageRequestFields,
     #[serde(rename = "stageId")]
     pub stage_id: i64,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateStageRequest {
@@ -1018,6 +1112,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequest {
             ) -> Result<UpdateStageRequest, A::Error> {
                 let mut __f0: Option<UpdateStageRequestFields> = None;
                 let mut __f1: Option<i64> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -1045,7 +1143,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1054,6 +1153,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequest {
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
                     stage_id: __f1
                         .ok_or_else(|| ::serde::de::Error::missing_field("stageId"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -1081,6 +1181,9 @@ pub struct UpdateStageRequestFields {
     pub sprint_id: Option<i64>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for UpdateStageRequestFields {
@@ -1105,6 +1208,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequestFields {
                 let mut __f2: Option<Option<i64>> = None;
                 let mut __f3: Option<Option<i64>> = None;
                 let mut __f4: Option<Option<String>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "color" => {
@@ -1173,7 +1280,8 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -1183,6 +1291,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStageRequestFields {
                     sort: __f2.unwrap_or_default(),
                     sprint_id: __f3.unwrap_or_default(),
                     type_: __f4.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }

@@ -21,6 +21,9 @@ pub async fn send(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct SendRequest {
     pub fields: SendRequestFields,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequest {
@@ -41,6 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                 mut map: A,
             ) -> Result<SendRequest, A::Error> {
                 let mut __f0: Option<SendRequestFields> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "fields" => {
@@ -57,13 +64,15 @@ impl<'de> ::serde::Deserialize<'de> for SendRequest {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SendRequest {
                     fields: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -84,6 +93,9 @@ pub struct SendRequestFields {
     #[serde(rename = "taskId")]
     pub task_id: i64,
     pub text: String,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
@@ -105,6 +117,10 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
             ) -> Result<SendRequestFields, A::Error> {
                 let mut __f0: Option<i64> = None;
                 let mut __f1: Option<String> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "taskId" => {
@@ -130,7 +146,8 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
@@ -138,6 +155,7 @@ impl<'de> ::serde::Deserialize<'de> for SendRequestFields {
                     task_id: __f0
                         .ok_or_else(|| ::serde::de::Error::missing_field("taskId"))?,
                     text: __f1.ok_or_else(|| ::serde::de::Error::missing_field("text"))?,
+                    additional: __extra,
                 })
             }
         }
@@ -158,6 +176,9 @@ impl crate::runtime::loose::Loose for SendRequestFields {
 pub struct SendResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
 }
 
 impl<'de> ::serde::Deserialize<'de> for SendResponse {
@@ -178,6 +199,10 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                 mut map: A,
             ) -> Result<SendResponse, A::Error> {
                 let mut __f0: Option<Option<bool>> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "result" => {
@@ -194,12 +219,14 @@ impl<'de> ::serde::Deserialize<'de> for SendResponse {
                             );
                         }
                         _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
                         }
                     }
                 }
                 Ok(SendResponse {
                     result: __f0.unwrap_or_default(),
+                    additional: __extra,
                 })
             }
         }
