@@ -430,6 +430,30 @@ fn bench(root: &Path) -> Result<(), String> {
             vec!["build", "-q", "-p", "bitrix24", "--all-features"],
         ),
         (
+            "cargo build -p bitrix24 --no-default-features --features disk (a typical scope)",
+            vec![
+                "build",
+                "-q",
+                "-p",
+                "bitrix24",
+                "--no-default-features",
+                "--features",
+                "disk",
+            ],
+        ),
+        (
+            "cargo build -p bitrix24 --no-default-features --features crm (the largest scope)",
+            vec![
+                "build",
+                "-q",
+                "-p",
+                "bitrix24",
+                "--no-default-features",
+                "--features",
+                "crm",
+            ],
+        ),
+        (
             "cargo build -p bitrix24 --no-default-features",
             vec!["build", "-q", "-p", "bitrix24", "--no-default-features"],
         ),
