@@ -947,7 +947,12 @@ fn enum_bullets(desc: &str, doc_type: &str) -> Vec<Value> {
             }
         };
         let value = value.trim_matches(['\'', '"']).to_owned();
-        if value.is_empty() || value.contains(' ') || value.chars().count() > 40 {
+        // Wire values are codes: ASCII letters, digits and a few separators. Anything else
+        // (words, placeholders like `<ID>`) means the list is prose, not an enum.
+        let code_like = value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/' | '+'));
+        if value.is_empty() || !code_like || value.chars().count() > 40 {
             return Vec::new();
         }
         if integer {
@@ -1743,6 +1748,17 @@ HTTP-статус: **200**
         assert_eq!(
             type_schema("integer | string"),
             json!({"x-bitrix-type": "integer | string"})
+        );
+    }
+
+    #[test]
+    fn prose_lists_are_not_enums() {
+        assert!(enum_bullets("x:\n- Тип — a\n- Размер — b", "string").is_empty());
+        assert!(enum_bullets("x:\n- `<ID>` — a\n- `<X>` — b", "string").is_empty());
+        assert!(enum_bullets("x:\n- `a` — a\n- some words here", "string").is_empty());
+        assert_eq!(
+            enum_bullets("x:\n- `Y` — a\n- `N` — b", "char"),
+            vec![json!("Y"), json!("N")]
         );
     }
 

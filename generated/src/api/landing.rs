@@ -10,6 +10,7 @@ pub mod block;
 pub mod demos;
 
 #[cfg(feature = "landing")]
+#[allow(clippy::module_inception)]
 pub mod landing;
 
 #[cfg(feature = "landing")]

@@ -126,7 +126,7 @@ pub struct GetResponse {
     #[serde(rename = "DT_SKIP_TIME", skip_serializing_if = "Option::is_none")]
     pub dt_skip_time: Option<i64>,
     #[serde(rename = "EVENT_TYPE", skip_serializing_if = "Option::is_none")]
-    pub event_type: Option<GetResponseEventType>,
+    pub event_type: Option<String>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(rename = "IMPORTANCE", skip_serializing_if = "Option::is_none")]
@@ -165,7 +165,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<Option<String>> = None;
                 let mut __f5: Option<Option<i64>> = None;
-                let mut __f6: Option<Option<GetResponseEventType>> = None;
+                let mut __f6: Option<Option<String>> = None;
                 let mut __f7: Option<Option<String>> = None;
                 let mut __f8: Option<Option<GetResponseImportance>> = None;
                 let mut __f9: Option<Option<String>> = None;
@@ -262,9 +262,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f6 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<GetResponseEventType>,
-                                        >::default(),
+                                        super::super::LooseSeed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -359,73 +357,6 @@ impl crate::runtime::loose::Loose for GetResponse {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::runtime::loose::object(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseEventType {
-    /// The value "\#shared\#".
-    Shared,
-    /// The value "\#shared_crm\#".
-    SharedCrm,
-    /// The value "\#collab\#".
-    Collab,
-    /// The value "\#shared_collab\#".
-    SharedCollab,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseEventType {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Shared => "#shared#",
-            Self::SharedCrm => "#shared_crm#",
-            Self::Collab => "#collab#",
-            Self::SharedCollab => "#shared_collab#",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseEventType {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseEventType {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseEventType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "#shared#" => Self::Shared,
-                "#shared_crm#" => Self::SharedCrm,
-                "#collab#" => Self::Collab,
-                "#shared_collab#" => Self::SharedCollab,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for GetResponseEventType {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
     }
 }
 

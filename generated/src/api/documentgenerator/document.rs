@@ -31,7 +31,7 @@ pub struct AddRequest {
     pub stamps_enabled: Option<AddRequestStampsEnabled>,
     #[serde(rename = "templateId")]
     pub template_id: i64,
-    pub value: AddRequestValue,
+    pub value: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<AddRequestValues>,
     /// Keys not declared in the spec, kept as received.
@@ -60,7 +60,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<AddRequestStampsEnabled>> = None;
                 let mut __f3: Option<i64> = None;
-                let mut __f4: Option<AddRequestValue> = None;
+                let mut __f4: Option<String> = None;
                 let mut __f5: Option<Option<AddRequestValues>> = None;
                 let mut __extra: ::std::collections::BTreeMap<
                     String,
@@ -127,7 +127,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<AddRequestValue>::default(),
+                                        super::super::LooseSeed::<String>::default(),
                                     )?,
                             );
                         }
@@ -390,65 +390,6 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestStampsEnabled {
 }
 
 impl crate::runtime::loose::Loose for AddRequestStampsEnabled {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestValue {
-    /// The value "\<ТИП_ОБЪЕКТА\>".
-    TipObekta,
-    /// The value "\<ID\>".
-    Id,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestValue {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::TipObekta => "<ТИП_ОБЪЕКТА>",
-            Self::Id => "<ID>",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestValue {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestValue {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestValue {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "<ТИП_ОБЪЕКТА>" => Self::TipObekta,
-                "<ID>" => Self::Id,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for AddRequestValue {
     fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -92,7 +92,7 @@ pub struct AddRequestFields {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<AddRequestFieldsSettings>,
-    pub template: AddRequestFieldsTemplate,
+    pub template: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -117,7 +117,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
             ) -> Result<AddRequestFields, A::Error> {
                 let mut __f0: Option<String> = None;
                 let mut __f1: Option<Option<AddRequestFieldsSettings>> = None;
-                let mut __f2: Option<AddRequestFieldsTemplate> = None;
+                let mut __f2: Option<String> = None;
                 let mut __extra: ::std::collections::BTreeMap<
                     String,
                     ::serde_json::Value,
@@ -155,9 +155,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            AddRequestFieldsTemplate,
-                                        >::default(),
+                                        super::super::LooseSeed::<String>::default(),
                                     )?,
                             );
                         }
@@ -442,69 +440,6 @@ for AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::runtime::loose::object(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsTemplate {
-    /// The value "{NUMBER}".
-    Number,
-    /// The value "INV-{NUMBER}".
-    InvNumber,
-    /// The value "DG/{NUMBER}/2026".
-    DgNumber2026,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsTemplate {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Number => "{NUMBER}",
-            Self::InvNumber => "INV-{NUMBER}",
-            Self::DgNumber2026 => "DG/{NUMBER}/2026",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsTemplate {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsTemplate {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsTemplate {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "{NUMBER}" => Self::Number,
-                "INV-{NUMBER}" => Self::InvNumber,
-                "DG/{NUMBER}/2026" => Self::DgNumber2026,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for AddRequestFieldsTemplate {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
     }
 }
 
@@ -2242,7 +2177,7 @@ pub struct UpdateRequestFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<UpdateRequestFieldsSettings>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub template: Option<UpdateRequestFieldsTemplate>,
+    pub template: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -2267,7 +2202,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
             ) -> Result<UpdateRequestFields, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<UpdateRequestFieldsSettings>> = None;
-                let mut __f2: Option<Option<UpdateRequestFieldsTemplate>> = None;
+                let mut __f2: Option<Option<String>> = None;
                 let mut __extra: ::std::collections::BTreeMap<
                     String,
                     ::serde_json::Value,
@@ -2305,9 +2240,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<UpdateRequestFieldsTemplate>,
-                                        >::default(),
+                                        super::super::LooseSeed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -2591,69 +2524,6 @@ for UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerato
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::runtime::loose::object(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsTemplate {
-    /// The value "{NUMBER}".
-    Number,
-    /// The value "INV-{NUMBER}".
-    InvNumber,
-    /// The value "DG/{NUMBER}/2026".
-    DgNumber2026,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestFieldsTemplate {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Number => "{NUMBER}",
-            Self::InvNumber => "INV-{NUMBER}",
-            Self::DgNumber2026 => "DG/{NUMBER}/2026",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFieldsTemplate {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsTemplate {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsTemplate {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "{NUMBER}" => Self::Number,
-                "INV-{NUMBER}" => Self::InvNumber,
-                "DG/{NUMBER}/2026" => Self::DgNumber2026,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for UpdateRequestFieldsTemplate {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
     }
 }
 

@@ -94,7 +94,7 @@ pub struct AddRequestFields {
     #[serde(rename = "formatDatetime", skip_serializing_if = "Option::is_none")]
     pub format_datetime: Option<String>,
     #[serde(rename = "formatName", skip_serializing_if = "Option::is_none")]
-    pub format_name: Option<AddRequestFieldsFormatName>,
+    pub format_name: Option<String>,
     #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -124,7 +124,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
             ) -> Result<AddRequestFields, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<AddRequestFieldsFormatName>> = None;
+                let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<String> = None;
@@ -169,9 +169,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<AddRequestFieldsFormatName>,
-                                        >::default(),
+                                        super::super::LooseSeed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -232,85 +230,6 @@ impl crate::runtime::loose::Loose for AddRequestFields {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::runtime::loose::object(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFieldsFormatName {
-    /// The value "\#TITLE\#".
-    Title,
-    /// The value "\#NAME\#".
-    Name,
-    /// The value "\#LAST_NAME\#".
-    LastName,
-    /// The value "\#SECOND_NAME\#".
-    SecondName,
-    /// The value "\#NAME_SHORT\#".
-    NameShort,
-    /// The value "\#LAST_NAME_SHORT\#".
-    LastNameShort,
-    /// The value "\#SECOND_NAME_SHORT\#".
-    SecondNameShort,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFieldsFormatName {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Title => "#TITLE#",
-            Self::Name => "#NAME#",
-            Self::LastName => "#LAST_NAME#",
-            Self::SecondName => "#SECOND_NAME#",
-            Self::NameShort => "#NAME_SHORT#",
-            Self::LastNameShort => "#LAST_NAME_SHORT#",
-            Self::SecondNameShort => "#SECOND_NAME_SHORT#",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFieldsFormatName {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFieldsFormatName {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFieldsFormatName {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "#TITLE#" => Self::Title,
-                "#NAME#" => Self::Name,
-                "#LAST_NAME#" => Self::LastName,
-                "#SECOND_NAME#" => Self::SecondName,
-                "#NAME_SHORT#" => Self::NameShort,
-                "#LAST_NAME_SHORT#" => Self::LastNameShort,
-                "#SECOND_NAME_SHORT#" => Self::SecondNameShort,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for AddRequestFieldsFormatName {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
     }
 }
 
@@ -1348,7 +1267,7 @@ pub struct UpdateRequestFields {
     #[serde(rename = "formatDatetime", skip_serializing_if = "Option::is_none")]
     pub format_datetime: Option<String>,
     #[serde(rename = "formatName", skip_serializing_if = "Option::is_none")]
-    pub format_name: Option<UpdateRequestFieldsFormatName>,
+    pub format_name: Option<String>,
     #[serde(rename = "languageId", skip_serializing_if = "Option::is_none")]
     pub language_id: Option<String>,
     #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
@@ -1379,7 +1298,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
             ) -> Result<UpdateRequestFields, A::Error> {
                 let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<Option<String>> = None;
-                let mut __f2: Option<Option<UpdateRequestFieldsFormatName>> = None;
+                let mut __f2: Option<Option<String>> = None;
                 let mut __f3: Option<Option<String>> = None;
                 let mut __f4: Option<::serde_json::Value> = None;
                 let mut __f5: Option<Option<String>> = None;
@@ -1424,9 +1343,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateRequestFields {
                             __f2 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<UpdateRequestFieldsFormatName>,
-                                        >::default(),
+                                        super::super::LooseSeed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -1486,85 +1403,6 @@ impl crate::runtime::loose::Loose for UpdateRequestFields {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::runtime::loose::object(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UpdateRequestFieldsFormatName {
-    /// The value "\#TITLE\#".
-    Title,
-    /// The value "\#NAME\#".
-    Name,
-    /// The value "\#LAST_NAME\#".
-    LastName,
-    /// The value "\#SECOND_NAME\#".
-    SecondName,
-    /// The value "\#NAME_SHORT\#".
-    NameShort,
-    /// The value "\#LAST_NAME_SHORT\#".
-    LastNameShort,
-    /// The value "\#SECOND_NAME_SHORT\#".
-    SecondNameShort,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl UpdateRequestFieldsFormatName {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Title => "#TITLE#",
-            Self::Name => "#NAME#",
-            Self::LastName => "#LAST_NAME#",
-            Self::SecondName => "#SECOND_NAME#",
-            Self::NameShort => "#NAME_SHORT#",
-            Self::LastNameShort => "#LAST_NAME_SHORT#",
-            Self::SecondNameShort => "#SECOND_NAME_SHORT#",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for UpdateRequestFieldsFormatName {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for UpdateRequestFieldsFormatName {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for UpdateRequestFieldsFormatName {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "#TITLE#" => Self::Title,
-                "#NAME#" => Self::Name,
-                "#LAST_NAME#" => Self::LastName,
-                "#SECOND_NAME#" => Self::SecondName,
-                "#NAME_SHORT#" => Self::NameShort,
-                "#LAST_NAME_SHORT#" => Self::LastNameShort,
-                "#SECOND_NAME_SHORT#" => Self::SecondNameShort,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for UpdateRequestFieldsFormatName {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
     }
 }
 

@@ -1204,7 +1204,7 @@ impl crate::runtime::loose::Loose for FillaccessesRequest {
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct FillaccessesRequestAccessesItem {
     #[serde(rename = "accessCode")]
-    pub access_code: FillaccessesRequestAccessesItemAccessCode,
+    pub access_code: String,
     #[serde(rename = "roleId")]
     pub role_id: i64,
     /// Keys not declared in the spec, kept as received.
@@ -1229,7 +1229,7 @@ impl<'de> ::serde::Deserialize<'de> for FillaccessesRequestAccessesItem {
                 self,
                 mut map: A,
             ) -> Result<FillaccessesRequestAccessesItem, A::Error> {
-                let mut __f0: Option<FillaccessesRequestAccessesItemAccessCode> = None;
+                let mut __f0: Option<String> = None;
                 let mut __f1: Option<i64> = None;
                 let mut __extra: ::std::collections::BTreeMap<
                     String,
@@ -1246,9 +1246,7 @@ impl<'de> ::serde::Deserialize<'de> for FillaccessesRequestAccessesItem {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            FillaccessesRequestAccessesItemAccessCode,
-                                        >::default(),
+                                        super::super::LooseSeed::<String>::default(),
                                     )?,
                             );
                         }
@@ -1285,97 +1283,6 @@ impl crate::runtime::loose::Loose for FillaccessesRequestAccessesItem {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::runtime::loose::object(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum FillaccessesRequestAccessesItemAccessCode {
-    /// The value "U{id}".
-    UId,
-    /// The value "G{id}".
-    GId,
-    /// The value "AU".
-    Au,
-    /// The value "UA".
-    Ua,
-    /// The value "D{id}".
-    DId,
-    /// The value "DR{id}".
-    DrId,
-    /// The value "SG{id}".
-    SgId,
-    /// The value "SG{id}_A".
-    SgIdA,
-    /// The value "SG{id}_E".
-    SgIdE,
-    /// The value "SG{id}_K".
-    SgIdK,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl FillaccessesRequestAccessesItemAccessCode {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::UId => "U{id}",
-            Self::GId => "G{id}",
-            Self::Au => "AU",
-            Self::Ua => "UA",
-            Self::DId => "D{id}",
-            Self::DrId => "DR{id}",
-            Self::SgId => "SG{id}",
-            Self::SgIdA => "SG{id}_A",
-            Self::SgIdE => "SG{id}_E",
-            Self::SgIdK => "SG{id}_K",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for FillaccessesRequestAccessesItemAccessCode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for FillaccessesRequestAccessesItemAccessCode {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for FillaccessesRequestAccessesItemAccessCode {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "U{id}" => Self::UId,
-                "G{id}" => Self::GId,
-                "AU" => Self::Au,
-                "UA" => Self::Ua,
-                "D{id}" => Self::DId,
-                "DR{id}" => Self::DrId,
-                "SG{id}" => Self::SgId,
-                "SG{id}_A" => Self::SgIdA,
-                "SG{id}_E" => Self::SgIdE,
-                "SG{id}_K" => Self::SgIdK,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for FillaccessesRequestAccessesItemAccessCode {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
     }
 }
 

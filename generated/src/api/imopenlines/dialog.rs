@@ -24,7 +24,7 @@ pub struct GetRequest {
     #[serde(rename = "SESSION_ID", skip_serializing_if = "Option::is_none")]
     pub session_id: Option<i64>,
     #[serde(rename = "USER_CODE", skip_serializing_if = "Option::is_none")]
-    pub user_code: Option<GetRequestUserCode>,
+    pub user_code: Option<String>,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -50,7 +50,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 let mut __f0: Option<Option<i64>> = None;
                 let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<Option<i64>> = None;
-                let mut __f3: Option<Option<GetRequestUserCode>> = None;
+                let mut __f3: Option<Option<String>> = None;
                 let mut __extra: ::std::collections::BTreeMap<
                     String,
                     ::serde_json::Value,
@@ -103,9 +103,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                             __f3 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<GetRequestUserCode>,
-                                        >::default(),
+                                        super::super::LooseSeed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -136,73 +134,6 @@ impl crate::runtime::loose::Loose for GetRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestUserCode {
-    /// The value "\<connector\>".
-    Connector,
-    /// The value "\<LINE_ID\>".
-    LineId,
-    /// The value "\<CONNECTOR_CHAT_ID\>".
-    ConnectorChatId,
-    /// The value "\<CONNECTOR_USER_ID\>".
-    ConnectorUserId,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestUserCode {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Connector => "<connector>",
-            Self::LineId => "<LINE_ID>",
-            Self::ConnectorChatId => "<CONNECTOR_CHAT_ID>",
-            Self::ConnectorUserId => "<CONNECTOR_USER_ID>",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestUserCode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestUserCode {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestUserCode {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "<connector>" => Self::Connector,
-                "<LINE_ID>" => Self::LineId,
-                "<CONNECTOR_CHAT_ID>" => Self::ConnectorChatId,
-                "<CONNECTOR_USER_ID>" => Self::ConnectorUserId,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for GetRequestUserCode {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
-    }
-}
-
 /// The `result` of `imopenlines.dialog.get`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetResponse {
@@ -230,7 +161,7 @@ pub struct GetResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_data_3: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<GetResponseEntityId>,
+    pub entity_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_link: Option<GetResponseEntityLink>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -316,7 +247,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                 let mut __f8: Option<Option<String>> = None;
                 let mut __f9: Option<Option<String>> = None;
                 let mut __f10: Option<Option<String>> = None;
-                let mut __f11: Option<Option<GetResponseEntityId>> = None;
+                let mut __f11: Option<Option<String>> = None;
                 let mut __f12: Option<Option<GetResponseEntityLink>> = None;
                 let mut __f13: Option<Option<String>> = None;
                 let mut __f14: Option<Option<bool>> = None;
@@ -495,9 +426,7 @@ impl<'de> ::serde::Deserialize<'de> for GetResponse {
                             __f11 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            Option<GetResponseEntityId>,
-                                        >::default(),
+                                        super::super::LooseSeed::<Option<String>>::default(),
                                     )?,
                             );
                         }
@@ -879,73 +808,6 @@ impl crate::runtime::loose::Loose for GetResponse {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::runtime::loose::object(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetResponseEntityId {
-    /// The value "\<connector\>".
-    Connector,
-    /// The value "\<LINE_ID\>".
-    LineId,
-    /// The value "\<CONNECTOR_CHAT_ID\>".
-    ConnectorChatId,
-    /// The value "\<CONNECTOR_USER_ID\>".
-    ConnectorUserId,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetResponseEntityId {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Connector => "<connector>",
-            Self::LineId => "<LINE_ID>",
-            Self::ConnectorChatId => "<CONNECTOR_CHAT_ID>",
-            Self::ConnectorUserId => "<CONNECTOR_USER_ID>",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetResponseEntityId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetResponseEntityId {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetResponseEntityId {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "<connector>" => Self::Connector,
-                "<LINE_ID>" => Self::LineId,
-                "<CONNECTOR_CHAT_ID>" => Self::ConnectorChatId,
-                "<CONNECTOR_USER_ID>" => Self::ConnectorUserId,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for GetResponseEntityId {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
     }
 }
 

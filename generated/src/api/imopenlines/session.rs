@@ -202,7 +202,7 @@ pub async fn open(
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct OpenRequest {
     #[serde(rename = "USER_CODE")]
-    pub user_code: OpenRequestUserCode,
+    pub user_code: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -225,7 +225,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
                 self,
                 mut map: A,
             ) -> Result<OpenRequest, A::Error> {
-                let mut __f0: Option<OpenRequestUserCode> = None;
+                let mut __f0: Option<String> = None;
                 let mut __extra: ::std::collections::BTreeMap<
                     String,
                     ::serde_json::Value,
@@ -241,7 +241,7 @@ impl<'de> ::serde::Deserialize<'de> for OpenRequest {
                             __f0 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<OpenRequestUserCode>::default(),
+                                        super::super::LooseSeed::<String>::default(),
                                     )?,
                             );
                         }
@@ -267,73 +267,6 @@ impl crate::runtime::loose::Loose for OpenRequest {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::runtime::loose::object(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum OpenRequestUserCode {
-    /// The value "\<connector\>".
-    Connector,
-    /// The value "\<LINE_ID\>".
-    LineId,
-    /// The value "\<CONNECTOR_CHAT_ID\>".
-    ConnectorChatId,
-    /// The value "\<CONNECTOR_USER_ID\>".
-    ConnectorUserId,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl OpenRequestUserCode {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Connector => "<connector>",
-            Self::LineId => "<LINE_ID>",
-            Self::ConnectorChatId => "<CONNECTOR_CHAT_ID>",
-            Self::ConnectorUserId => "<CONNECTOR_USER_ID>",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for OpenRequestUserCode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for OpenRequestUserCode {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for OpenRequestUserCode {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "<connector>" => Self::Connector,
-                "<LINE_ID>" => Self::LineId,
-                "<CONNECTOR_CHAT_ID>" => Self::ConnectorChatId,
-                "<CONNECTOR_USER_ID>" => Self::ConnectorUserId,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for OpenRequestUserCode {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
     }
 }
 

@@ -3977,7 +3977,7 @@ pub struct RemovecardRequest {
     pub prevent_history: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    pub selector: RemovecardRequestSelector,
+    pub selector: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -4004,7 +4004,7 @@ impl<'de> ::serde::Deserialize<'de> for RemovecardRequest {
                 let mut __f1: Option<i64> = None;
                 let mut __f2: Option<Option<bool>> = None;
                 let mut __f3: Option<Option<String>> = None;
-                let mut __f4: Option<RemovecardRequestSelector> = None;
+                let mut __f4: Option<String> = None;
                 let mut __extra: ::std::collections::BTreeMap<
                     String,
                     ::serde_json::Value,
@@ -4060,9 +4060,7 @@ impl<'de> ::serde::Deserialize<'de> for RemovecardRequest {
                             __f4 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::LooseSeed::<
-                                            RemovecardRequestSelector,
-                                        >::default(),
+                                        super::super::LooseSeed::<String>::default(),
                                     )?,
                             );
                         }
@@ -4093,65 +4091,6 @@ impl crate::runtime::loose::Loose for RemovecardRequest {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::runtime::loose::object(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RemovecardRequestSelector {
-    /// The value ".landing-block-card@0".
-    LandingBlockCard0,
-    /// The value ".landing-block-card@2".
-    LandingBlockCard2,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl RemovecardRequestSelector {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::LandingBlockCard0 => ".landing-block-card@0",
-            Self::LandingBlockCard2 => ".landing-block-card@2",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for RemovecardRequestSelector {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for RemovecardRequestSelector {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for RemovecardRequestSelector {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                ".landing-block-card@0" => Self::LandingBlockCard0,
-                ".landing-block-card@2" => Self::LandingBlockCard2,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for RemovecardRequestSelector {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
     }
 }
 

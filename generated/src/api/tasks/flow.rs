@@ -4,4 +4,5 @@
 //! Methods under `tasks.flow.`.
 
 #[cfg(feature = "task")]
+#[allow(clippy::module_inception)]
 pub mod flow;

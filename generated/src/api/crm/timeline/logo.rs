@@ -22,7 +22,7 @@ pub async fn add(
 pub struct AddRequest {
     pub code: String,
     #[serde(rename = "fileContent")]
-    pub file_content: AddRequestFileContent,
+    pub file_content: String,
     /// Keys not declared in the spec, kept as received.
     #[serde(flatten)]
     pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
@@ -46,7 +46,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
                 let mut __f0: Option<String> = None;
-                let mut __f1: Option<AddRequestFileContent> = None;
+                let mut __f1: Option<String> = None;
                 let mut __extra: ::std::collections::BTreeMap<
                     String,
                     ::serde_json::Value,
@@ -73,9 +73,7 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                             __f1 = Some(
                                 map
                                     .next_value_seed(
-                                        super::super::super::LooseSeed::<
-                                            AddRequestFileContent,
-                                        >::default(),
+                                        super::super::super::LooseSeed::<String>::default(),
                                     )?,
                             );
                         }
@@ -104,69 +102,6 @@ impl crate::runtime::loose::Loose for AddRequest {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::runtime::loose::object(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AddRequestFileContent {
-    /// The value "Тип".
-    Tip,
-    /// The value "Размер".
-    Razmer,
-    /// The value "Фон".
-    Fon,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl AddRequestFileContent {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Tip => "Тип",
-            Self::Razmer => "Размер",
-            Self::Fon => "Фон",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for AddRequestFileContent {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for AddRequestFileContent {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for AddRequestFileContent {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Тип" => Self::Tip,
-                "Размер" => Self::Razmer,
-                "Фон" => Self::Fon,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for AddRequestFileContent {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
     }
 }
 

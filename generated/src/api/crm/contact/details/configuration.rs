@@ -91,7 +91,7 @@ pub async fn get(
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct GetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<GetRequestScope>,
+    pub scope: Option<String>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -116,7 +116,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                 self,
                 mut map: A,
             ) -> Result<GetRequest, A::Error> {
-                let mut __f0: Option<Option<GetRequestScope>> = None;
+                let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
                 let mut __extra: ::std::collections::BTreeMap<
                     String,
@@ -132,7 +132,7 @@ impl<'de> ::serde::Deserialize<'de> for GetRequest {
                                 map
                                     .next_value_seed(
                                         super::super::super::super::LooseSeed::<
-                                            Option<GetRequestScope>,
+                                            Option<String>,
                                         >::default(),
                                     )?,
                             );
@@ -165,65 +165,6 @@ impl crate::runtime::loose::Loose for GetRequest {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::runtime::loose::object(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum GetRequestScope {
-    /// The value "\*\*P\*\*".
-    P,
-    /// The value "\*\*C\*\*".
-    C,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl GetRequestScope {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::P => "**P**",
-            Self::C => "**C**",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for GetRequestScope {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for GetRequestScope {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for GetRequestScope {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "**P**" => Self::P,
-                "**C**" => Self::C,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for GetRequestScope {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
     }
 }
 
@@ -371,7 +312,7 @@ pub async fn reset(
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct ResetRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<ResetRequestScope>,
+    pub scope: Option<String>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -396,7 +337,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                 self,
                 mut map: A,
             ) -> Result<ResetRequest, A::Error> {
-                let mut __f0: Option<Option<ResetRequestScope>> = None;
+                let mut __f0: Option<Option<String>> = None;
                 let mut __f1: Option<::serde_json::Value> = None;
                 let mut __extra: ::std::collections::BTreeMap<
                     String,
@@ -412,7 +353,7 @@ impl<'de> ::serde::Deserialize<'de> for ResetRequest {
                                 map
                                     .next_value_seed(
                                         super::super::super::super::LooseSeed::<
-                                            Option<ResetRequestScope>,
+                                            Option<String>,
                                         >::default(),
                                     )?,
                             );
@@ -448,65 +389,6 @@ impl crate::runtime::loose::Loose for ResetRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ResetRequestScope {
-    /// The value "\*\*P\*\*".
-    P,
-    /// The value "\*\*C\*\*".
-    C,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl ResetRequestScope {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::P => "**P**",
-            Self::C => "**C**",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for ResetRequestScope {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for ResetRequestScope {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for ResetRequestScope {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "**P**" => Self::P,
-                "**C**" => Self::C,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for ResetRequestScope {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
-    }
-}
-
 /// The `result` of `crm.contact.details.configuration.reset`.
 pub type ResetResponse = bool;
 
@@ -531,7 +413,7 @@ pub async fn set(
 pub struct SetRequest {
     pub data: Vec<::serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<SetRequestScope>,
+    pub scope: Option<String>,
     #[serde(rename = "userId", skip_serializing_if = "::serde_json::Value::is_null")]
     pub user_id: ::serde_json::Value,
     /// Keys not declared in the spec, kept as received.
@@ -557,7 +439,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                 mut map: A,
             ) -> Result<SetRequest, A::Error> {
                 let mut __f0: Option<Vec<::serde_json::Value>> = None;
-                let mut __f1: Option<Option<SetRequestScope>> = None;
+                let mut __f1: Option<Option<String>> = None;
                 let mut __f2: Option<::serde_json::Value> = None;
                 let mut __extra: ::std::collections::BTreeMap<
                     String,
@@ -586,7 +468,7 @@ impl<'de> ::serde::Deserialize<'de> for SetRequest {
                                 map
                                     .next_value_seed(
                                         super::super::super::super::LooseSeed::<
-                                            Option<SetRequestScope>,
+                                            Option<String>,
                                         >::default(),
                                     )?,
                             );
@@ -620,65 +502,6 @@ impl crate::runtime::loose::Loose for SetRequest {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::runtime::loose::object(deserializer)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SetRequestScope {
-    /// The value "\*\*P\*\*".
-    P,
-    /// The value "\*\*C\*\*".
-    C,
-    /// A value the spec does not list, kept as received.
-    Other(String),
-}
-
-impl SetRequestScope {
-    /// The value as sent on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::P => "**P**",
-            Self::C => "**C**",
-            Self::Other(value) => value,
-        }
-    }
-}
-
-impl ::std::fmt::Display for SetRequestScope {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl ::serde::Serialize for SetRequestScope {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> ::serde::Deserialize<'de> for SetRequestScope {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value: String = crate::runtime::loose::de(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "**P**" => Self::P,
-                "**C**" => Self::C,
-                _ => Self::Other(value),
-            },
-        )
-    }
-}
-
-impl crate::runtime::loose::Loose for SetRequestScope {
-    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::runtime::loose::plain(deserializer)
     }
 }
 
