@@ -86,7 +86,7 @@ impl Diagnostics {
         self.0.push(d);
     }
 
-    pub(crate) fn sort(&mut self) {
+    pub fn sort(&mut self) {
         self.0.sort();
         self.0.dedup();
     }

@@ -103,15 +103,41 @@ impl Emitter<'_> {
         let ns = format!(" {ns}");
         items.extend(quote!(#![doc = #ns]));
         if m.path.is_empty() {
+            let rt = &self.rt;
             items.extend(quote! {
                 /// The method table and calls by wire name.
                 pub mod registry;
+
+                /// Decodes a value loosely (see the runtime's `loose` module); used by the
+                /// generated `Deserialize` impls of structs.
+                #[doc(hidden)]
+                pub struct LooseSeed<T>(::std::marker::PhantomData<T>);
+
+                impl<T> Default for LooseSeed<T> {
+                    fn default() -> Self {
+                        LooseSeed(::std::marker::PhantomData)
+                    }
+                }
+
+                impl<'de, T: #rt::loose::Loose> ::serde::de::DeserializeSeed<'de> for LooseSeed<T> {
+                    type Value = T;
+                    fn deserialize<D: ::serde::Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
+                        T::deserialize_loose(deserializer)
+                    }
+                }
             });
         }
         for (name, child) in &m.children {
             let cfg = cfg_for(&child.subtree_scopes(api));
             let id = ident(name);
-            items.extend(quote!(#cfg pub mod #id;));
+            // `landing.landing.*`, `tasks.flow.Flow.*`: the wire names nest a namespace in
+            // one of the same name.
+            let allow = if m.path.last() == Some(name) {
+                quote!(#[allow(clippy::module_inception)])
+            } else {
+                TokenStream::new()
+            };
+            items.extend(quote!(#cfg #allow pub mod #id;));
         }
         let subtree = m.subtree_scopes(api);
         let own = m.own_scopes(api);
@@ -384,15 +410,9 @@ impl Emitter<'_> {
                 if let Some((fname, vty)) = extra {
                     let id = ident(fname);
                     let vt = self.ty(vty, m);
-                    let with = if Self::needs_loose(vty) {
-                        let path = format!("{}::loose::de", self.rt_text);
-                        quote!(, deserialize_with = #path)
-                    } else {
-                        TokenStream::new()
-                    };
                     fs.extend(quote! {
                         /// Keys not declared in the spec, kept as received.
-                        #[serde(flatten #with)]
+                        #[serde(flatten)]
                         pub #id: ::std::collections::BTreeMap<String, #vt>,
                     });
                 }
@@ -401,17 +421,20 @@ impl Emitter<'_> {
                 } else {
                     TokenStream::new()
                 };
-                let deny = if *deny_unknown && extra.is_none() {
-                    quote!(#[serde(deny_unknown_fields)])
-                } else {
-                    TokenStream::new()
-                };
+                let de = self.struct_deserialize(
+                    &name,
+                    fields,
+                    extra.as_ref(),
+                    *deny_unknown && extra.is_none(),
+                    m,
+                    cfg,
+                );
                 let loose = self.loose_impl(&name, "object", LooseConsts::default(), cfg);
                 quote! {
                     #doc #cfg
-                    #[derive(Debug, Clone, PartialEq, #default ::serde::Serialize, ::serde::Deserialize)]
-                    #deny
+                    #[derive(Debug, Clone, PartialEq, #default ::serde::Serialize)]
                     pub struct #name { #fs }
+                    #de
                     #loose
                 }
             }
@@ -446,6 +469,134 @@ impl Emitter<'_> {
         }
     }
 
+    /// A struct's `Deserialize`, written out instead of derived: one map visitor whose values go
+    /// through the loose decoders via the shared `LooseSeed` of the `api` root. Far less code
+    /// than `#[derive(Deserialize)]` with a `deserialize_with` wrapper per field, and the
+    /// per-type decoders are shared by every field of that type.
+    fn struct_deserialize(
+        &self,
+        name: &Ident,
+        fields: &[Field],
+        extra: Option<&(String, Ty)>,
+        deny: bool,
+        m: &Module,
+        cfg: &TokenStream,
+    ) -> TokenStream {
+        let mut seed_path = TokenStream::new();
+        if m.path.is_empty() {
+            seed_path.extend(quote!(self::));
+        }
+        for _ in 0..m.path.len() {
+            seed_path.extend(quote!(super::));
+        }
+        let expecting = format!("struct {name}");
+        let mut lets = TokenStream::new();
+        let mut arms = TokenStream::new();
+        let mut inits = TokenStream::new();
+        for (i, f) in fields.iter().enumerate() {
+            let var = format_ident!("__f{}", i);
+            let ty = self.ty(&f.ty, m);
+            let wire = &f.wire;
+            let id = ident(&f.ident);
+            lets.extend(quote!(let mut #var: Option<#ty> = None;));
+            let read = if Self::needs_loose(&f.ty) {
+                quote!(map.next_value_seed(#seed_path LooseSeed::<#ty>::default())?)
+            } else {
+                quote!(map.next_value::<#ty>()?)
+            };
+            arms.extend(quote! {
+                #wire => {
+                    if #var.is_some() {
+                        return Err(::serde::de::Error::duplicate_field(#wire));
+                    }
+                    #var = Some(#read);
+                }
+            });
+            if f.optional {
+                inits.extend(quote!(#id: #var.unwrap_or_default(),));
+            } else {
+                inits.extend(
+                    quote!(#id: #var.ok_or_else(|| ::serde::de::Error::missing_field(#wire))?,),
+                );
+            }
+        }
+        let (fallback, alone) = if let Some((fname, vty)) = extra {
+            let id = ident(fname);
+            let vt = self.ty(vty, m);
+            lets.extend(
+                quote!(let mut __extra: ::std::collections::BTreeMap<String, #vt> = ::std::collections::BTreeMap::new();),
+            );
+            inits.extend(quote!(#id: __extra,));
+            let read = if Self::needs_loose(vty) {
+                quote!(map.next_value_seed(#seed_path LooseSeed::<#vt>::default())?)
+            } else {
+                quote!(map.next_value::<#vt>()?)
+            };
+            (
+                quote!(_ => { let value = #read; __extra.insert(key, value); }),
+                quote! {
+                    #lets
+                    while let Some(key) = map.next_key::<String>()? {
+                        let value = #read;
+                        __extra.insert(key, value);
+                    }
+                    Ok(#name { #inits })
+                },
+            )
+        } else if deny {
+            let names: Vec<&String> = fields.iter().map(|f| &f.wire).collect();
+            (
+                quote!(_ => return Err(::serde::de::Error::unknown_field(&key, &[#(#names),*])),),
+                quote! {
+                    if let Some(key) = map.next_key::<String>()? {
+                        return Err(::serde::de::Error::unknown_field(&key, &[]));
+                    }
+                    Ok(#name {})
+                },
+            )
+        } else {
+            (
+                quote!(_ => { map.next_value::<::serde::de::IgnoredAny>()?; }),
+                quote! {
+                    while map.next_entry::<::serde::de::IgnoredAny, ::serde::de::IgnoredAny>()?.is_some() {}
+                    Ok(#name {})
+                },
+            )
+        };
+        let body = if fields.is_empty() {
+            alone
+        } else {
+            quote! {
+                #lets
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        #arms
+                        #fallback
+                    }
+                }
+                Ok(#name { #inits })
+            }
+        };
+        quote! {
+            #cfg
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    struct __Visitor;
+                    impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+                        type Value = #name;
+                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(#expecting)
+                        }
+                        fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<#name, A::Error> {
+                            #body
+                        }
+                    }
+                    deserializer.deserialize_map(__Visitor)
+                }
+            }
+        }
+    }
+
     fn field(&self, f: &Field, m: &Module) -> TokenStream {
         let id = ident(&f.ident);
         let ty = self.ty(&f.ty, m);
@@ -461,13 +612,6 @@ impl Emitter<'_> {
         if f.ident != f.wire {
             let w = &f.wire;
             args.push(quote!(rename = #w));
-        }
-        if f.optional {
-            args.push(quote!(default));
-        }
-        if Self::needs_loose(&f.ty) {
-            let path = format!("{}::loose::de", self.rt_text);
-            args.push(quote!(deserialize_with = #path));
         }
         if f.optional {
             // `{}` fields are `Value` (null when absent), everything else `Option`.

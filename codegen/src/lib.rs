@@ -8,8 +8,11 @@
 //! by relative path. Output depends only on the inputs' paths and texts, never on their order.
 
 mod diag;
+pub mod docs;
 mod emit;
+pub mod import;
 pub mod ir;
+pub mod lint;
 pub mod naming;
 pub mod schema;
 pub mod spec;
@@ -115,38 +118,73 @@ pub fn generate(sources: &[SourceFile], options: &Options) -> Result<Generated, 
             return Err(d);
         }
     };
+    let mut modules: Vec<&ir::Module> = Vec::new();
+    let mut stack: Vec<&ir::Module> = vec![&api.root];
+    while let Some(m) = stack.pop() {
+        modules.push(m);
+        stack.extend(m.children.values());
+    }
+    // Emitting and laying out ~500 module files is most of the run; the files are independent,
+    // so they are rendered on a few threads. Results are keyed by path: the output does not
+    // depend on the thread count or on scheduling.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 8);
+    let chunk = modules.len().div_ceil(threads).max(1);
+    let rt_text = options.runtime_path.clone();
+    let results: Vec<(String, Result<String, Diagnostic>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = modules
+            .chunks(chunk)
+            .map(|part| {
+                let (api, rt_text, spec_dir) = (&api, &rt_text, &options.spec_dir);
+                scope.spawn(move || {
+                    // Token streams are not `Send`: each thread has its own emitter.
+                    let rt: proc_macro2::TokenStream = rt_text
+                        .parse()
+                        .unwrap_or_else(|_| proc_macro2::TokenStream::new());
+                    let emitter = emit::Emitter {
+                        api,
+                        rt,
+                        rt_text: rt_text.clone(),
+                    };
+                    part.iter()
+                        .map(|m| render_module(&emitter, api, m, spec_dir))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![(
+                        String::new(),
+                        Err(Diagnostic::error(
+                            "<generated>",
+                            1,
+                            None,
+                            "internal error: a rendering thread panicked",
+                        )),
+                    )]
+                })
+            })
+            .collect()
+    });
+    let mut files = BTreeMap::new();
+    let mut errors = Diagnostics::default();
+    for (rel, r) in results {
+        match r {
+            Ok(text) => {
+                files.insert(rel, text);
+            }
+            Err(d) => errors.push(d),
+        }
+    }
     let emitter = emit::Emitter {
         api: &api,
         rt,
         rt_text: options.runtime_path.clone(),
     };
-    let mut files = BTreeMap::new();
-    let mut errors = Diagnostics::default();
-    let mut stack: Vec<&ir::Module> = vec![&api.root];
-    while let Some(m) = stack.pop() {
-        let rel = if m.path.is_empty() {
-            "mod.rs".to_owned()
-        } else {
-            format!("{}.rs", m.path.join("/"))
-        };
-        let own = m.own_files(&api);
-        let header = header(&own, &options.spec_dir);
-        match render(emitter.module(m), &header) {
-            Ok(text) => {
-                files.insert(rel, text);
-            }
-            Err(e) => errors.push(Diagnostic::error(
-                own.iter().next().map_or("<generated>", String::as_str),
-                1,
-                None,
-                format!(
-                    "internal error: generated code for module `{}` does not parse: {e}",
-                    m.wire
-                ),
-            )),
-        }
-        stack.extend(m.children.values());
-    }
     match render(
         emitter.registry(),
         &header(&BTreeSet::new(), &options.spec_dir),
@@ -171,6 +209,33 @@ pub fn generate(sources: &[SourceFile], options: &Options) -> Result<Generated, 
         scopes,
         warnings: diags,
     })
+}
+
+fn render_module(
+    emitter: &emit::Emitter,
+    api: &ir::Api,
+    m: &ir::Module,
+    spec_dir: &str,
+) -> (String, Result<String, Diagnostic>) {
+    let rel = if m.path.is_empty() {
+        "mod.rs".to_owned()
+    } else {
+        format!("{}.rs", m.path.join("/"))
+    };
+    let own = m.own_files(api);
+    let header = header(&own, spec_dir);
+    let r = render(emitter.module(m), &header).map_err(|e| {
+        Diagnostic::error(
+            own.iter().next().map_or("<generated>", String::as_str),
+            1,
+            None,
+            format!(
+                "internal error: generated code for module `{}` does not parse: {e}",
+                m.wire
+            ),
+        )
+    });
+    (rel, r)
 }
 
 fn header(files: &BTreeSet<String>, spec_dir: &str) -> String {

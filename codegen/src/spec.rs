@@ -46,6 +46,10 @@ pub struct Spec {
     pub params: SchemaSet,
     /// The `result` member, normalised.
     pub returns: SchemaSet,
+    /// Error codes the method is documented to return (`errors` key, default empty).
+    pub errors: Vec<String>,
+    /// URL of the official documentation page (`docs` key).
+    pub docs: Option<String>,
     /// The Markdown body after the front-matter (may be empty).
     pub body: String,
     /// 1-based line where the body starts.
@@ -70,6 +74,10 @@ const KNOWN_KEYS: &[&str] = &[
     "pagination",
     "params",
     "returns",
+    "errors",
+    "docs",
+    "generated_by",
+    "import_hash",
 ];
 
 /// Front-matter text with its position, plus the body.
@@ -439,6 +447,56 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
         },
     };
 
+    let mut errors = Vec::new();
+    match fields.get("errors") {
+        None | Some(Value::Null) => {}
+        Some(Value::Sequence(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Value::String(s) if !s.is_empty() && s.len() <= 200 => errors.push(s.clone()),
+                    Value::Number(n) => errors.push(n.to_string()),
+                    other => diags.push(type_error(
+                        file,
+                        line_of("errors"),
+                        &format!("errors[{i}]"),
+                        "a non-empty error code (string or number)",
+                        other,
+                    )),
+                }
+            }
+        }
+        Some(v) => diags.push(type_error(
+            file,
+            line_of("errors"),
+            "errors",
+            "a list of error codes",
+            v,
+        )),
+    }
+    let docs = match fields.get("docs") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.starts_with("https://") || s.starts_with("http://") => {
+            Some(s.clone())
+        }
+        Some(v) => {
+            diags.push(type_error(
+                file,
+                line_of("docs"),
+                "docs",
+                "an http(s) URL string",
+                v,
+            ));
+            None
+        }
+    };
+    for key in ["generated_by", "import_hash"] {
+        if let Some(v) = fields.get(key)
+            && !matches!(v, Value::String(_))
+        {
+            diags.push(type_error(file, line_of(key), key, "a string", v));
+        }
+    }
+
     let mut sink = schema::Sink {
         file,
         loc: &loc,
@@ -483,6 +541,8 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
         pagination,
         params,
         returns,
+        errors,
+        docs,
         body: split.body,
         body_line: split.body_line,
         key_lines,

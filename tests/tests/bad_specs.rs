@@ -344,12 +344,12 @@ fn duplicate_alias_across_files_names_both_files() {
 #[test]
 fn warnings_for_unknown_keys_keywords_and_formats() {
     let text = format!(
-        "{HEAD}docs: https://example.invalid/page\nreturns: {{\"type\": \"string\", \"format\": \"uuid\", \"widget\": 1, \"x-bitrix-type\": \"crm_status\"}}\n---\n"
+        "{HEAD}summary: https://example.invalid/page\nreturns: {{\"type\": \"string\", \"format\": \"uuid\", \"widget\": 1, \"x-bitrix-type\": \"crm_status\"}}\n---\n"
     );
     assert_eq!(
         diags(&text),
         vec![
-            "specs/bad.md:4: warning: unknown front-matter key `docs` ignored",
+            "specs/bad.md:4: warning: unknown front-matter key `summary` ignored",
             "specs/bad.md:5: warning: returns.format: unknown format `uuid` ignored",
             "specs/bad.md:5: warning: returns.widget: unknown schema keyword `widget` ignored",
         ]

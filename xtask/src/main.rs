@@ -39,7 +39,14 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   generate   read specs/ and tests/fixtures/specs/, write the generated crates
   check      fail with a diff when the committed generated code differs from the specs
-  lint       check the specs (or the given files/folders) without writing anything
+  lint       check the specs (or the given files/folders) without writing anything;
+             `lint --fix` rewrites a spec's front-matter from its body's tables
+  import --docs <dir> [--out specs]
+             write a fact-only spec for every method page of the docs (never overwrites
+             a spec edited by hand)
+  fidelity --docs <dir>
+             decode every response example and check every request example of the docs
+             with the generated types; prints pass rates and failures
   bench      time generation and the generated crate's build (run with --release:
              `cargo run --release -p xtask -- bench`)";
 
@@ -51,6 +58,7 @@ fn main() -> ExitCode {
         Some("check") => generate(&root, Mode::Check),
         Some("lint") => lint(&root, &args[1..]),
         Some("bench") => bench(&root),
+        Some("import") => import(&root, &args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -308,7 +316,10 @@ fn diff(out: &mut String, name: &str, old: &str, new: &str) {
     }
 }
 
-fn lint(root: &Path, paths: &[String]) -> Result<(), String> {
+fn lint(root: &Path, args: &[String]) -> Result<(), String> {
+    let fix = args.iter().any(|a| a == "--fix");
+    let strict = args.iter().any(|a| a == "--strict");
+    let paths: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let mut sets: Vec<(String, Vec<SourceFile>)> = Vec::new();
     if paths.is_empty() {
         for t in TARGETS {
@@ -316,7 +327,7 @@ fn lint(root: &Path, paths: &[String]) -> Result<(), String> {
         }
     } else {
         let mut files = Vec::new();
-        for p in paths {
+        for p in &paths {
             let path = PathBuf::from(p);
             if path.is_dir() {
                 files.extend(read_specs(root, &path)?);
@@ -324,25 +335,56 @@ fn lint(root: &Path, paths: &[String]) -> Result<(), String> {
                 let text =
                     fs::read_to_string(&path).map_err(|e| format!("{p}: cannot read: {e}"))?;
                 files.push(SourceFile {
-                    path: p.clone(),
+                    path: (*p).clone(),
                     text,
                 });
             }
         }
-        sets.push((paths.join(" "), files));
+        let names: Vec<&str> = paths.iter().map(|p| p.as_str()).collect();
+        sets.push((names.join(" "), files));
     }
     let mut errors = 0;
     for (name, files) in sets {
-        let (specs, diags) = codegen::check(&files);
+        let (_, mut diags) = codegen::check(&files);
+        let mut fixed = 0;
+        for f in &files {
+            let body = codegen::lint::compare(f, strict);
+            if fix
+                && !body.0.is_empty()
+                && let Some(text) = codegen::lint::fix(f)
+                && text != f.text
+            {
+                let path = if Path::new(&f.path).is_absolute() {
+                    PathBuf::from(&f.path)
+                } else {
+                    root.join(&f.path)
+                };
+                let path = if path.exists() {
+                    path
+                } else {
+                    PathBuf::from(&f.path)
+                };
+                fs::write(&path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
+                println!("{}: front-matter rewritten from the body", f.path);
+                fixed += 1;
+                continue;
+            }
+            diags.0.extend(body.0);
+        }
+        diags.sort();
         eprint!("{diags}");
         errors += diags.errors().count();
         println!(
-            "{name}: {} spec(s) checked, {} error(s), {} warning(s)",
+            "{name}: {} spec(s) checked, {} error(s), {} warning(s){}",
             files.len(),
             diags.errors().count(),
-            diags.warnings().count()
+            diags.warnings().count(),
+            if fix {
+                format!(", {fixed} fixed")
+            } else {
+                String::new()
+            }
         );
-        let _ = specs;
     }
     if errors > 0 {
         Err(format!("lint failed with {errors} error(s)"))
@@ -354,12 +396,10 @@ fn lint(root: &Path, paths: &[String]) -> Result<(), String> {
 /// Benchmark, not a test: prints figures for the README.
 fn bench(root: &Path) -> Result<(), String> {
     use std::time::{Duration, Instant};
-    let mut all = Vec::new();
-    for t in TARGETS {
-        all.extend(read_specs(root, &root.join(t.specs))?);
-    }
+    // The corpus (`specs/`); the fixtures describe some of the same methods.
+    let all = read_specs(root, &root.join(TARGETS[0].specs))?;
     let opts = Options::default();
-    let runs = 20;
+    let runs = 10;
     let mut times: Vec<Duration> = Vec::new();
     let mut files = 0;
     let mut bytes = 0;
@@ -386,6 +426,30 @@ fn bench(root: &Path) -> Result<(), String> {
         (
             "cargo build -p bitrix24 --all-features",
             vec!["build", "-q", "-p", "bitrix24", "--all-features"],
+        ),
+        (
+            "cargo build -p bitrix24 --no-default-features --features disk (a typical scope)",
+            vec![
+                "build",
+                "-q",
+                "-p",
+                "bitrix24",
+                "--no-default-features",
+                "--features",
+                "disk",
+            ],
+        ),
+        (
+            "cargo build -p bitrix24 --no-default-features --features crm (the largest scope)",
+            vec![
+                "build",
+                "-q",
+                "-p",
+                "bitrix24",
+                "--no-default-features",
+                "--features",
+                "crm",
+            ],
         ),
         (
             "cargo build -p bitrix24 --no-default-features",
@@ -420,5 +484,137 @@ fn bench(root: &Path) -> Result<(), String> {
             start.elapsed().as_secs_f64()
         );
     }
+    Ok(())
+}
+
+/// Value of `--name <value>` in `args`.
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+/// Every `*.md` under `dir`, as (path relative to `dir` with `/`, text), sorted by path.
+fn read_tree(dir: &Path) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries =
+            fs::read_dir(&d).map_err(|e| format!("{}: cannot read folder: {e}", d.display()))?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                let Ok(bytes) = fs::read(&p) else { continue };
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                out.push((display_path(dir, &p), text));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The method pages of a docs checkout: `<docs>/api-reference/**.md`, read into specs.
+/// Imported specs by lower-cased method: (page path, spec).
+type ImportedSet = BTreeMap<String, (String, codegen::import::Imported)>;
+
+fn imported_specs(docs_dir: &Path) -> Result<(ImportedSet, Vec<String>), String> {
+    let api = docs_dir.join("api-reference");
+    let pages = read_tree(&api)?;
+    let mut by_method: ImportedSet = BTreeMap::new();
+    let mut notes = Vec::new();
+    for (rel, text) in &pages {
+        match codegen::import::import_page(rel, text) {
+            Ok(imp) => {
+                let key = imp.method.to_ascii_lowercase();
+                // Pages documenting REST 3.0 variants or outdated copies of a method come second.
+                let rank = |p: &str| {
+                    usize::from(p.contains("rest-v3")) * 2 + usize::from(p.contains("outdated"))
+                };
+                match by_method.get(&key) {
+                    Some((other, _)) if rank(other) <= rank(rel) => {
+                        notes.push(format!(
+                            "api-reference/{rel}: `{}` is already imported from api-reference/{other}; skipped",
+                            imp.method
+                        ));
+                    }
+                    Some((other, _)) => {
+                        notes.push(format!(
+                            "api-reference/{other}: `{}` is also documented in api-reference/{rel}, which is preferred; skipped",
+                            imp.method
+                        ));
+                        by_method.insert(key, (rel.clone(), imp));
+                    }
+                    None => {
+                        by_method.insert(key, (rel.clone(), imp));
+                    }
+                }
+            }
+            Err(codegen::import::Skip::NotAMethod) => {}
+            Err(codegen::import::Skip::Unusable(why)) => {
+                notes.push(format!("api-reference/{rel}: skipped: {why}"));
+            }
+        }
+    }
+    Ok((by_method, notes))
+}
+
+fn import(root: &Path, args: &[String]) -> Result<(), String> {
+    let docs_dir = flag(args, "--docs")
+        .ok_or("usage: cargo xtask import --docs <dir> [--out <dir>] [--verbose]")?;
+    let out_dir = root.join(flag(args, "--out").unwrap_or("specs"));
+    let verbose = args.iter().any(|a| a == "--verbose");
+    let (by_method, notes) = imported_specs(Path::new(docs_dir))?;
+    fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    // Existing specs, by method (the file name is free, the method key decides).
+    let existing = read_specs(root, &out_dir)?;
+    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    for s in &existing {
+        for line in s.text.lines().take(5) {
+            if let Some(m) = line.strip_prefix("method:") {
+                owner.insert(m.trim().to_ascii_lowercase(), s.path.clone());
+            }
+        }
+    }
+    let (mut written, mut same, mut kept, mut problems) = (0, 0, 0, 0);
+    for (rel, imp) in by_method.values() {
+        problems += imp.problems.len();
+        if verbose {
+            for p in &imp.problems {
+                eprintln!("api-reference/{rel}:{}: note: {}", p.line, p.message);
+            }
+        }
+        let target = match owner.get(&imp.method.to_ascii_lowercase()) {
+            Some(path) => root.join(path),
+            None => out_dir.join(format!("{}.md", imp.method)),
+        };
+        let old = fs::read_to_string(&target).ok();
+        match old {
+            Some(o) if o == imp.text => same += 1,
+            Some(o) if !codegen::import::untouched(&o) => {
+                kept += 1;
+                eprintln!(
+                    "{}: not overwritten: written or corrected by hand (no matching import_hash); delete it to re-import",
+                    display_path(root, &target)
+                );
+            }
+            _ => {
+                fs::write(&target, &imp.text).map_err(|e| format!("{}: {e}", target.display()))?;
+                written += 1;
+            }
+        }
+    }
+    for n in &notes {
+        eprintln!("{n}");
+    }
+    println!(
+        "{} method page(s) -> {}: {written} written, {same} unchanged, {kept} kept (edited by hand); {} page(s) skipped; {problems} irregularities (--verbose lists them)",
+        by_method.len(),
+        display_path(root, &out_dir),
+        notes.len()
+    );
     Ok(())
 }

@@ -4,4 +4,28 @@
 //! Methods under `imopenlines.`.
 
 #[cfg(feature = "imopenlines")]
+pub mod bot;
+
+#[cfg(feature = "imopenlines")]
+pub mod config;
+
+#[cfg(feature = "imopenlines")]
 pub mod crm;
+
+#[cfg(feature = "imopenlines")]
+pub mod dialog;
+
+#[cfg(feature = "imopenlines")]
+pub mod message;
+
+#[cfg(feature = "imopenlines")]
+pub mod network;
+
+#[cfg(feature = "imopenlines")]
+pub mod operator;
+
+#[cfg(feature = "imopenlines")]
+pub mod revision;
+
+#[cfg(feature = "imopenlines")]
+pub mod session;

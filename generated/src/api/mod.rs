@@ -6,5 +6,175 @@
 /// The method table and calls by wire name.
 pub mod registry;
 
+/// Decodes a value loosely (see the runtime's `loose` module); used by the
+/// generated `Deserialize` impls of structs.
+#[doc(hidden)]
+pub struct LooseSeed<T>(::std::marker::PhantomData<T>);
+
+impl<T> Default for LooseSeed<T> {
+    fn default() -> Self {
+        LooseSeed(::std::marker::PhantomData)
+    }
+}
+
+impl<'de, T: crate::runtime::loose::Loose> ::serde::de::DeserializeSeed<'de>
+for LooseSeed<T> {
+    type Value = T;
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<T, D::Error> {
+        T::deserialize_loose(deserializer)
+    }
+}
+
+#[cfg(feature = "basic")]
+pub mod access;
+
+#[cfg(feature = "ai_admin")]
+pub mod ai;
+
+#[cfg(feature = "basic")]
+pub mod app;
+
+#[cfg(feature = "biconnector")]
+pub mod biconnector;
+
+#[cfg(feature = "bizproc")]
+pub mod bizproc;
+
+#[cfg(feature = "booking")]
+pub mod booking;
+
+#[cfg(feature = "calendar")]
+pub mod calendar;
+
+#[cfg(feature = "call")]
+pub mod call;
+
+#[cfg(feature = "catalog")]
+pub mod catalog;
+
+#[cfg(feature = "catalog")]
+pub mod catalog_2;
+
+#[cfg(feature = "crm")]
+pub mod crm;
+
+#[cfg(feature = "department")]
+pub mod department;
+
+#[cfg(feature = "disk")]
+pub mod disk;
+
+#[cfg(feature = "documentgenerator")]
+pub mod documentgenerator;
+
+#[cfg(feature = "entity")]
+pub mod entity;
+
+#[cfg(feature = "basic")]
+pub mod feature;
+
+#[cfg(any(feature = "humanresources", feature = "humanresources.hcmlink"))]
+pub mod humanresources;
+
+#[cfg(feature = "im")]
+pub mod im;
+
+#[cfg(feature = "imbot")]
+pub mod imbot;
+
+#[cfg(any(feature = "imconnector", feature = "imopenlines"))]
+pub mod imconnector;
+
 #[cfg(feature = "imopenlines")]
 pub mod imopenlines;
+
+#[cfg(feature = "landing")]
+pub mod landing;
+
+#[cfg(feature = "lists")]
+pub mod lists;
+
+#[cfg(feature = "log")]
+pub mod log;
+
+#[cfg(feature = "mail")]
+pub mod mail;
+
+#[cfg(feature = "mailservice")]
+pub mod mailservice;
+
+#[cfg(feature = "main")]
+pub mod main;
+
+#[cfg(feature = "messageservice")]
+pub mod messageservice;
+
+#[cfg(feature = "basic")]
+pub mod method;
+
+#[cfg(feature = "note")]
+pub mod note;
+
+#[cfg(feature = "placement")]
+pub mod placement;
+
+#[cfg(feature = "rpa")]
+pub mod rpa;
+
+#[cfg(
+    any(
+        feature = "cashbox",
+        feature = "delivery",
+        feature = "pay_system",
+        feature = "sale"
+    )
+)]
+pub mod sale;
+
+#[cfg(feature = "salescenter")]
+pub mod salescenter;
+
+#[cfg(feature = "basic")]
+pub mod server;
+
+#[cfg(feature = "sign.b2e")]
+pub mod sign;
+
+#[cfg(feature = "socialnetwork")]
+pub mod socialnetwork;
+
+#[cfg(feature = "sonet")]
+pub mod sonet_group;
+
+#[cfg(feature = "task")]
+pub mod task;
+
+#[cfg(any(feature = "task", feature = "tasks"))]
+pub mod tasks;
+
+#[cfg(feature = "telephony")]
+pub mod telephony;
+
+#[cfg(feature = "timeman")]
+pub mod timeman;
+
+#[cfg(any(feature = "basic", feature = "user", feature = "user.userfield"))]
+pub mod user;
+
+#[cfg(feature = "userconsent")]
+pub mod userconsent;
+
+#[cfg(feature = "userfieldconfig")]
+pub mod userfieldconfig;
+
+#[cfg(feature = "placement")]
+pub mod userfieldtype;
+
+#[cfg(feature = "vote")]
+pub mod vote;
+
+#[cfg(feature = "telephony")]
+pub mod voximplant;

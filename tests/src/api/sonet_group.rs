@@ -15,67 +15,185 @@ pub async fn create(
 }
 
 /// Parameters of `sonet_group.create`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct CreateRequest {
-    #[serde(rename = "NAME", deserialize_with = "::bitrix24::runtime::loose::de")]
+    #[serde(rename = "NAME")]
     pub name: String,
-    #[serde(
-        rename = "DESCRIPTION",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DESCRIPTION", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(
-        rename = "VISIBLE",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "VISIBLE", skip_serializing_if = "Option::is_none")]
     pub visible: Option<CreateRequestVisible>,
-    #[serde(
-        rename = "OPENED",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENED", skip_serializing_if = "Option::is_none")]
     pub opened: Option<CreateRequestOpened>,
-    #[serde(
-        rename = "INITIATE_PERMS",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "INITIATE_PERMS", skip_serializing_if = "Option::is_none")]
     pub initiate_perms: Option<CreateRequestInitiatePerms>,
-    #[serde(
-        rename = "SPAM_PERMS",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SPAM_PERMS", skip_serializing_if = "Option::is_none")]
     pub spam_perms: Option<CreateRequestSpamPerms>,
-    #[serde(
-        rename = "PROJECT",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROJECT", skip_serializing_if = "Option::is_none")]
     pub project: Option<CreateRequestProject>,
     /// Format: `date`.
-    #[serde(
-        rename = "PROJECT_DATE_START",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PROJECT_DATE_START", skip_serializing_if = "Option::is_none")]
     pub project_date_start: Option<String>,
-    #[serde(
-        rename = "KEYWORDS",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KEYWORDS", skip_serializing_if = "Option::is_none")]
     pub keywords: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for CreateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = CreateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<CreateRequestVisible>> = None;
+                let mut __f3: Option<Option<CreateRequestOpened>> = None;
+                let mut __f4: Option<Option<CreateRequestInitiatePerms>> = None;
+                let mut __f5: Option<Option<CreateRequestSpamPerms>> = None;
+                let mut __f6: Option<Option<CreateRequestProject>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "NAME" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("NAME"));
+                            }
+                            __f0 = Some(
+                                map.next_value_seed(super::LooseSeed::<String>::default())?,
+                            );
+                        }
+                        "DESCRIPTION" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DESCRIPTION"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "VISIBLE" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("VISIBLE"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<CreateRequestVisible>>::default(),
+                                    )?,
+                            );
+                        }
+                        "OPENED" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("OPENED"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<CreateRequestOpened>>::default(),
+                                    )?,
+                            );
+                        }
+                        "INITIATE_PERMS" => {
+                            if __f4.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("INITIATE_PERMS"),
+                                );
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<CreateRequestInitiatePerms>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "SPAM_PERMS" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("SPAM_PERMS"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<
+                                            Option<CreateRequestSpamPerms>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "PROJECT" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("PROJECT"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<CreateRequestProject>>::default(),
+                                    )?,
+                            );
+                        }
+                        "PROJECT_DATE_START" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("PROJECT_DATE_START"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "KEYWORDS" => {
+                            if __f8.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("KEYWORDS"));
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CreateRequest {
+                    name: __f0.ok_or_else(|| ::serde::de::Error::missing_field("NAME"))?,
+                    description: __f1.unwrap_or_default(),
+                    visible: __f2.unwrap_or_default(),
+                    opened: __f3.unwrap_or_default(),
+                    initiate_perms: __f4.unwrap_or_default(),
+                    spam_perms: __f5.unwrap_or_default(),
+                    project: __f6.unwrap_or_default(),
+                    project_date_start: __f7.unwrap_or_default(),
+                    keywords: __f8.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl ::bitrix24::runtime::loose::Loose for CreateRequest {

@@ -4,4 +4,10 @@
 //! Methods under `imopenlines.crm.`.
 
 #[cfg(feature = "imopenlines")]
+pub mod chat;
+
+#[cfg(feature = "imopenlines")]
+pub mod lead;
+
+#[cfg(feature = "imopenlines")]
 pub mod message;

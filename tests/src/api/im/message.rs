@@ -17,46 +17,150 @@ pub async fn add(
 }
 
 /// Parameters of `im.message.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
     /// \#\[cfg(any())\] hides the next item; \#!\[allow(warnings)\] silences lints
-    #[serde(rename = "DIALOG_ID", deserialize_with = "::bitrix24::runtime::loose::de")]
+    #[serde(rename = "DIALOG_ID")]
     pub dialog_id: String,
     /// }); panic!("x"); fn f() {
-    #[serde(rename = "MESSAGE", deserialize_with = "::bitrix24::runtime::loose::de")]
+    #[serde(rename = "MESSAGE")]
     pub message: String,
     /// Right-to-left override here: gnp.exe and isolate x end
-    #[serde(
-        rename = "SYSTEM",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SYSTEM", skip_serializing_if = "Option::is_none")]
     pub system: Option<AddRequestSystem>,
     /// NUL byte and bell and in one line
-    #[serde(
-        rename = "ATTACH",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "ATTACH", skip_serializing_if = "Option::is_none")]
     pub attach: Option<AddRequestAttach>,
     /// This description is deliberately very long so that a generator which wraps or truncates doc comments gets exercised; it keeps going with ordinary words about buttons, rows, colours, links, commands, bot ids and block ids, then keeps going further still, past three hundred characters, to make sure that nothing in the output breaks when a single line of docu…
-    #[serde(
-        rename = "KEYBOARD",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "KEYBOARD", skip_serializing_if = "Option::is_none")]
     pub keyboard: Option<Vec<AddRequestKeyboardItem>>,
     /// \<!-- comment --\> and \*/ again
-    #[serde(
-        rename = "URL_PREVIEW",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "URL_PREVIEW", skip_serializing_if = "Option::is_none")]
     pub url_preview: Option<AddRequestUrlPreview>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<String> = None;
+                let mut __f1: Option<String> = None;
+                let mut __f2: Option<Option<AddRequestSystem>> = None;
+                let mut __f3: Option<Option<AddRequestAttach>> = None;
+                let mut __f4: Option<Option<Vec<AddRequestKeyboardItem>>> = None;
+                let mut __f5: Option<Option<AddRequestUrlPreview>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "DIALOG_ID" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("DIALOG_ID"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "SYSTEM" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SYSTEM"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestSystem>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "ATTACH" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("ATTACH"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestAttach>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "KEYBOARD" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("KEYBOARD"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<AddRequestKeyboardItem>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "URL_PREVIEW" => {
+                            if __f5.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("URL_PREVIEW"),
+                                );
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestUrlPreview>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    dialog_id: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("DIALOG_ID"))?,
+                    message: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
+                    system: __f2.unwrap_or_default(),
+                    attach: __f3.unwrap_or_default(),
+                    keyboard: __f4.unwrap_or_default(),
+                    url_preview: __f5.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl ::bitrix24::runtime::loose::Loose for AddRequest {
@@ -150,31 +254,87 @@ impl ::bitrix24::runtime::loose::Loose for AddRequestAttach {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestKeyboardItem {
     /// First line of a multi-line description. Second line with \<script\>alert(1)\</script\> in it. Third line with a \[link\](http://x) and an HTML comment end --\> Fifth line after a blank one.
-    #[serde(
-        rename = "TEXT",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "TEXT", skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Format: `uri`.
-    #[serde(
-        rename = "LINK",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "LINK", skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
-    #[serde(
-        rename = "BG_COLOR",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "BG_COLOR", skip_serializing_if = "Option::is_none")]
     pub bg_color: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestKeyboardItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestKeyboardItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestKeyboardItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestKeyboardItem, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TEXT" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TEXT"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "LINK" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("LINK"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "BG_COLOR" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("BG_COLOR"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestKeyboardItem {
+                    text: __f0.unwrap_or_default(),
+                    link: __f1.unwrap_or_default(),
+                    bg_color: __f2.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl ::bitrix24::runtime::loose::Loose for AddRequestKeyboardItem {

@@ -17,63 +17,180 @@ pub async fn add(
 }
 
 /// Parameters of `log.blogpost.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(
-        rename = "USER_ID",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "USER_ID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
-    #[serde(
-        rename = "POST_TITLE",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "POST_TITLE", skip_serializing_if = "Option::is_none")]
     pub post_title: Option<String>,
-    #[serde(
-        rename = "POST_MESSAGE",
-        deserialize_with = "::bitrix24::runtime::loose::de"
-    )]
+    #[serde(rename = "POST_MESSAGE")]
     pub post_message: String,
-    #[serde(
-        rename = "DEST",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "DEST", skip_serializing_if = "Option::is_none")]
     pub dest: Option<Vec<String>>,
-    #[serde(
-        rename = "SPERM",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "SPERM", skip_serializing_if = "Option::is_none")]
     pub sperm: Option<::std::collections::BTreeMap<String, Vec<String>>>,
-    #[serde(
-        rename = "FILES",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "FILES", skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<Vec<String>>>,
-    #[serde(
-        rename = "IMPORTANT",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IMPORTANT", skip_serializing_if = "Option::is_none")]
     pub important: Option<AddRequestImportant>,
     /// Format: `date-time`.
-    #[serde(
-        rename = "IMPORTANT_DATE_END",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "IMPORTANT_DATE_END", skip_serializing_if = "Option::is_none")]
     pub important_date_end: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<Option<i64>> = None;
+                let mut __f1: Option<Option<String>> = None;
+                let mut __f2: Option<String> = None;
+                let mut __f3: Option<Option<Vec<String>>> = None;
+                let mut __f4: Option<
+                    Option<::std::collections::BTreeMap<String, Vec<String>>>,
+                > = None;
+                let mut __f5: Option<Option<Vec<Vec<String>>>> = None;
+                let mut __f6: Option<Option<AddRequestImportant>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "USER_ID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "POST_TITLE" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("POST_TITLE"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "POST_MESSAGE" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("POST_MESSAGE"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<String>::default(),
+                                    )?,
+                            );
+                        }
+                        "DEST" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("DEST"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                    )?,
+                            );
+                        }
+                        "SPERM" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("SPERM"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<::std::collections::BTreeMap<String, Vec<String>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "FILES" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FILES"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<Vec<Vec<String>>>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "IMPORTANT" => {
+                            if __f6.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IMPORTANT"),
+                                );
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<
+                                            Option<AddRequestImportant>,
+                                        >::default(),
+                                    )?,
+                            );
+                        }
+                        "IMPORTANT_DATE_END" => {
+                            if __f7.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("IMPORTANT_DATE_END"),
+                                );
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    user_id: __f0.unwrap_or_default(),
+                    post_title: __f1.unwrap_or_default(),
+                    post_message: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "POST_MESSAGE",
+                        ))?,
+                    dest: __f3.unwrap_or_default(),
+                    sperm: __f4.unwrap_or_default(),
+                    files: __f5.unwrap_or_default(),
+                    important: __f6.unwrap_or_default(),
+                    important_date_end: __f7.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl ::bitrix24::runtime::loose::Loose for AddRequest {

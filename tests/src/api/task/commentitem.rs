@@ -15,12 +15,70 @@ pub async fn add(
 }
 
 /// Parameters of `task.commentitem.add`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    #[serde(rename = "TASKID", deserialize_with = "::bitrix24::runtime::loose::de")]
+    #[serde(rename = "TASKID")]
     pub taskid: i64,
-    #[serde(rename = "FIELDS", deserialize_with = "::bitrix24::runtime::loose::de")]
+    #[serde(rename = "FIELDS")]
     pub fields: AddRequestFields,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequest, A::Error> {
+                let mut __f0: Option<i64> = None;
+                let mut __f1: Option<AddRequestFields> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "TASKID" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("TASKID"));
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(super::super::LooseSeed::<i64>::default())?,
+                            );
+                        }
+                        "FIELDS" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("FIELDS"));
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<AddRequestFields>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequest {
+                    taskid: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("TASKID"))?,
+                    fields: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("FIELDS"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl ::bitrix24::runtime::loose::Loose for AddRequest {
@@ -31,135 +89,336 @@ impl ::bitrix24::runtime::loose::Loose for AddRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
 pub struct AddRequestFields {
-    #[serde(
-        rename = "POST_MESSAGE",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "POST_MESSAGE", skip_serializing_if = "Option::is_none")]
     pub post_message: Option<String>,
-    #[serde(
-        rename = "AUTHOR_ID",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "AUTHOR_ID", skip_serializing_if = "Option::is_none")]
     pub author_id: Option<i64>,
-    #[serde(
-        rename = "UF_FORUM_MESSAGE_DOC",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "UF_FORUM_MESSAGE_DOC", skip_serializing_if = "Option::is_none")]
     pub uf_forum_message_doc: Option<Vec<String>>,
     /// Property named like a comment end.
-    #[serde(
-        rename = "*/",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "*/", skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    #[serde(
-        rename = "/*",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "/*", skip_serializing_if = "Option::is_none")]
     pub field_2: Option<String>,
-    #[serde(
-        rename = "\"#",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "\"#", skip_serializing_if = "Option::is_none")]
     pub field_3: Option<String>,
-    #[serde(
-        rename = "\"###",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "\"###", skip_serializing_if = "Option::is_none")]
     pub field_4: Option<String>,
-    #[serde(
-        rename = "```",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "```", skip_serializing_if = "Option::is_none")]
     pub field_5: Option<String>,
-    #[serde(
-        rename = "#[cfg(any())]",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "#[cfg(any())]", skip_serializing_if = "Option::is_none")]
     pub cfg_any: Option<String>,
-    #[serde(
-        rename = "#![allow(warnings)]",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "#![allow(warnings)]", skip_serializing_if = "Option::is_none")]
     pub allow_warnings: Option<String>,
     #[serde(
         rename = "}); panic!(\"x\"); fn f() {",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
         skip_serializing_if = "Option::is_none"
     )]
     pub panic_x_fn_f: Option<String>,
-    #[serde(
-        rename = "\u{202e}evil",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "\u{202e}evil", skip_serializing_if = "Option::is_none")]
     pub evil: Option<String>,
-    #[serde(
-        rename = "\u{2066}iso",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "\u{2066}iso", skip_serializing_if = "Option::is_none")]
     pub iso: Option<String>,
-    #[serde(
-        rename = "nul\0key",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "nul\0key", skip_serializing_if = "Option::is_none")]
     pub nul_key: Option<String>,
-    #[serde(
-        rename = "bell\u{7}",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "bell\u{7}", skip_serializing_if = "Option::is_none")]
     pub bell: Option<String>,
-    #[serde(
-        rename = "<script>",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "<script>", skip_serializing_if = "Option::is_none")]
     pub script: Option<String>,
-    #[serde(
-        rename = "-->",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "-->", skip_serializing_if = "Option::is_none")]
     pub field_6: Option<String>,
-    #[serde(
-        rename = "[link](http://x)",
-        default,
-        deserialize_with = "::bitrix24::runtime::loose::de",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "[link](http://x)", skip_serializing_if = "Option::is_none")]
     pub link_http_x: Option<String>,
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestFields {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = AddRequestFields;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddRequestFields")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddRequestFields, A::Error> {
+                let mut __f0: Option<Option<String>> = None;
+                let mut __f1: Option<Option<i64>> = None;
+                let mut __f2: Option<Option<Vec<String>>> = None;
+                let mut __f3: Option<Option<String>> = None;
+                let mut __f4: Option<Option<String>> = None;
+                let mut __f5: Option<Option<String>> = None;
+                let mut __f6: Option<Option<String>> = None;
+                let mut __f7: Option<Option<String>> = None;
+                let mut __f8: Option<Option<String>> = None;
+                let mut __f9: Option<Option<String>> = None;
+                let mut __f10: Option<Option<String>> = None;
+                let mut __f11: Option<Option<String>> = None;
+                let mut __f12: Option<Option<String>> = None;
+                let mut __f13: Option<Option<String>> = None;
+                let mut __f14: Option<Option<String>> = None;
+                let mut __f15: Option<Option<String>> = None;
+                let mut __f16: Option<Option<String>> = None;
+                let mut __f17: Option<Option<String>> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "POST_MESSAGE" => {
+                            if __f0.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("POST_MESSAGE"),
+                                );
+                            }
+                            __f0 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "AUTHOR_ID" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("AUTHOR_ID"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<i64>>::default(),
+                                    )?,
+                            );
+                        }
+                        "UF_FORUM_MESSAGE_DOC" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("UF_FORUM_MESSAGE_DOC"),
+                                );
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<Vec<String>>>::default(),
+                                    )?,
+                            );
+                        }
+                        "*/" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("*/"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "/*" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("/*"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "\"#" => {
+                            if __f5.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("\"#"));
+                            }
+                            __f5 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "\"###" => {
+                            if __f6.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("\"###"));
+                            }
+                            __f6 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "```" => {
+                            if __f7.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("```"));
+                            }
+                            __f7 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "#[cfg(any())]" => {
+                            if __f8.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("#[cfg(any())]"),
+                                );
+                            }
+                            __f8 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "#![allow(warnings)]" => {
+                            if __f9.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("#![allow(warnings)]"),
+                                );
+                            }
+                            __f9 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "}); panic!(\"x\"); fn f() {" => {
+                            if __f10.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field(
+                                        "}); panic!(\"x\"); fn f() {",
+                                    ),
+                                );
+                            }
+                            __f10 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "\u{202e}evil" => {
+                            if __f11.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("\u{202e}evil"),
+                                );
+                            }
+                            __f11 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "\u{2066}iso" => {
+                            if __f12.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("\u{2066}iso"),
+                                );
+                            }
+                            __f12 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "nul\0key" => {
+                            if __f13.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("nul\0key"));
+                            }
+                            __f13 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "bell\u{7}" => {
+                            if __f14.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("bell\u{7}"),
+                                );
+                            }
+                            __f14 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "<script>" => {
+                            if __f15.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("<script>"));
+                            }
+                            __f15 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "-->" => {
+                            if __f16.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("-->"));
+                            }
+                            __f16 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        "[link](http://x)" => {
+                            if __f17.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("[link](http://x)"),
+                                );
+                            }
+                            __f17 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::LooseSeed::<Option<String>>::default(),
+                                    )?,
+                            );
+                        }
+                        _ => {
+                            map.next_value::<::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AddRequestFields {
+                    post_message: __f0.unwrap_or_default(),
+                    author_id: __f1.unwrap_or_default(),
+                    uf_forum_message_doc: __f2.unwrap_or_default(),
+                    field: __f3.unwrap_or_default(),
+                    field_2: __f4.unwrap_or_default(),
+                    field_3: __f5.unwrap_or_default(),
+                    field_4: __f6.unwrap_or_default(),
+                    field_5: __f7.unwrap_or_default(),
+                    cfg_any: __f8.unwrap_or_default(),
+                    allow_warnings: __f9.unwrap_or_default(),
+                    panic_x_fn_f: __f10.unwrap_or_default(),
+                    evil: __f11.unwrap_or_default(),
+                    iso: __f12.unwrap_or_default(),
+                    nul_key: __f13.unwrap_or_default(),
+                    bell: __f14.unwrap_or_default(),
+                    script: __f15.unwrap_or_default(),
+                    field_6: __f16.unwrap_or_default(),
+                    link_http_x: __f17.unwrap_or_default(),
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
 }
 
 impl ::bitrix24::runtime::loose::Loose for AddRequestFields {

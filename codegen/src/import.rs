@@ -1,0 +1,338 @@
+//! `cargo xtask import`: a doc page becomes a fact-only spec. Pure functions; xtask does the
+//! file I/O.
+//!
+//! The spec carries facts only (names, types, required flags, enum values, nested objects,
+//! error codes, the page URL); no description text from the docs. Output is deterministic:
+//! keys in a fixed order, JSON objects with sorted keys. Every file carries
+//! `generated_by: import` and `import_hash:`, a hash of the rest of the file; a later import
+//! overwrites a spec only while that hash still matches, so a spec corrected by hand (or written
+//! by hand, like the seed) is never overwritten.
+
+use crate::docs::{self, Page, Param};
+use serde_json::{Map, Value, json};
+
+/// Base URL of the official (Russian) docs site; page `a/b.md` is `BASE/a/b.html`.
+pub const DOCS_BASE: &str = "https://apidocs.bitrix24.ru/";
+
+/// A spec made from one doc page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    /// The wire name (the file is `<method>.md`).
+    pub method: String,
+    /// The whole spec file.
+    pub text: String,
+    /// Irregularities of the page worth telling the user about (1-based page lines).
+    pub problems: Vec<docs::Problem>,
+}
+
+/// Why a page gave no spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// Not a method page (no `Scope:` line, or no dotted name in the title): overviews, events.
+    NotAMethod,
+    /// A method page that cannot be imported, with the reason.
+    Unusable(String),
+}
+
+/// Builds the spec for the page at `rel_path` (path inside the docs, `/`-separated).
+pub fn import_page(rel_path: &str, text: &str) -> Result<Imported, Skip> {
+    let page = docs::read_page(text);
+    if page.scope_line == 0 {
+        return Err(Skip::NotAMethod);
+    }
+    let Some((_, title)) = &page.title else {
+        return Err(Skip::NotAMethod);
+    };
+    // The title may name other methods too ("… (replaces x.y)"): prefer the one the file is
+    // named after.
+    let stem = rel_path
+        .rsplit('/')
+        .next()
+        .unwrap_or(rel_path)
+        .trim_end_matches(".md")
+        .to_ascii_lowercase();
+    let names = title_names(title);
+    let method = names
+        .iter()
+        .find(|n| n.to_ascii_lowercase().replace(['.', '_'], "-") == stem.replace('_', "-"))
+        .or(page.method.as_ref())
+        .cloned();
+    let Some(method) = method else {
+        return Err(Skip::NotAMethod);
+    };
+    if method.starts_with("BX24.") {
+        return Err(Skip::Unusable(
+            "a JavaScript SDK function, not a REST method".into(),
+        ));
+    }
+    let scope = page
+        .scopes
+        .iter()
+        .find(|s| *s != "placement")
+        .or(page.scopes.first())
+        .cloned();
+    let Some(scope) = scope else {
+        return Err(Skip::Unusable(format!(
+            "line {}: the `Scope:` line names no usable scope",
+            page.scope_line
+        )));
+    };
+    let text = render(&method, &scope, rel_path, &page);
+    Ok(Imported {
+        method,
+        text,
+        problems: page.problems.clone(),
+    })
+}
+
+fn title_names(title: &str) -> Vec<String> {
+    let p = docs::read_page(&format!("# {title}\n"));
+    let mut out = Vec::new();
+    for w in title.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_')) {
+        let w = w.trim_matches('.');
+        if w.contains('.') && crate::spec::is_wire_name(w) {
+            out.push(w.to_owned());
+        }
+    }
+    if out.is_empty()
+        && let Some(m) = p.method
+    {
+        out.push(m);
+    }
+    out
+}
+
+/// The URL of a docs page.
+pub fn docs_url(rel_path: &str) -> String {
+    let p = rel_path.strip_suffix(".md").unwrap_or(rel_path);
+    format!("{DOCS_BASE}{p}.html")
+}
+
+/// The `params` schema of a page.
+pub fn params_schema(page: &Page) -> Value {
+    docs::object_schema(&page.params, true)
+}
+
+/// The `returns` schema of a page: the `result` row of the returned-data table, else the table's
+/// rows as the fields of an object, else the shape of the response example's `result`.
+pub fn returns_schema(page: &Page) -> Value {
+    const ENVELOPE: &[&str] = &["time", "total", "next", "error", "error_description"];
+    if let Some(r) = page.returned.iter().find(|p| p.name == "result") {
+        let mut s = docs::param_schema(r);
+        if (s.get("type") == Some(&json!("object"))
+            || s.get("x-bitrix-type") == Some(&json!("object")))
+            && s.get("properties").is_none()
+            && let Some(ex) = example_result(page)
+            && ex.is_object()
+        {
+            s = infer(ex, 0);
+        }
+        return s;
+    }
+    let fields: Vec<Param> = page
+        .returned
+        .iter()
+        .filter(|p| !ENVELOPE.contains(&p.name.as_str()))
+        .cloned()
+        .collect();
+    if !fields.is_empty() {
+        // Rows listing the result's fields: only when the example's result is an object.
+        match example_result(page) {
+            Some(Value::Object(_)) | None => return docs::object_schema(&fields, false),
+            Some(ex) => return infer(ex, 0),
+        }
+    }
+    match example_result(page) {
+        Some(ex) => infer(ex, 0),
+        None => json!({}),
+    }
+}
+
+fn example_result(page: &Page) -> Option<&Value> {
+    let v = &page.response.as_ref()?.value;
+    v.as_object()?.get("result")
+}
+
+/// The loose shape of an example value: scalars by kind, objects with their keys (two levels),
+/// arrays with the shape of their first item. Every property optional; `null` is any value.
+fn infer(v: &Value, depth: usize) -> Value {
+    match v {
+        Value::Null => json!({}),
+        Value::Bool(_) => json!({"type": "boolean"}),
+        Value::Number(n) if n.is_i64() || n.is_u64() => json!({"type": "integer"}),
+        Value::Number(_) => json!({"type": "number"}),
+        Value::String(_) => json!({"type": "string"}),
+        Value::Array(items) => match items.first() {
+            Some(first) if depth < 2 && items.iter().all(|i| same_kind(i, first)) => {
+                json!({"type": "array", "items": infer(first, depth + 1)})
+            }
+            _ => json!({"type": "array"}),
+        },
+        Value::Object(m) => {
+            if depth >= 2 || m.is_empty() || m.keys().any(|k| k.parse::<i64>().is_ok()) {
+                return json!({"type": "object"});
+            }
+            let mut props = Map::new();
+            for (k, x) in m {
+                props.insert(k.clone(), infer(x, depth + 1));
+            }
+            json!({"type": "object", "properties": props, "additionalProperties": true})
+        }
+    }
+}
+
+fn same_kind(a: &Value, b: &Value) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b)
+}
+
+fn pages(page: &Page) -> bool {
+    page.params.iter().any(|p| p.name == "start")
+        || page.returned.iter().any(|p| p.name == "next")
+        || page
+            .response
+            .as_ref()
+            .and_then(|r| r.value.as_object())
+            .is_some_and(|o| o.contains_key("total"))
+}
+
+/// JSON as YAML flow: pretty-printed, continuation lines indented by two spaces.
+fn flow(v: &Value) -> String {
+    let text = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".to_owned());
+    text.replace('\n', "\n  ")
+}
+
+fn yaml_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+fn render(method: &str, scope: &str, rel_path: &str, page: &Page) -> String {
+    let mut out = String::from("---\n");
+    out.push_str(&format!("method: {method}\n"));
+    out.push_str(&format!("scope: {scope}\n"));
+    out.push_str(&format!("deprecated: {}\n", page.deprecated));
+    let aliases: Vec<String> = page
+        .aliases
+        .iter()
+        .filter(|a| a.as_str() != method && crate::spec::is_wire_name(a))
+        .map(|a| yaml_str(a))
+        .collect();
+    out.push_str(&format!("aliases: [{}]\n", aliases.join(", ")));
+    out.push_str(&format!(
+        "pagination: {}\n",
+        if pages(page) { "start" } else { "none" }
+    ));
+    out.push_str(&format!(
+        "docs: {}\n",
+        yaml_str(&docs_url(&format!("api-reference/{rel_path}")))
+    ));
+    let errors: Vec<String> = page.errors.iter().map(|e| yaml_str(e)).collect();
+    out.push_str(&format!("errors: [{}]\n", errors.join(", ")));
+    out.push_str(&format!("params: {}\n", flow(&params_schema(page))));
+    out.push_str(&format!("returns: {}\n", flow(&returns_schema(page))));
+    out.push_str("generated_by: import\n");
+    let hash = content_hash(&format!("{out}---\n"));
+    out.push_str(&format!("import_hash: \"{hash:016x}\"\n"));
+    out.push_str("---\n");
+    out
+}
+
+/// FNV-1a 64 of a spec's text without its `import_hash:` line.
+pub fn content_hash(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("import_hash:") {
+            continue;
+        }
+        for b in line.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// Whether a spec file is still exactly what import wrote (so a new import may replace it):
+/// it carries `generated_by: import` and an `import_hash` that matches its content.
+pub fn untouched(text: &str) -> bool {
+    let mut marker = false;
+    let mut stored = None;
+    for line in text.lines() {
+        if line.trim_end() == "generated_by: import" {
+            marker = true;
+        }
+        if let Some(rest) = line.strip_prefix("import_hash:") {
+            stored = u64::from_str_radix(rest.trim().trim_matches('"'), 16).ok();
+        }
+    }
+    let text = text.replace("\r\n", "\n");
+    marker && stored == Some(content_hash(&text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = "# Получить x.thing.list\n\n> Scope: [`crm`](x)\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **filter**\n[`object`](x) | x ||\n|| **start**\n[`integer`](x) | x ||\n|#\n\n## Обработка ответа\n\n```json\n{\"result\": [{\"ID\": \"1\", \"N\": 2}], \"total\": 1, \"time\": {}}\n```\n\n## Обработка ошибок\n\n#|\n|| **Код** | **Описание** ||\n|| `E1` | x ||\n|#\n";
+
+    #[test]
+    fn a_page_becomes_a_fact_only_spec() {
+        let i = import_page("crm/x-thing-list.md", PAGE).expect("imported");
+        assert_eq!(i.method, "x.thing.list");
+        let src = crate::SourceFile {
+            path: "specs/x.thing.list.md".into(),
+            text: i.text.clone(),
+        };
+        let mut d = crate::Diagnostics::default();
+        let spec = crate::spec::parse(&src, &mut d).expect("the spec parses");
+        assert!(d.0.is_empty(), "{d}");
+        assert_eq!(spec.scope, "crm");
+        assert_eq!(spec.pagination, crate::Pagination::Start);
+        assert_eq!(spec.errors, ["E1"]);
+        assert_eq!(
+            spec.docs.as_deref(),
+            Some("https://apidocs.bitrix24.ru/api-reference/crm/x-thing-list.html")
+        );
+        assert!(untouched(&i.text));
+        // No prose: the page's descriptions are all "x"; no Cyrillic reaches the spec.
+        assert!(
+            !i.text.chars().any(|c| ('а'..='я').contains(&c)),
+            "{}",
+            i.text
+        );
+        // Deterministic.
+        assert_eq!(
+            import_page("crm/x-thing-list.md", PAGE).map(|x| x.text),
+            Ok(i.text)
+        );
+    }
+
+    #[test]
+    fn an_edited_spec_is_not_untouched() {
+        let i = import_page("crm/x-thing-list.md", PAGE).expect("imported");
+        assert!(!untouched(&i.text.replace("crm\n", "crm2\n")));
+        assert!(!untouched(&i.text.replace("generated_by: import\n", "")));
+        assert!(!untouched("---\nmethod: a.b\nscope: a\n---\n"));
+    }
+
+    #[test]
+    fn returns_inferred_from_the_example() {
+        let page = docs::read_page(PAGE);
+        assert_eq!(
+            returns_schema(&page),
+            json!({"type": "array", "items": {"type": "object", "properties": {"ID": {"type": "string"}, "N": {"type": "integer"}}, "additionalProperties": true}})
+        );
+    }
+
+    #[test]
+    fn non_method_pages_are_skipped() {
+        assert_eq!(
+            import_page("a.md", "# Обзор\n> Scope: [`crm`](x)\n"),
+            Err(Skip::NotAMethod)
+        );
+        assert_eq!(import_page("a.md", "# x.y.z\n"), Err(Skip::NotAMethod));
+        assert!(matches!(
+            import_page("a.md", "# x.y\n> Scope: [`Плохо`](x)\n"),
+            Err(Skip::Unusable(_))
+        ));
+    }
+}

@@ -1,0 +1,93 @@
+//! `cargo xtask import` over the real docs: every page is read without a panic, the output is
+//! deterministic, carries no prose, and the committed corpus in `specs/` is what import writes
+//! (or was edited by hand, which import then leaves alone).
+
+mod common;
+
+use std::collections::BTreeMap;
+
+fn docs_pages() -> Vec<(String, String)> {
+    let root = match std::env::var_os("BITRIX24_DOCS") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => common::workspace()
+            .parent()
+            .map(|p| p.join("shared").join("bitrix24-docs"))
+            .unwrap_or_default(),
+    }
+    .join("api-reference");
+    assert!(
+        root.is_dir(),
+        "{}: the official docs are not there (set BITRIX24_DOCS)",
+        root.display()
+    );
+    let mut out = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                let text =
+                    String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()).into_owned();
+                let rel = p
+                    .strip_prefix(&root)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.push((rel, text));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn the_committed_corpus_is_what_import_writes() {
+    let mut imported: BTreeMap<String, String> = BTreeMap::new();
+    for (rel, text) in docs_pages() {
+        let Ok(a) = codegen::import::import_page(&rel, &text) else {
+            continue;
+        };
+        let b = codegen::import::import_page(&rel, &text).expect("same page, same answer");
+        assert_eq!(a.text, b.text, "{rel}: import is not deterministic");
+        assert!(codegen::import::untouched(&a.text), "{rel}");
+        // Facts only: no Cyrillic (the docs' prose language) in what import writes.
+        assert!(
+            !a.text.chars().any(|c| ('\u{400}'..='\u{4ff}').contains(&c)),
+            "{rel}: imported spec carries Cyrillic text:\n{}",
+            a.text
+        );
+        if rel.contains("rest-v3") {
+            continue;
+        }
+        imported.entry(a.method.clone()).or_insert(a.text);
+    }
+    assert!(
+        imported.len() > 1000,
+        "only {} method pages imported",
+        imported.len()
+    );
+    let specs = common::read_specs("specs");
+    let mut by_method: BTreeMap<String, &codegen::SourceFile> = BTreeMap::new();
+    for s in &specs {
+        if let Some(m) = s.text.lines().find_map(|l| l.strip_prefix("method: ")) {
+            by_method.insert(m.trim().to_owned(), s);
+        }
+    }
+    for (method, text) in &imported {
+        let Some(spec) = by_method.get(method) else {
+            panic!(
+                "{method}: imported from the docs but missing from specs/ (run cargo xtask import)"
+            );
+        };
+        if codegen::import::untouched(&spec.text) {
+            assert_eq!(
+                &spec.text, text,
+                "{}: stale; run cargo xtask import",
+                spec.path
+            );
+        }
+    }
+}
