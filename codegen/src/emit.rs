@@ -262,12 +262,17 @@ impl Emitter<'_> {
             Pagination::Start => quote!(#rt::Pagination::Start),
         };
         let rate = Literal::f64_unsuffixed(method.spec.rate_limit_per_sec);
+        let errors = &method.spec.errors;
+        let errors = (!errors.is_empty()).then(|| {
+            quote! { const ERRORS: &'static [&'static str] = &[#(#errors),*]; }
+        });
         quote! {
             #cfg
             impl #rt::Method for #req {
                 const NAME: &'static str = #wire;
                 const PAGINATION: #rt::Pagination = #pagination;
                 const RATE_LIMIT_PER_SEC: f64 = #rate;
+                #errors
                 type Response = #resp;
             }
         }
@@ -854,6 +859,7 @@ impl Emitter<'_> {
             let s = &method.spec;
             let name = &s.method;
             let aliases = &s.aliases;
+            let errors = &s.errors;
             let scope = &s.scope;
             let deprecated = s.deprecated;
             let rate = Literal::f64_unsuffixed(s.rate_limit_per_sec);
@@ -869,6 +875,7 @@ impl Emitter<'_> {
                     deprecated: #deprecated,
                     rate_limit_per_sec: #rate,
                     pagination: #pagination,
+                    errors: &[#(#errors),*],
                     enabled: cfg!(feature = #scope),
                 }
             });

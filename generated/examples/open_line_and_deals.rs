@@ -61,7 +61,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(8773);
     let request = AddRequest {
         crm_entity_type: AddRequestCrmEntityType::Deal,
-        crm_entity_id: 288,
+        crm_entity: 288,
         user_id: 1,
         chat_id: chat,
         message: "Hello from the typed Rust client".into(),

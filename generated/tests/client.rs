@@ -93,7 +93,7 @@ async fn serve(status: u16, body: &str) -> (String, Arc<Mutex<Vec<Seen>>>) {
 fn request() -> AddRequest {
     AddRequest {
         crm_entity_type: AddRequestCrmEntityType::Deal,
-        crm_entity_id: 288,
+        crm_entity: 288,
         user_id: 1,
         chat_id: 8773,
         message: "hello".into(),
@@ -134,7 +134,7 @@ async fn sends_the_method_as_json_and_decodes_the_result() {
             sent,
             serde_json::json!({
                 "CRM_ENTITY_TYPE": "deal",
-                "CRM_ENTITY_ID": 288,
+                "CRM_ENTITY": 288,
                 "USER_ID": 1,
                 "CHAT_ID": 8773,
                 "MESSAGE": "hello"

@@ -1,7 +1,7 @@
 //! The method table and calls by wire name, on the specs in `specs/`.
 
 use bitrix24::api::registry::{METHODS, decode_result, find, validate_params};
-use bitrix24::runtime::{Error, Pagination, Part};
+use bitrix24::runtime::{Error, ErrorCode, Pagination, Part};
 use serde_json::json;
 
 #[test]
@@ -12,6 +12,22 @@ fn the_table_lists_the_seed_method() {
     assert_eq!(m.rate_limit_per_sec, 2.0);
     assert_eq!(m.pagination, Pagination::None);
     assert!(m.enabled);
+    // The error codes of the spec are there to match against, in any case.
+    assert_eq!(
+        m.errors,
+        [
+            "ACCESS_DENIED",
+            "ERROR_ARGUMENT",
+            "CHAT_NOT_IN_CRM",
+            "MESSAGE_ADD_ERROR"
+        ]
+    );
+    assert_eq!(
+        <bitrix24::api::imopenlines::crm::message::AddRequest as bitrix24::runtime::Method>::ERRORS,
+        m.errors
+    );
+    assert!(m.documents(&ErrorCode::Text("chat_not_in_crm".into())));
+    assert!(!m.documents(&ErrorCode::Text("QUERY_LIMIT_EXCEEDED".into())));
     // Method names are case-insensitive on the wire, and so is the lookup.
     assert_eq!(find("IMOPENLINES.CRM.MESSAGE.ADD"), Some(m));
     assert_eq!(find("imopenlines.crm.message"), None);
@@ -24,7 +40,7 @@ fn params_are_checked_and_normalised() {
     // Loose wire values come back as their declared types.
     let loose = json!({
         "CRM_ENTITY_TYPE": "deal",
-        "CRM_ENTITY_ID": "288",
+        "CRM_ENTITY": "288",
         "USER_ID": 12,
         "CHAT_ID": "8773",
         "MESSAGE": "hi"
@@ -34,7 +50,7 @@ fn params_are_checked_and_normalised() {
         out,
         json!({
             "CRM_ENTITY_TYPE": "deal",
-            "CRM_ENTITY_ID": 288,
+            "CRM_ENTITY": 288,
             "USER_ID": 12,
             "CHAT_ID": 8773,
             "MESSAGE": "hi"
@@ -53,7 +69,7 @@ fn params_are_checked_and_normalised() {
 fn bad_params_name_the_method_and_path() {
     let params = json!({
         "CRM_ENTITY_TYPE": "deal",
-        "CRM_ENTITY_ID": 288,
+        "CRM_ENTITY": 288,
         "USER_ID": 12,
         "CHAT_ID": "12abc",
         "MESSAGE": "hi"

@@ -70,7 +70,7 @@ async fn portal(config: Config) -> FakePortal {
 fn message(chat: i64) -> AddRequest {
     AddRequest {
         crm_entity_type: AddRequestCrmEntityType::Deal,
-        crm_entity_id: 288,
+        crm_entity: 288,
         user_id: 12,
         chat_id: chat,
         message: "Hello from the test".into(),
@@ -160,7 +160,7 @@ async fn message_add_error_codes_are_typed_and_not_repeated() {
         let err = client
             .call_raw(
                 METHOD,
-                &json!({ "CRM_ENTITY_TYPE": "deal", "CRM_ENTITY_ID": 1, "USER_ID": 1, "CHAT_ID": 1 }),
+                &json!({ "CRM_ENTITY_TYPE": "deal", "CRM_ENTITY": 1, "USER_ID": 1, "CHAT_ID": 1 }),
             )
             .await
             .unwrap_err();

@@ -182,5 +182,7 @@ impl crate::runtime::loose::Loose for NameResponse {
 
 impl crate::runtime::Method for NameRequest {
     const NAME: &'static str = "access.name";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = NameResponse;
 }

@@ -291,5 +291,8 @@ impl crate::runtime::loose::Loose for InfoResponse {
 
 impl crate::runtime::Method for InfoRequest {
     const NAME: &'static str = "app.info";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = InfoResponse;
 }

@@ -118,6 +118,14 @@ pub type AddResponse = bool;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "entity.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ENTITY_ALREADY_EXISTS",
+        "ERROR_CORE",
+        "ERROR_ARGUMENT",
+        "ACCESS_DENIED",
+    ];
     type Response = AddResponse;
 }
 
@@ -203,6 +211,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "entity.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_ENTITY_NOT_FOUND",
+        "ACCESS_DENIED",
+        "ERROR_CORE",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -290,6 +306,13 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "entity.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_ENTITY_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -385,6 +408,9 @@ pub type RightsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RightsRequest {
     const NAME: &'static str = "entity.rights";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_ARGUMENT", "ACCESS_DENIED"];
     type Response = RightsResponse;
 }
 
@@ -512,5 +538,14 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "entity.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ENTITY_NOT_FOUND",
+        "ERROR_ENTITY_ALREADY_EXISTS",
+        "ERROR_ARGUMENT",
+        "ACCESS_DENIED",
+        "ERROR_CORE",
+    ];
     type Response = UpdateResponse;
 }

@@ -283,5 +283,14 @@ pub type NotifyResponse = i64;
 
 impl crate::runtime::Method for NotifyRequest {
     const NAME: &'static str = "im.notify";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "WRONG_AUTH_TYPE",
+        "USER_ID_EMPTY",
+        "MESSAGE_EMPTY",
+        "ATTACH_OVERSIZE",
+        "ATTACH_ERROR",
+    ];
     type Response = NotifyResponse;
 }

@@ -597,6 +597,21 @@ pub type RegisterResponse = i64;
 
 impl crate::runtime::Method for RegisterRequest {
     const NAME: &'static str = "imbot.register";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "WRONG_AUTH_TYPE",
+        "ACCESS_DENIED",
+        "EVENT_MESSAGE_ADD_ERROR",
+        "EVENT_MESSAGE_UPDATE_ERROR",
+        "EVENT_MESSAGE_DELETE_ERROR",
+        "EVENT_WELCOME_MESSAGE_ERROR",
+        "EVENT_BOT_DELETE_ERROR",
+        "CODE_ERROR",
+        "NAME_ERROR",
+        "MAX_COUNT_ERROR",
+        "WRONG_REQUEST",
+    ];
     type Response = RegisterResponse;
 }
 
@@ -700,6 +715,15 @@ pub type UnregisterResponse = bool;
 
 impl crate::runtime::Method for UnregisterRequest {
     const NAME: &'static str = "imbot.unregister";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "WRONG_AUTH_TYPE",
+        "ACCESS_DENIED",
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+        "WRONG_REQUEST",
+    ];
     type Response = UnregisterResponse;
 }
 
@@ -1206,5 +1230,20 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "WRONG_AUTH_TYPE",
+        "ACCESS_DENIED",
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+        "EVENT_MESSAGE_ADD_ERROR",
+        "EVENT_MESSAGE_UPDATE_ERROR",
+        "EVENT_MESSAGE_DELETE_ERROR",
+        "EVENT_WELCOME_MESSAGE_ERROR",
+        "EVENT_BOT_DELETE_ERROR",
+        "NAME_ERROR",
+        "WRONG_REQUEST",
+    ];
     type Response = UpdateResponse;
 }

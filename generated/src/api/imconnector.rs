@@ -138,6 +138,9 @@ pub type ActivateResponse = bool;
 #[cfg(feature = "imopenlines")]
 impl crate::runtime::Method for ActivateRequest {
     const NAME: &'static str = "imconnector.activate";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["WRONG_AUTH_TYPE", "ERROR_ARGUMENT"];
     type Response = ActivateResponse;
 }
 
@@ -327,6 +330,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 #[cfg(feature = "imopenlines")]
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "imconnector.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["WRONG_AUTH_TYPE", "ACCESS_DENIED"];
     type Response = ListResponse;
 }
 
@@ -935,6 +941,19 @@ impl crate::runtime::loose::Loose for RegisterResponse {
 #[cfg(feature = "imopenlines")]
 impl crate::runtime::Method for RegisterRequest {
     const NAME: &'static str = "imconnector.register";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "APPLICATION_REGISTRATION_ERROR_POINT",
+        "CONNECTOR_ID_REQUIRED",
+        "NAME_REQUIRED",
+        "ICON_REQUIRED",
+        "NO_APPLICATION_ID",
+        "NO_PLACEMENT_HANDLER",
+        "APPLICATION_REGISTRATION_ERROR",
+        "GENERAL_CONNECTOR_REGISTRATION_ERROR",
+        "WRONG_AUTH_TYPE",
+    ];
     type Response = RegisterResponse;
 }
 
@@ -1175,6 +1194,9 @@ impl crate::runtime::loose::Loose for StatusResponse {
 #[cfg(feature = "imopenlines")]
 impl crate::runtime::Method for StatusRequest {
     const NAME: &'static str = "imconnector.status";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["WRONG_AUTH_TYPE", "ERROR_ARGUMENT"];
     type Response = StatusResponse;
 }
 
@@ -1265,5 +1287,12 @@ pub type UnregisterResponse = bool;
 #[cfg(feature = "imopenlines")]
 impl crate::runtime::Method for UnregisterRequest {
     const NAME: &'static str = "imconnector.unregister";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "APPLICATION_UNREGISTRATION_ERROR",
+        "NO_APPLICATION_ID",
+        "WRONG_AUTH_TYPE",
+    ];
     type Response = UnregisterResponse;
 }

@@ -424,6 +424,14 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "lists.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_REQUIRED_PARAMETERS_MISSING",
+        "ERROR_IBLOCK_ALREADY_EXISTS",
+        "ERROR_ADD_IBLOCK",
+        "ACCESS_DENIED",
+    ];
     type Response = AddResponse;
 }
 
@@ -611,6 +619,13 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "lists.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_REQUIRED_PARAMETERS_MISSING",
+        "ERROR_IBLOCK_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -849,6 +864,12 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "lists.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_REQUIRED_PARAMETERS_MISSING",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -1272,5 +1293,13 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "lists.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_REQUIRED_PARAMETERS_MISSING",
+        "ERROR_IBLOCK_NOT_FOUND",
+        "ERROR_UPDATE_IBLOCK",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdateResponse;
 }

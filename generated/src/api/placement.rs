@@ -188,6 +188,15 @@ pub type BindResponse = bool;
 
 impl crate::runtime::Method for BindRequest {
     const NAME: &'static str = "placement.bind";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_PLACEMENT_MAX_COUNT",
+        "ERROR_PLACEMENT_USER_MODE",
+        "EMPTY_ERROR_HANDLER_URL",
+        "ERROR_ARGUMENT",
+        "WRONG_AUTH_TYPE",
+    ];
     type Response = BindResponse;
 }
 
@@ -254,6 +263,9 @@ pub type GetResponse = bool;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "placement.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["WRONG_AUTH_TYPE"];
     type Response = GetResponse;
 }
 
@@ -356,6 +368,9 @@ pub type ListResponse = Vec<String>;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "placement.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["WRONG_AUTH_TYPE"];
     type Response = ListResponse;
 }
 
@@ -539,5 +554,12 @@ impl crate::runtime::loose::Loose for UnbindResponse {
 
 impl crate::runtime::Method for UnbindRequest {
     const NAME: &'static str = "placement.unbind";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "WRONG_AUTH_TYPE",
+        "ACCESS_DENIED",
+        "ERROR_ARGUMENT",
+    ];
     type Response = UnbindResponse;
 }

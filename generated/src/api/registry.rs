@@ -12,6 +12,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -21,6 +22,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -30,6 +32,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -39,6 +42,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -48,6 +52,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -57,6 +62,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -66,6 +72,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -75,6 +82,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -84,6 +92,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -93,6 +102,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -102,6 +112,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -111,6 +122,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -120,6 +132,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -129,6 +142,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -138,6 +152,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -147,6 +162,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "basic"),
     },
     crate::runtime::MethodInfo {
@@ -156,6 +172,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "ai_admin"),
     },
     crate::runtime::MethodInfo {
@@ -165,6 +182,17 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ENGINE_REGISTER_ERROR_NAME",
+            "ENGINE_REGISTER_ERROR_CODE",
+            "ENGINE_REGISTER_ERROR_CODE_FORMAT",
+            "ENGINE_REGISTER_ERROR_CODE_UNIQUE",
+            "ENGINE_REGISTER_ERROR_CATEGORY",
+            "ENGINE_REGISTER_ERROR_CATEGORY_FORMAT",
+            "ENGINE_REGISTER_ERROR_COMPLETIONS_URL",
+            "ENGINE_REGISTER_ERROR_COMPLETIONS_URL_FAIL",
+            "ENGINE_REGISTER_ERROR_SETTINGS_FORMAT",
+        ],
         enabled: cfg!(feature = "ai_admin"),
     },
     crate::runtime::MethodInfo {
@@ -174,6 +202,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "ai_admin"),
     },
     crate::runtime::MethodInfo {
@@ -183,6 +212,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "basic"),
     },
     crate::runtime::MethodInfo {
@@ -192,6 +222,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["AccessException"],
         enabled: cfg!(feature = "basic"),
     },
     crate::runtime::MethodInfo {
@@ -201,6 +232,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ArgumentNullException", "AccessException"],
         enabled: cfg!(feature = "basic"),
     },
     crate::runtime::MethodInfo {
@@ -210,6 +242,18 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_FIELDS_NOT_PROVIDED",
+            "VALIDATION_UNKNOWN_PARAMETERS",
+            "VALIDATION_REQUIRED_FIELD_MISSING",
+            "VALIDATION_READ_ONLY_FIELD",
+            "VALIDATION_IMMUTABLE_FIELD",
+            "VALIDATION_INVALID_FIELD_TYPE",
+            "VALIDATION_SETTINGS_MISSING_REQUIRED_FIELDS",
+            "VALIDATION_SETTINGS_NAME_TOO_LONG",
+            "VALIDATION_SETTINGS_CODE_TOO_LONG",
+            "VALIDATION_SETTINGS_INVALID_TYPE",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -219,6 +263,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_ID_NOT_PROVIDED",
+            "VALIDATION_INVALID_ID_FORMAT",
+            "CONNECTOR_NOT_FOUND",
+            "CONNECTOR_DELETE_RESTRICTED",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -228,6 +278,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -237,6 +288,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_ID_NOT_PROVIDED",
+            "VALIDATION_INVALID_ID_FORMAT",
+            "CONNECTOR_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -246,6 +302,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_SELECT_TYPE",
+            "VALIDATION_FILTER_TYPE",
+            "VALIDATION_ORDER_TYPE",
+            "VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT",
+            "VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER",
+            "VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER",
+            "VALIDATION_INVALID_FILTER_LOGIC",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -255,6 +320,20 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_ID_NOT_PROVIDED",
+            "VALIDATION_INVALID_ID_FORMAT",
+            "VALIDATION_FIELDS_NOT_PROVIDED",
+            "VALIDATION_UNKNOWN_PARAMETERS",
+            "VALIDATION_READ_ONLY_FIELD",
+            "VALIDATION_IMMUTABLE_FIELD",
+            "VALIDATION_INVALID_FIELD_TYPE",
+            "CONNECTOR_NOT_FOUND",
+            "VALIDATION_SETTINGS_MISSING_REQUIRED_FIELDS",
+            "VALIDATION_SETTINGS_INVALID_TYPE",
+            "VALIDATION_SETTINGS_NAME_TOO_LONG",
+            "VALIDATION_SETTINGS_CODE_TOO_LONG",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -264,6 +343,25 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_FIELDS_NOT_PROVIDED",
+            "VALIDATION_UNKNOWN_PARAMETERS",
+            "VALIDATION_REQUIRED_FIELD_MISSING",
+            "VALIDATION_READ_ONLY_FIELD",
+            "VALIDATION_IMMUTABLE_FIELD",
+            "VALIDATION_INVALID_FIELD_TYPE",
+            "SOURCE_NOT_FOUND",
+            "DATASET_ALREADY_EXIST",
+            "VALIDATION_DATASET_NAME_INVALID",
+            "VALIDATION_DATASET_NAME_TOO_LONG",
+            "VALIDATION_DUPLICATE_FIELD_CODE",
+            "VALIDATION_DUPLICATE_FIELD_NAME",
+            "VALIDATION_FIELD_MISSING_REQUIRED_PARAMETERS",
+            "VALIDATION_FIELD_NAME_INVALID_FORMAT",
+            "VALIDATION_FIELD_NAME_TOO_LONG",
+            "VALIDATION_FIELD_INVALID_TYPE",
+            "-",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -273,6 +371,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_ID_NOT_PROVIDED",
+            "VALIDATION_INVALID_ID_FORMAT",
+            "DATASET_NOT_FOUND",
+            "-",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -282,6 +386,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -291,6 +396,22 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_ID_NOT_PROVIDED",
+            "VALIDATION_INVALID_ID_FORMAT",
+            "DATASET_NOT_FOUND",
+            "DATASET_UPDATE_ERROR",
+            "VALIDATION_DUPLICATE_FIELD_CODE",
+            "VALIDATION_DUPLICATE_FIELD_NAME",
+            "VALIDATION_FIELD_NAME_INVALID_FORMAT",
+            "VALIDATION_FIELD_NAME_TOO_LONG",
+            "VALIDATION_FIELD_INVALID_TYPE",
+            "VALIDATION_DUPLICATE_EXIST_CODE",
+            "VALIDATION_DUPLICATE_EXIST_NAME",
+            "VALIDATION_FIELD_ADD_MISSING_REQUIRED_FIELDS",
+            "VALIDATION_FIELD_UPDATE_MISSING_REQUIRED_FIELDS",
+            "VALIDATION_FIELD_DELETE_INVALID_ID",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -300,6 +421,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_ID_NOT_PROVIDED",
+            "VALIDATION_INVALID_ID_FORMAT",
+            "DATASET_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -309,6 +435,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_SELECT_TYPE",
+            "VALIDATION_FILTER_TYPE",
+            "VALIDATION_ORDER_TYPE",
+            "VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT",
+            "VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER",
+            "VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -318,6 +452,19 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_ID_NOT_PROVIDED",
+            "VALIDATION_INVALID_ID_FORMAT",
+            "VALIDATION_FIELDS_NOT_PROVIDED",
+            "VALIDATION_UNKNOWN_PARAMETERS",
+            "VALIDATION_REQUIRED_FIELD_MISSING",
+            "VALIDATION_READ_ONLY_FIELD",
+            "VALIDATION_IMMUTABLE_FIELD",
+            "VALIDATION_INVALID_FIELD_TYPE",
+            "DATASET_NOT_FOUND",
+            "INVALID_METHOD",
+            "-",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -327,6 +474,18 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_FIELDS_NOT_PROVIDED",
+            "VALIDATION_UNKNOWN_PARAMETERS",
+            "VALIDATION_REQUIRED_FIELD_MISSING",
+            "VALIDATION_READ_ONLY_FIELD",
+            "VALIDATION_IMMUTABLE_FIELD",
+            "VALIDATION_INVALID_FIELD_TYPE",
+            "CONNECTOR_NOT_FOUND",
+            "SOURCE_CREATE_CONNECTION_ERROR",
+            "SOURCE_UPDATE_CONNECTION_ERROR",
+            "BX_ERROR",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -336,6 +495,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_ID_NOT_PROVIDED",
+            "VALIDATION_INVALID_ID_FORMAT",
+            "SOURCE_NOT_FOUND",
+            "BX_ERROR",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -345,6 +510,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -354,6 +520,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_ID_NOT_PROVIDED",
+            "VALIDATION_INVALID_ID_FORMAT",
+            "SOURCE_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -363,6 +534,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_SELECT_TYPE",
+            "VALIDATION_FILTER_TYPE",
+            "VALIDATION_ORDER_TYPE",
+            "VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT",
+            "VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER",
+            "VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -372,6 +551,20 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "VALIDATION_ID_NOT_PROVIDED",
+            "VALIDATION_INVALID_ID_FORMAT",
+            "VALIDATION_FIELDS_NOT_PROVIDED",
+            "VALIDATION_UNKNOWN_PARAMETERS",
+            "VALIDATION_REQUIRED_FIELD_MISSING",
+            "VALIDATION_READ_ONLY_FIELD",
+            "VALIDATION_IMMUTABLE_FIELD",
+            "VALIDATION_INVALID_FIELD_TYPE",
+            "SOURCE_NOT_FOUND",
+            "SOURCE_CREATE_CONNECTION_ERROR",
+            "SOURCE_UPDATE_CONNECTION_ERROR",
+            "BX_ERROR",
+        ],
         enabled: cfg!(feature = "biconnector"),
     },
     crate::runtime::MethodInfo {
@@ -381,6 +574,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_ACTIVITY_VALIDATION_FAILURE",
+            "ERROR_UNSUPPORTED_PROTOCOL",
+            "ERROR_WRONG_HANDLER_URL",
+            "ERROR_ACTIVITY_ALREADY_INSTALLED",
+            "ERROR_ACTIVITY_ADD_FAILURE",
+        ],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -390,6 +591,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_ACTIVITY_VALIDATION_FAILURE",
+            "ERROR_ACTIVITY_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -399,6 +605,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -408,6 +615,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_EMPTY_LOG_MESSAGE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -417,6 +625,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_ACTIVITY_VALIDATION_FAILURE",
+            "ERROR_ACTIVITY_NOT_FOUND",
+            "ERROR_UNSUPPORTED_PROTOCOL",
+            "ERROR_WRONG_HANDLER_URL",
+        ],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -426,6 +641,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -435,6 +651,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_ACTIVITY_VALIDATION_FAILURE",
+            "ERROR_UNSUPPORTED_PROTOCOL",
+            "ERROR_WRONG_HANDLER_URL",
+            "ERROR_ACTIVITY_ALREADY_INSTALLED",
+            "ERROR_ACTIVITY_ADD_FAILURE",
+        ],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -444,6 +668,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_ACTIVITY_VALIDATION_FAILURE",
+            "ERROR_ACTIVITY_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -453,6 +682,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -462,6 +692,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_ACTIVITY_VALIDATION_FAILURE",
+            "ERROR_ACTIVITY_NOT_FOUND",
+            "ERROR_UNSUPPORTED_PROTOCOL",
+            "ERROR_WRONG_HANDLER_URL",
+        ],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -471,6 +708,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_TASK_VALIDATION",
+            "ERROR_TASK_NOT_FOUND",
+            "ERROR_TASK_COMPLETED",
+            "ERROR_TASK_TYPE",
+            "ERROR_TASK_EXECUTION",
+        ],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -480,6 +724,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_TASK_VALIDATION",
+            "ERROR_INVALID_USER_ID",
+            "ERROR_DELEGATION_NOT_ALLOWED",
+        ],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -489,6 +738,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ACCESS_DENIED", "ERROR_SELECT_VALIDATION_FAILURE"],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -498,6 +748,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -507,6 +758,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "ERROR_WRONG_WORKFLOW_ID"],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -516,6 +768,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_WRONG_WORKFLOW_ID", "ACCESS_DENIED"],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -525,6 +778,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "ERROR_TEMPLATE_VALIDATION_FAILURE"],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -534,6 +788,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "ERROR_TEMPLATE_NOT_FOUND"],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -543,6 +798,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -552,6 +808,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_TEMPLATE_VALIDATION_FAILURE",
+            "ERROR_TEMPLATE_NOT_FOUND",
+            "ERROR_TEMPLATE_NOT_OWNER",
+        ],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -561,6 +823,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "ERROR_WRONG_WORKFLOW_ID"],
         enabled: cfg!(feature = "bizproc"),
     },
     crate::runtime::MethodInfo {
@@ -570,6 +833,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1018", "0", "100", "422"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -579,6 +843,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1021", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -588,6 +853,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "1021", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -597,6 +863,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1021", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -606,6 +873,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1038", "0", "100", "422"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -615,6 +883,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -624,6 +893,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1021", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -633,6 +903,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "1021", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -642,6 +913,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1021", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -651,6 +923,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1021", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -660,6 +933,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1018", "0", "100", "422"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -669,6 +943,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1019", "1018", "0", "100", "422"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -678,6 +953,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -687,6 +963,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100", "1006", "1013", "422"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -696,6 +973,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "1008"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -705,6 +983,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1009", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -714,6 +993,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -723,6 +1003,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1009", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -732,6 +1013,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1009", "0", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -741,6 +1023,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1009", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -750,6 +1033,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "1007", "1013", "422"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -759,6 +1043,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100", "422", "1010"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -768,6 +1053,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "1012"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -777,6 +1063,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "1013"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -786,6 +1073,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -795,6 +1083,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1007", "100", "422", "1011"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -804,6 +1093,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -813,6 +1103,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1040", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -822,6 +1113,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "1040", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -831,6 +1123,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1040", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -840,6 +1133,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1037", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -849,6 +1143,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "1036"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -858,6 +1153,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1040", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -867,6 +1163,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "1040", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -876,6 +1173,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1040", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -885,6 +1183,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1040", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -894,6 +1193,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "422"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -903,6 +1203,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["1040", "100"],
         enabled: cfg!(feature = "booking"),
     },
     crate::runtime::MethodInfo {
@@ -912,6 +1213,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -921,6 +1223,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -930,6 +1233,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -939,6 +1243,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -948,6 +1253,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -957,6 +1263,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -966,6 +1273,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -975,6 +1283,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -984,6 +1293,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -993,6 +1303,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -1002,6 +1313,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -1011,6 +1323,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -1020,6 +1333,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -1029,6 +1343,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -1038,6 +1353,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -1047,6 +1363,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -1056,6 +1373,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -1065,6 +1383,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -1074,6 +1393,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -1083,6 +1403,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -1092,6 +1413,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     crate::runtime::MethodInfo {
@@ -1101,6 +1423,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "call"),
     },
     crate::runtime::MethodInfo {
@@ -1110,6 +1433,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "call"),
     },
     crate::runtime::MethodInfo {
@@ -1119,6 +1443,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "call"),
     },
     crate::runtime::MethodInfo {
@@ -1128,6 +1453,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "call"),
     },
     crate::runtime::MethodInfo {
@@ -1137,6 +1463,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "200040300030", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1146,6 +1473,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1155,6 +1483,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "200040300030", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1164,6 +1493,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "200040300030", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1173,6 +1503,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1182,6 +1513,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1191,6 +1523,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1200,6 +1533,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1209,6 +1543,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1218,6 +1553,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1227,6 +1563,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1236,6 +1573,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1245,6 +1583,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_DOCUMENT_RIGHTS", "ERROR_DOCUMENT_STATUS", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1254,6 +1593,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_DOCUMENT_RIGHTS", "ERROR_DOCUMENT_STATUS", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1263,6 +1603,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_DOCUMENT_RIGHTS"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1272,6 +1613,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_DOCUMENT_RIGHTS", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1281,6 +1623,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ERROR_DOCUMENT_RIGHTS", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1290,6 +1633,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_DOCUMENT_RIGHTS", "ERROR_DOCUMENT_STATUS", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1299,6 +1643,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1308,6 +1653,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1317,6 +1663,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1326,6 +1673,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1335,6 +1683,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1344,6 +1693,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1353,6 +1703,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1362,6 +1713,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1371,6 +1723,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1380,6 +1733,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1389,6 +1743,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1398,6 +1753,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1407,6 +1763,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "202000000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1416,6 +1773,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1425,6 +1783,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1434,6 +1793,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "200600000000", "200600000010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1443,6 +1803,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "200600000020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1452,6 +1813,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "200600000020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1461,6 +1823,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1470,6 +1833,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1479,6 +1843,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300020",
+            "200600000000",
+            "200600000010",
+            "200600000020",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1488,6 +1860,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1497,6 +1870,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "-", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1506,6 +1880,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "-", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1515,6 +1890,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1524,6 +1900,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1533,6 +1910,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "200040300030", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1542,6 +1920,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "200040300030", "100", "-", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1551,6 +1930,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1560,6 +1940,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "201000000000", "BASE", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1569,6 +1950,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "201000000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1578,6 +1960,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1587,6 +1970,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1596,6 +1980,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "201000000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1605,6 +1990,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1614,6 +2000,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1623,6 +2010,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1632,6 +2020,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1641,6 +2030,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "201200000010", "201000000000", "400", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1650,6 +2040,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "201200000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1659,6 +2050,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "201200000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1668,6 +2060,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1677,6 +2070,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1686,6 +2080,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1695,6 +2090,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300020",
+            "201200000000",
+            "201200000010",
+            "201000000000",
+            "400",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1704,6 +2108,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300050",
+            "200040300040",
+            "200040300000",
+            "200040300043",
+            "200040300010",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1713,6 +2126,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300040", "200040300010", "200040300000", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1722,6 +2136,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1731,6 +2146,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300000", "200040300040", "200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1740,6 +2156,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1749,6 +2166,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1758,6 +2176,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300050",
+            "200040300040",
+            "200040300000",
+            "200040300043",
+            "200040300010",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1767,6 +2194,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300040", "200040300010", "200040300000", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1776,6 +2204,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1785,6 +2214,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300000", "200040300040", "200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1794,6 +2224,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1803,6 +2234,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1812,6 +2244,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300043",
+            "200040300050",
+            "200040300040",
+            "200040300000",
+            "200040300010",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1821,6 +2262,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300050",
+            "200040300040",
+            "200040300000",
+            "200040300043",
+            "200040300010",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1830,6 +2280,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300040", "200040300010", "200040300000", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1839,6 +2290,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1848,6 +2300,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300000", "200040300040", "200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1857,6 +2310,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1866,6 +2320,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1875,6 +2330,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300043",
+            "200040300050",
+            "200040300040",
+            "200040300000",
+            "200040300010",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1884,6 +2348,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300050",
+            "200040300040",
+            "200040300000",
+            "200040300043",
+            "200040300010",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1893,6 +2366,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300040", "200040300010", "200040300000", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1902,6 +2376,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1911,6 +2386,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300000", "200040300040", "200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1920,6 +2396,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1929,6 +2406,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1938,6 +2416,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300043",
+            "200040300050",
+            "200040300040",
+            "200040300000",
+            "200040300010",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1947,6 +2434,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300043",
+            "200040300050",
+            "200040300040",
+            "200040300000",
+            "200040300010",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1956,6 +2452,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1965,6 +2462,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1974,6 +2472,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1983,6 +2482,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -1992,6 +2492,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2001,6 +2502,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2010,6 +2512,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2019,6 +2522,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2028,6 +2532,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2037,6 +2542,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2046,6 +2552,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2055,6 +2562,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "BX_INVALID_VALUE"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2064,6 +2572,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2073,6 +2582,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2082,6 +2592,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2091,6 +2602,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2100,6 +2612,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2109,6 +2622,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2118,6 +2632,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2127,6 +2642,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2136,6 +2652,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2145,6 +2662,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2154,6 +2672,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2163,6 +2682,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2172,6 +2692,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2181,6 +2702,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2190,6 +2712,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2199,6 +2722,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2208,6 +2732,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2217,6 +2742,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2226,6 +2752,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "200900000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2235,6 +2762,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "200900000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2244,6 +2772,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2253,6 +2782,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2262,6 +2792,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "200900000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2271,6 +2802,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300040",
+            "200700300000",
+            "200700300040",
+            "200700300050",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2280,6 +2819,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300050", "200040300020", "200700300030", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2289,6 +2829,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300040", "200700300030", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2298,6 +2839,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2307,6 +2849,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300030", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2316,6 +2859,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300040",
+            "200700300010",
+            "200700300030",
+            "200700300040",
+            "200700300050",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2325,6 +2877,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2334,6 +2887,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "201100000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2343,6 +2897,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "201100000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2352,6 +2907,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2361,6 +2917,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2370,6 +2927,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "201100000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2379,6 +2937,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "-", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2388,6 +2947,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2397,6 +2957,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2406,6 +2967,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2415,6 +2977,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2424,6 +2987,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2433,6 +2997,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "200800000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2442,6 +3007,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "200800000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2451,6 +3017,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2460,6 +3027,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2469,6 +3037,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "200800000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
     },
     crate::runtime::MethodInfo {
@@ -2478,6 +3047,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2487,6 +3057,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "REQUIRED_ARG_MISSING"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2496,6 +3067,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2505,6 +3077,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2514,6 +3087,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2523,6 +3097,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "100",
+            "NOT_FOUND",
+            "OWNER_NOT_FOUND",
+            "ACCESS_DENIED",
+            "ACTIVITY_IS_ALREADY_BOUND",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2532,6 +3113,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "100",
+            "NOT_FOUND",
+            "OWNER_NOT_FOUND",
+            "ACCESS_DENIED",
+            "BINDING_NOT_FOUND",
+            "LAST_BINDING_CANNOT_BE_DELETED",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2541,6 +3130,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2550,6 +3140,16 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "100",
+            "NOT_FOUND",
+            "OWNER_NOT_FOUND",
+            "SOURCE_AND_TARGET_ENTITY_TYPES_ARE_NOT_EQUAL_ERROR",
+            "SOURCE_AND_TARGET_ENTITY_ID_ARE_EQUAL_ERROR",
+            "ACCESS_DENIED",
+            "ACTIVITY_IS_ALREADY_BOUND",
+            "BINDING_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2559,6 +3159,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2568,6 +3169,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2577,6 +3179,21 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "100",
+            "ERROR_WRONG_CONTEXT",
+            "ERROR_WRONG_APPLICATION",
+            "WRONG_FIELD_VALUE",
+            "INCOMING_ACTIVITY_CAN_NOT_BE_WITH_DEADLINE",
+            "ERROR_EMPTY_LAYOUT",
+            "FIELD_IS_REQUIRED",
+            "FIELD_IS_REDUNDANT",
+            "ENUM_FIELD",
+            "TOO_MANY_ITEMS",
+            "KEY_CONTAIN_WRONG_SYMBOLS",
+            "WRONG_LANG",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2586,6 +3203,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND", "ERROR_WRONG_CONTEXT"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2595,6 +3213,22 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "NOT_FOUND",
+            "100",
+            "ERROR_WRONG_CONTEXT",
+            "ERROR_WRONG_APPLICATION",
+            "WRONG_FIELD_VALUE",
+            "INCOMING_ACTIVITY_CAN_NOT_BE_WITH_DEADLINE",
+            "ERROR_EMPTY_LAYOUT",
+            "FIELD_IS_REQUIRED",
+            "FIELD_IS_REDUNDANT",
+            "ENUM_FIELD",
+            "TOO_MANY_ITEMS",
+            "KEY_CONTAIN_WRONG_SYMBOLS",
+            "WRONG_LANG",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2604,6 +3238,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2613,6 +3248,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2622,6 +3258,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2631,6 +3268,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_WRONG_CONTEXT",
+            "OWNER_NOT_FOUND",
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2640,6 +3283,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_WRONG_CONTEXT",
+            "OWNER_NOT_FOUND",
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2649,6 +3298,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_WRONG_CONTEXT",
+            "OWNER_NOT_FOUND",
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+            "UNSUITABLE_ACTIVITY_TYPE_ERROR",
+            "FIELD_IS_REQUIRED",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2658,6 +3315,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2667,6 +3325,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "100",
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+            "OWNER_NOT_FOUND",
+            "WRONG_DATETIME_FORMAT",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2676,6 +3341,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "100",
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+            "OWNER_NOT_FOUND",
+            "WRONG_DATETIME_FORMAT",
+            "CAN_NOT_UPDATE_COMPLETED_TODO",
+            "ERROR_PARENT_ACTIVITY_RESTRICT",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2685,6 +3359,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "100",
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+            "OWNER_NOT_FOUND",
+            "CAN_NOT_UPDATE_COLOR_COMPLETED_TODO",
+            "CAN_NOT_UPDATE_WRONG_COLOR_TODO",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2694,6 +3376,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "100",
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+            "OWNER_NOT_FOUND",
+            "WRONG_DATETIME_FORMAT",
+            "CAN_NOT_UPDATE_COMPLETED_TODO",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2703,6 +3393,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "100",
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+            "OWNER_NOT_FOUND",
+            "CAN_NOT_UPDATE_COMPLETED_TODO",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2712,6 +3409,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "100",
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+            "OWNER_NOT_FOUND",
+            "CAN_NOT_UPDATE_RESPONSIBLE_USER_COMPLETED_TODO",
+            "INVALID_ARG_VALUE",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2721,6 +3426,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "INVALID_ARG_VALUE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2730,6 +3436,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "INVALID_ARG_VALUE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2739,6 +3446,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2748,6 +3456,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2757,6 +3466,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2766,6 +3476,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2775,6 +3486,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2784,6 +3496,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2793,6 +3506,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2802,6 +3516,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "LIMIT_EXCEEDED", "BX_EMPTY_REQUIRED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2811,6 +3526,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "HAS_BOUND_TYPES"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2820,6 +3536,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2829,6 +3546,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2838,6 +3556,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ACCESS_DENIED", "INVALID_ARG_VALUE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2847,6 +3566,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "BX_EMPTY_REQUIRED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2856,6 +3576,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2865,6 +3586,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2874,6 +3596,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2883,6 +3606,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2892,6 +3616,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2901,6 +3626,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ENTITIES_ERROR",
+            "ENTITY_TYPE_ERROR",
+            "ENTITY_ERROR",
+            "WEBFORM_ERROR",
+            "ACCESS_ERROR",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2910,6 +3643,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "LIST_ID_ERROR"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2919,6 +3653,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "LIST_ID_ERROR", "STATUS_ERROR", "ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2928,6 +3663,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2937,6 +3673,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2946,6 +3683,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ENTITY_TYPE_ERROR",
+            "ENTITIES_ERROR",
+            "LIST_ID_ERROR",
+            "WEBFORM_ERROR",
+            "ACCESS_ERROR",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2955,6 +3700,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2964,6 +3710,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2973,6 +3720,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2982,6 +3730,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "NOT_FOUND",
+            "ENTITY_TYPE_NOT_SUPPORTED",
+            "ADDING_DISABLED",
+            "ACCESS_DENIED",
+            "0",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -2991,6 +3746,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "NOT_FOUND",
+            "ENTITY_TYPE_NOT_SUPPORTED",
+            "REMOVING_DISABLED",
+            "ACCESS_DENIED",
+            "0",
+            "BX_ERROR",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3000,6 +3763,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["NOT_FOUND", "ENTITY_TYPE_NOT_SUPPORTED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3009,6 +3773,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["NOT_FOUND", "ENTITY_TYPE_NOT_SUPPORTED", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3018,6 +3783,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["NOT_FOUND", "ENTITY_TYPE_NOT_SUPPORTED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3027,6 +3793,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["NOT_FOUND", "ENTITY_TYPE_NOT_SUPPORTED", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3036,6 +3803,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3045,6 +3813,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3054,6 +3823,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3063,6 +3833,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3072,6 +3843,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3081,6 +3853,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3090,6 +3863,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3099,6 +3873,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3108,6 +3883,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3117,6 +3893,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3126,6 +3903,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3135,6 +3913,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3144,6 +3923,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3153,6 +3933,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3162,6 +3943,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3171,6 +3953,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3180,6 +3963,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3189,6 +3973,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400", "403", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3198,6 +3983,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["403", "400", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3207,6 +3993,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3216,6 +4003,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400", "403", "ERROR_NOT_FOUND", "ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3225,6 +4013,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3234,6 +4023,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3243,6 +4033,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3252,6 +4043,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3261,6 +4053,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3270,6 +4063,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3279,6 +4073,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3288,6 +4083,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3297,6 +4093,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3306,6 +4103,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3315,6 +4113,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3324,6 +4123,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3333,6 +4133,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3342,6 +4143,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3351,6 +4153,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3360,6 +4163,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3369,6 +4173,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3378,6 +4183,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3387,6 +4193,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3396,6 +4203,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3405,6 +4213,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_NOT_FOUND", "ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3414,6 +4223,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3423,6 +4233,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3432,6 +4243,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3441,6 +4253,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CODE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3450,6 +4263,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3459,6 +4273,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3468,6 +4283,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3477,6 +4293,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3486,6 +4303,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3495,6 +4313,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3504,6 +4323,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3513,6 +4333,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CODE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3522,6 +4343,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3531,6 +4353,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3540,6 +4363,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3549,6 +4373,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3558,6 +4383,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3567,6 +4393,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3576,6 +4403,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3585,6 +4413,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3594,6 +4423,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3603,6 +4433,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3612,6 +4443,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3621,6 +4453,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3630,6 +4463,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3639,6 +4473,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3648,6 +4483,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3657,6 +4493,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3666,6 +4503,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3675,6 +4513,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3684,6 +4523,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3693,6 +4533,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3702,6 +4543,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3711,6 +4553,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3720,6 +4563,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3729,6 +4573,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3738,6 +4583,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3747,6 +4593,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3756,6 +4603,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400", "403", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3765,6 +4613,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["403", "400", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3774,6 +4623,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3783,6 +4633,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400", "403", "ERROR_NOT_FOUND", "ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3792,6 +4643,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3801,6 +4653,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3810,6 +4663,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3819,6 +4673,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3828,6 +4683,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3837,6 +4693,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3846,6 +4703,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3855,6 +4713,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3864,6 +4723,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3873,6 +4733,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3882,6 +4743,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "DOCGEN_ACCESS_ERROR", "DOCGEN_LIMIT_ERROR", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3891,6 +4753,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3900,6 +4763,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "DOCGEN_ACCESS_ERROR", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3909,6 +4773,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["DOCGEN_ACCESS_ERROR", "0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3918,6 +4783,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "DOCGEN_ACCESS_ERROR", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3927,6 +4793,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["100", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3936,6 +4803,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "DOCGEN_ACCESS_ERROR", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3945,6 +4813,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3954,6 +4823,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3963,6 +4833,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3972,6 +4843,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3981,6 +4853,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3990,6 +4863,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -3999,6 +4873,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4008,6 +4883,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4017,6 +4893,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4026,6 +4903,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["DOCGEN_ACCESS_ERROR", "0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4035,6 +4913,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4044,6 +4923,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4053,6 +4933,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["403", "400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4062,6 +4943,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4071,6 +4953,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4080,6 +4963,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["FIELD_NOT_FOUND", "MAX_TYPES_COUNT_EXCEEDED", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4089,6 +4973,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["TYPE_IS_NOT_ASSIGNED", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4098,6 +4983,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["403", "400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4107,6 +4993,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4116,6 +5003,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4125,6 +5013,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4134,6 +5023,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4143,6 +5033,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4152,6 +5043,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4161,6 +5053,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4170,6 +5063,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4179,6 +5073,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4188,6 +5083,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4197,6 +5093,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4206,6 +5103,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4215,6 +5113,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4224,6 +5123,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4233,6 +5133,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4242,6 +5143,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4251,6 +5153,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4260,6 +5163,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4269,6 +5173,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4278,6 +5183,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4287,6 +5193,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4296,6 +5203,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4305,6 +5213,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4314,6 +5223,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4323,6 +5233,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4332,6 +5243,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4341,6 +5253,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4350,6 +5263,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4359,6 +5273,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4368,6 +5283,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4377,6 +5293,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4386,6 +5303,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4395,6 +5313,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4404,6 +5323,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4413,6 +5333,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4422,6 +5343,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4431,6 +5353,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "allowed_only_intranet_user",
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+            "CRM_FIELD_ERROR_VALUE_NOT_VALID",
+            "100",
+            "CREATE_DYNAMIC_ITEM_RESTRICTED",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4440,6 +5370,16 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+            "CRM_FIELD_ERROR_VALUE_NOT_VALID",
+            "100",
+            "CREATE_DYNAMIC_ITEM_RESTRICTED",
+            "MAX_IMPORT_BATCH_SIZE_EXCEEDED",
+            "INVALID_CREDENTIALS",
+            "allowed_only_intranet_user",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4449,6 +5389,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["allowed_only_intranet_user", "NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4458,6 +5399,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4467,6 +5409,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4476,6 +5419,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4485,6 +5429,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4494,6 +5439,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4503,6 +5449,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4512,6 +5459,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["allowed_only_intranet_user", "NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4521,6 +5469,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["allowed_only_intranet_user", "NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4530,6 +5479,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+            "CRM_FIELD_ERROR_VALUE_NOT_VALID",
+            "100",
+            "CREATE_DYNAMIC_ITEM_RESTRICTED",
+            "INVALID_CREDENTIALS",
+            "allowed_only_intranet_user",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4539,6 +5497,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["allowed_only_intranet_user", "NOT_FOUND", "INVALID_ARG_VALUE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4548,6 +5507,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4557,6 +5517,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4566,6 +5527,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4575,6 +5537,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4584,6 +5547,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4593,6 +5557,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4602,6 +5567,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4611,6 +5577,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4620,6 +5587,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4629,6 +5597,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4638,6 +5607,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4647,6 +5617,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4656,6 +5627,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4665,6 +5637,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4674,6 +5647,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4683,6 +5657,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ENTITY_TYPE_NOT_SUPPORTED",
+            "ACCESS_DENIED",
+            "OWNER_NOT_FOUND",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4692,6 +5673,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ENTITY_TYPE_NOT_SUPPORTED", "ACCESS_DENIED", "NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4701,6 +5683,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4710,6 +5693,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ENTITY_TYPE_NOT_SUPPORTED", "ACCESS_DENIED", "NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4719,6 +5703,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4728,6 +5713,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ACCESS_DENIED", "INVALID_ARG_VALUE", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4737,6 +5723,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ENTITY_TYPE_NOT_SUPPORTED",
+            "ACCESS_DENIED",
+            "OWNER_NOT_FOUND",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4746,6 +5739,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ENTITY_TYPE_NOT_SUPPORTED",
+            "ACCESS_DENIED",
+            "NOT_FOUND",
+            "INVALID_ARG_VALUE",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4755,6 +5756,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "allowed_only_intranet_user",
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+            "CRM_FIELD_ERROR_VALUE_NOT_VALID",
+            "100",
+            "-",
+            "UPDATE_DYNAMIC_ITEM_RESTRICTED",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4764,6 +5774,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4773,6 +5784,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4782,6 +5794,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4791,6 +5804,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4800,6 +5814,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4809,6 +5824,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4818,6 +5834,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4827,6 +5844,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4836,6 +5854,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4845,6 +5864,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4854,6 +5874,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4863,6 +5884,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4872,6 +5894,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4881,6 +5904,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4890,6 +5914,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4899,6 +5924,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4908,6 +5934,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4917,6 +5944,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4926,6 +5954,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4935,6 +5964,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400", "403", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4944,6 +5974,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["403", "400", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4953,6 +5984,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4962,6 +5994,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400", "403", "ERROR_NOT_FOUND", "ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4971,6 +6004,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4980,6 +6014,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4989,6 +6024,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -4998,6 +6034,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5007,6 +6044,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5016,6 +6054,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5025,6 +6064,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5034,6 +6074,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "201650000001", "200540400001", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5043,6 +6084,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "201640400004", "200540400001", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5052,6 +6094,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5061,6 +6104,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "200540400002"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5070,6 +6114,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5079,6 +6124,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5088,6 +6134,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5097,6 +6144,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5106,6 +6154,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5115,6 +6164,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5124,6 +6174,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5133,6 +6184,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5142,6 +6194,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5151,6 +6204,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5160,6 +6214,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5169,6 +6224,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5178,6 +6234,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5187,6 +6244,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5196,6 +6254,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5205,6 +6264,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5214,6 +6274,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5223,6 +6284,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5232,6 +6294,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5241,6 +6304,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5250,6 +6314,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5259,6 +6324,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5268,6 +6334,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5277,6 +6344,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5286,6 +6354,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5295,6 +6364,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5304,6 +6374,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5313,6 +6384,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5322,6 +6394,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5331,6 +6404,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5340,6 +6414,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5349,6 +6424,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5358,6 +6434,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5367,6 +6444,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5376,6 +6454,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5385,6 +6464,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5394,6 +6474,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5403,6 +6484,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5412,6 +6494,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5421,6 +6504,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5430,6 +6514,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5439,6 +6524,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5448,6 +6534,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400", "403", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5457,6 +6544,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["403", "400", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5466,6 +6554,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5475,6 +6564,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400", "403", "ERROR_NOT_FOUND", "ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5484,6 +6574,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5493,6 +6584,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5502,6 +6594,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5511,6 +6604,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5520,6 +6614,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5529,6 +6624,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5538,6 +6634,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5547,6 +6644,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5556,6 +6654,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5565,6 +6664,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5574,6 +6674,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5583,6 +6684,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5592,6 +6694,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5601,6 +6704,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5610,6 +6714,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5619,6 +6724,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5628,6 +6734,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5637,6 +6744,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5646,6 +6754,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5655,6 +6764,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5664,6 +6774,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5673,6 +6784,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5682,6 +6794,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5691,6 +6804,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5700,6 +6814,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5709,6 +6824,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5718,6 +6834,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5727,6 +6844,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5736,6 +6854,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5745,6 +6864,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5754,6 +6874,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5763,6 +6884,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5772,6 +6894,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5781,6 +6904,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5790,6 +6914,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5799,6 +6924,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5808,6 +6934,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5817,6 +6944,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[
+            "allowed_only_intranet_user",
+            "ENTITY_TYPE_NOT_SUPPORTED",
+            "INVALID_ARG_VALUE",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5826,6 +6958,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5835,6 +6968,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5844,6 +6978,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5853,6 +6988,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5862,6 +6998,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5871,6 +7008,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5880,6 +7018,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5889,6 +7028,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5898,6 +7038,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5907,6 +7048,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5916,6 +7058,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5925,6 +7068,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5934,6 +7078,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "OWNER_NOT_FOUND",
+            "ACCESS_DENIED",
+            "NOT_FOUND",
+            "INVALID_ARG_VALUE",
+            "100",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5943,6 +7094,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "NOT_FOUND",
+            "MULTIPLE_BINDINGS",
+            "OWNER_NOT_FOUND",
+            "100",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5952,6 +7110,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5961,6 +7120,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5970,6 +7130,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5979,6 +7140,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "OWNER_NOT_FOUND",
+            "ACCESS_DENIED",
+            "NOT_FOUND",
+            "INVALID_ARG_VALUE",
+            "100",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5988,6 +7156,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "INVALID_ARG_VALUE", "FILE_SAVE_ERROR", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -5997,6 +7166,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6006,6 +7176,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6015,6 +7186,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6024,6 +7196,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "0",
+            "100",
+            "ACCESS_DENIED",
+            "NOT_FOUND",
+            "OWNER_NOT_FOUND",
+            "CAN_NOT_CHANGE_PINNED",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6033,6 +7213,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "100",
+            "ACCESS_DENIED",
+            "NOT_FOUND",
+            "OWNER_NOT_FOUND",
+            "CAN_NOT_CHANGE_PINNED",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6042,6 +7229,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_WRONG_CONTEXT",
+            "OWNER_NOT_FOUND",
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6051,6 +7244,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_WRONG_CONTEXT",
+            "OWNER_NOT_FOUND",
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6060,6 +7259,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_WRONG_CONTEXT",
+            "OWNER_NOT_FOUND",
+            "NOT_FOUND",
+            "ACCESS_DENIED",
+            "UNSUITABLE_TIMELINE_ITEM",
+            "FIELD_IS_REQUIRED",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6069,6 +7276,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "OWNER_NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6078,6 +7286,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND", "REMOVING_DISABLED", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6087,6 +7296,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6096,6 +7306,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6105,6 +7316,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "INVALID_ARG_VALUE", "FILE_SAVE_ERROR", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6114,6 +7326,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6123,6 +7336,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6132,6 +7346,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6141,6 +7356,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6150,6 +7366,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6159,6 +7376,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6168,6 +7386,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6177,6 +7396,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6186,6 +7406,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "INVALID_ARG_VALUE",
+            "ACCESS_DENIED",
+            "allowed_only_intranet_user",
+            "100",
+            "0",
+            "CREATE_DYNAMIC_TYPE_RESTRICTED",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6195,6 +7423,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["allowed_only_intranet_user", "ACCESS_DENIED", "BX_ERROR", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6204,6 +7433,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["allowed_only_intranet_user", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6213,6 +7443,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["allowed_only_intranet_user", "ACCESS_DENIED", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6222,6 +7453,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["allowed_only_intranet_user", "ACCESS_DENIED", "0"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6231,6 +7463,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["allowed_only_intranet_user", "ACCESS_DENIED", "INVALID_ARG_VALUE"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6240,6 +7473,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "allowed_only_intranet_user",
+            "UPDATE_DYNAMIC_TYPE_RESTRICTED",
+            "0",
+        ],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6249,6 +7488,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6258,6 +7498,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6267,6 +7508,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6276,6 +7518,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6285,6 +7528,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6294,6 +7538,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6303,6 +7548,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6312,6 +7558,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6321,6 +7568,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6330,6 +7578,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["400"],
         enabled: cfg!(feature = "crm"),
     },
     crate::runtime::MethodInfo {
@@ -6339,6 +7588,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "department"),
     },
     crate::runtime::MethodInfo {
@@ -6348,6 +7598,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "department"),
     },
     crate::runtime::MethodInfo {
@@ -6357,6 +7608,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "department"),
     },
     crate::runtime::MethodInfo {
@@ -6366,6 +7618,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "department"),
     },
     crate::runtime::MethodInfo {
@@ -6375,6 +7628,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "department"),
     },
     crate::runtime::MethodInfo {
@@ -6384,6 +7638,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6393,6 +7648,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "DISK_OBJ_22000",
+            "DISK_FILE_22003",
+            "ERROR_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6402,6 +7664,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_NOT_FOUND",
+            "DISK_FILE_22007",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6411,6 +7679,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6420,6 +7689,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6429,6 +7699,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6438,6 +7709,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6447,6 +7719,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6456,6 +7729,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_NOT_FOUND",
+            "DISK_OBJ_22000",
+            "DISK_FILE_22007",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6465,6 +7745,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_NOT_FOUND",
+            "DISK_OBJ_22000",
+            "0",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6474,6 +7761,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6483,6 +7771,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_NOT_FOUND",
+            "DISK_FILE_22003",
+            "DISK_FILE_22004",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6492,6 +7787,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "INVALID_QUERY",
+            "INVALID_TYPE",
+            "INVALID_FILTER",
+            "NOT_FOUND",
+            "UNSUPPORTED_STORAGE",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6501,6 +7804,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_NOT_FOUND",
+            "DISK_FILE_22002",
+            "DISK_FILE_22005",
+            "DISK_FILE_22006",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6510,6 +7821,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "DISK_OBJ_22000",
+            "ERROR_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6519,6 +7836,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "DISK_OBJ_22000",
+            "ERROR_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6528,6 +7851,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "DISK_OBJ_22000",
+            "ERROR_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6537,6 +7866,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6546,6 +7876,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6555,6 +7886,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6564,6 +7896,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6573,6 +7906,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "DISK_OBJ_22000",
+            "ERROR_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6582,6 +7921,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "DISK_OBJ_22000",
+            "ERROR_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6591,6 +7936,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6600,6 +7946,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6609,6 +7956,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6618,6 +7966,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_NOT_FOUND",
+            "DISK_BASE_SERVICE_22001",
+            "ERROR_COULD_NOT_SAVE_FILE",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6627,6 +7982,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6636,6 +7992,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "DISK_OBJ_22000",
+            "ERROR_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6645,6 +8007,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6654,6 +8017,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6663,6 +8027,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6672,6 +8037,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6681,6 +8047,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6690,6 +8057,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6699,6 +8067,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6708,6 +8077,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_NOT_FOUND",
+            "DISK_BASE_SERVICE_22001",
+            "ERROR_COULD_NOT_SAVE_FILE",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6717,6 +8093,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
     },
     crate::runtime::MethodInfo {
@@ -6726,6 +8103,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6735,6 +8113,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6744,6 +8123,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6753,6 +8133,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6762,6 +8143,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6771,6 +8153,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6780,6 +8163,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6789,6 +8173,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6798,6 +8183,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6807,6 +8193,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6816,6 +8203,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6825,6 +8213,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6834,6 +8223,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "BX_EMPTY_REQUIRED", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6843,6 +8233,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["BX_ERROR", "100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6852,6 +8243,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6861,6 +8253,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6870,6 +8263,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6879,6 +8273,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "BX_EMPTY_REQUIRED", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6888,6 +8283,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6897,6 +8293,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["BX_EMPTY_REQUIRED", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6906,6 +8303,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6915,6 +8313,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6924,6 +8323,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6933,6 +8333,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6942,6 +8343,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6951,6 +8353,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6960,6 +8363,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6969,6 +8373,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6978,6 +8383,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
     },
     crate::runtime::MethodInfo {
@@ -6987,6 +8393,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ENTITY_ALREADY_EXISTS",
+            "ERROR_CORE",
+            "ERROR_ARGUMENT",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -6996,6 +8408,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_ENTITY_NOT_FOUND",
+            "ACCESS_DENIED",
+            "ERROR_CORE",
+        ],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7005,6 +8423,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7014,6 +8433,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_ENTITY_NOT_FOUND",
+            "ACCESS_DENIED",
+            "ERROR_CORE",
+        ],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7023,6 +8448,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_ENTITY_NOT_FOUND",
+            "ERROR_ITEM_NOT_FOUND",
+            "ACCESS_DENIED",
+            "ERROR_CORE",
+        ],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7032,6 +8464,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7041,6 +8474,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_ENTITY_NOT_FOUND",
+            "ERROR_PROPERTY_ALREADY_EXISTS",
+            "ACCESS_DENIED",
+            "ERROR_UNSUPPORTED_PROPERTY_TYPE",
+            "ERROR_CORE",
+        ],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7050,6 +8491,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_ENTITY_NOT_FOUND",
+            "ERROR_PROPERTY_NOT_FOUND",
+            "ACCESS_DENIED",
+            "ERROR_CORE",
+        ],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7059,6 +8507,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_ENTITY_NOT_FOUND",
+            "ERROR_PROPERTY_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7068,6 +8522,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_ENTITY_NOT_FOUND",
+            "ERROR_PROPERTY_NOT_FOUND",
+            "ERROR_PROPERTY_ALREADY_EXISTS",
+            "ACCESS_DENIED",
+            "ERROR_CORE",
+        ],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7077,6 +8539,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_ENTITY_NOT_FOUND",
+            "ERROR_ITEM_NOT_FOUND",
+            "ACCESS_DENIED",
+            "ERROR_CORE",
+        ],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7086,6 +8555,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ACCESS_DENIED"],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7095,6 +8565,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_ENTITY_NOT_FOUND",
+            "ACCESS_DENIED",
+            "ERROR_CORE",
+        ],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7104,6 +8580,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_ENTITY_NOT_FOUND",
+            "ERROR_SECTION_NOT_FOUND",
+            "ACCESS_DENIED",
+            "ERROR_CORE",
+        ],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7113,6 +8596,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND"],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7122,6 +8606,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "ERROR_ENTITY_NOT_FOUND",
+            "ERROR_SECTION_NOT_FOUND",
+            "ACCESS_DENIED",
+            "ERROR_CORE",
+        ],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7131,6 +8622,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ENTITY_NOT_FOUND",
+            "ERROR_ENTITY_ALREADY_EXISTS",
+            "ERROR_ARGUMENT",
+            "ACCESS_DENIED",
+            "ERROR_CORE",
+        ],
         enabled: cfg!(feature = "entity"),
     },
     crate::runtime::MethodInfo {
@@ -7140,6 +8638,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CODE_EMPTY"],
         enabled: cfg!(feature = "basic"),
     },
     crate::runtime::MethodInfo {
@@ -7149,6 +8648,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7158,6 +8658,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7167,6 +8668,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7176,6 +8678,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7185,6 +8688,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7194,6 +8698,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7203,6 +8708,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "510", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
     },
     crate::runtime::MethodInfo {
@@ -7212,6 +8718,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["510", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
     },
     crate::runtime::MethodInfo {
@@ -7221,6 +8728,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
     },
     crate::runtime::MethodInfo {
@@ -7230,6 +8738,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["510", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
     },
     crate::runtime::MethodInfo {
@@ -7239,6 +8748,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
     },
     crate::runtime::MethodInfo {
@@ -7248,6 +8758,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["510", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
     },
     crate::runtime::MethodInfo {
@@ -7257,6 +8768,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "-", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
     },
     crate::runtime::MethodInfo {
@@ -7266,6 +8778,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "-", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
     },
     crate::runtime::MethodInfo {
@@ -7275,6 +8788,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
     },
     crate::runtime::MethodInfo {
@@ -7284,6 +8798,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
     },
     crate::runtime::MethodInfo {
@@ -7293,6 +8808,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7302,6 +8818,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7311,6 +8828,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7320,6 +8838,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7329,6 +8848,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7338,6 +8858,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7347,6 +8868,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7356,6 +8878,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7365,6 +8888,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7374,6 +8898,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7383,6 +8908,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7392,6 +8918,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7401,6 +8928,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7410,6 +8938,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7419,6 +8948,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7428,6 +8958,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7437,6 +8968,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7446,6 +8978,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "humanresources"),
     },
     crate::runtime::MethodInfo {
@@ -7455,6 +8988,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7464,6 +8998,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7473,6 +9008,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID_EMPTY", "ACCESS_ERROR", "ACCESS_DENIED_KICK"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7482,6 +9018,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID_EMPTY", "DIALOG_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7491,6 +9028,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "DIALOG_ID_EMPTY",
+            "USER_ID_EMPTY",
+            "ACCESS_ERROR",
+            "WRONG_REQUEST",
+        ],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7500,6 +9044,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "DIALOG_ID_EMPTY",
+            "ACCESS_DENIED",
+            "ACCESS_ERROR",
+            "AVATAR_ERROR",
+            "WRONG_REQUEST",
+        ],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7509,6 +9061,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "DIALOG_ID_EMPTY",
+            "ACCESS_ERROR",
+            "WRONG_COLOR",
+            "WRONG_REQUEST",
+        ],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7518,6 +9077,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID_EMPTY", "DIALOG_ID_EMPTY", "TITLE_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7527,6 +9087,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID_EMPTY", "ACCESS_ERROR", "ACCESS_DENIED_EXTEND"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7536,6 +9097,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "USER_ID_EMPTY",
+            "ACCESS_ERROR",
+            "ACCESS_DENIED_KICK",
+            "USER_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7545,6 +9113,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7554,6 +9123,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7563,6 +9133,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7572,6 +9143,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7581,6 +9153,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["INVALID_FORMAT", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7590,6 +9163,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7599,6 +9173,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["DIALOG_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7608,6 +9183,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "DIALOG_ID_EMPTY",
+            "FIRST_ID_STRING",
+            "LAST_ID_STRING",
+            "ACCESS_ERROR",
+        ],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7617,6 +9198,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7626,6 +9208,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["DIALOG_ID_EMPTY"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7635,6 +9218,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7644,6 +9228,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MESSAGE_ID_ERROR", "DIALOG_ID_EMPTY"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7653,6 +9238,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["DIALOG_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7662,6 +9248,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["DIALOG_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7671,6 +9258,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "DIALOG_ID_EMPTY",
+            "FILES_ERROR",
+            "SAVE_ERROR",
+            "ACCESS_ERROR",
+        ],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7680,6 +9274,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID_EMPTY", "FILE_ID_EMPTY"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7689,6 +9284,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["FILE_ID_EMPTY", "FILE_SAVE_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7698,6 +9294,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID_EMPTY", "DIALOG_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7707,6 +9304,20 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MESSAGE_EMPTY",
+            "USER_ID_EMPTY",
+            "USER_NOT_FOUND",
+            "CHAT_ID",
+            "ACCESS_ERROR",
+            "PARAMS_ERROR",
+            "ATTACH_ERROR",
+            "ATTACH_OVERSIZE",
+            "KEYBOARD_ERROR",
+            "MENU_ERROR",
+            "REPLY_ACCESS_ERROR",
+            "REPLY_FROM_OTHER_CHAT_ERROR",
+        ],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7716,6 +9327,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MESSAGE_ID_ERROR", "BOT_ID_ERROR", "COMMAND_ERROR", "PARAMS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7725,6 +9337,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MESSAGE_ID_ERROR", "CANT_EDIT_MESSAGE"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7734,6 +9347,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MESSAGE_ID_ERROR", "WITHOUT_CHANGES"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7743,6 +9357,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MESSAGE_ID_ERROR", "DIALOG_ID_EMPTY", "ACCESS_ERROR", "PARAMS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7752,6 +9367,16 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MESSAGE_ID_ERROR",
+            "CANT_EDIT_MESSAGE",
+            "ATTACH_ERROR",
+            "ATTACH_OVERSIZE",
+            "KEYBOARD_ERROR",
+            "KEYBOARD_OVERSIZE",
+            "menu_ERROR",
+            "MENU_OVERSIZE",
+        ],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7761,6 +9386,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "WRONG_AUTH_TYPE",
+            "USER_ID_EMPTY",
+            "MESSAGE_EMPTY",
+            "ATTACH_OVERSIZE",
+            "ATTACH_ERROR",
+        ],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7770,6 +9402,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ID_ERROR", "ANSWER_TEXT_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7779,6 +9412,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ID_ERROR", "NOTIFY_VALUE_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7788,6 +9422,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["PARAMS_ERROR", "ACCESS_DENIED"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7797,6 +9432,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["LAST_ID_AND_LAST_TYPE", "LAST_ID_STRING"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7806,6 +9442,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["SEARCH_TEXT_ERROR", "LAST_ID_STRING"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7815,6 +9452,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "WRONG_AUTH_TYPE",
+            "USER_ID_EMPTY",
+            "MESSAGE_EMPTY",
+            "ATTACH_OVERSIZE",
+            "ATTACH_ERROR",
+        ],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7824,6 +9468,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7833,6 +9478,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7842,6 +9488,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["PARAMS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7851,6 +9498,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7860,6 +9508,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "WRONG_AUTH_TYPE",
+            "USER_ID_EMPTY",
+            "MESSAGE_EMPTY",
+            "ATTACH_OVERSIZE",
+            "ATTACH_ERROR",
+        ],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7869,6 +9524,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7878,6 +9534,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["DIALOG_ID_EMPTY"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7887,6 +9544,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7896,6 +9554,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["DIALOG_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7905,6 +9564,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["DIALOG_ID_EMPTY"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7914,6 +9574,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7923,6 +9584,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["FIND_SHORT"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7932,6 +9594,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["FIND_SHORT"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7941,6 +9604,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["DIALOG_ID_EMPTY"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7950,6 +9614,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["DIALOG_ID_EMPTY"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7959,6 +9624,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7968,6 +9634,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["FIND_SHORT"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7977,6 +9644,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ID_EMPTY", "USER_NOT_EXISTS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7986,6 +9654,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["INVALID_FORMAT"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -7995,6 +9664,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -8004,6 +9674,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -8013,6 +9684,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -8022,6 +9694,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["STATUS_ERROR"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -8031,6 +9704,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -8040,6 +9714,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -8049,6 +9724,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -8058,6 +9734,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["FILE_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -8067,6 +9744,16 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "FILE_EMPTY",
+            "FILE_INVALID_CONTENT",
+            "CHAT_NOT_FOUND",
+            "FOLDER_ERROR",
+            "UPLOAD_FAILED",
+            "SEND_FAILED",
+            "FILE_TOO_LARGE",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "im"),
     },
     crate::runtime::MethodInfo {
@@ -8076,6 +9763,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+            "IFRAME_HTTPS",
+            "HASH_ERROR",
+            "PARAMS_ERROR",
+            "LANG_ERROR",
+            "WRONG_REQUEST",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8085,6 +9781,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_APP_ID_ERROR", "APP_ID_ERROR", "WRONG_REQUEST"],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8094,6 +9791,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_APP_ID_ERROR", "APP_ID_ERROR", "IFRAME_HTTPS", "WRONG_REQUEST"],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8103,6 +9801,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8112,6 +9811,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["INVALID_FORMAT", "BOT_ID_ERROR", "APP_ID_ERROR", "WRONG_REQUEST"],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8121,6 +9821,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["AUTHORIZE_ERROR", "ACCESS_ERROR"],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8130,6 +9831,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "ACCESS_ERROR",
+            "WRONG_REQUEST",
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8139,6 +9847,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["BOT_ID_ERROR", "APP_ID_ERROR", "DIALOG_ID_EMPTY"],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8148,6 +9857,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "USER_ID_EMPTY",
+            "WRONG_REQUEST",
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8157,6 +9873,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "USER_ID_EMPTY",
+            "ACCESS_ERROR",
+            "WRONG_REQUEST",
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8166,6 +9890,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "ACCESS_DENIED",
+            "ACCESS_ERROR",
+            "AVATAR_ERROR",
+            "WRONG_REQUEST",
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8175,6 +9908,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "ACCESS_ERROR",
+            "WRONG_COLOR",
+            "WRONG_REQUEST",
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8184,6 +9925,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "TITLE_EMPTY",
+            "ACCESS_ERROR",
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8193,6 +9941,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "ACCESS_ERROR",
+            "WRONG_REQUEST",
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8202,6 +9957,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "USER_ID_EMPTY",
+            "ACCESS_ERROR",
+            "WRONG_REQUEST",
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8211,6 +9974,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID_EMPTY", "ACCESS_ERROR", "BOT_ID_ERROR", "APP_ID_ERROR"],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8220,6 +9984,18 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "COMMAND_ID_ERROR",
+            "APP_ID_ERROR",
+            "MESSAGE_ID_EMPTY",
+            "MESSAGE_EMPTY",
+            "ATTACH_ERROR",
+            "ATTACH_OVERSIZE",
+            "KEYBOARD_ERROR",
+            "KEYBOARD_OVERSIZE",
+            "MENU_ERROR",
+            "WRONG_REQUEST",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8229,6 +10005,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "EVENT_COMMAND_ADD_ERROR",
+            "COMMAND_ERROR",
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+            "LANG_ERROR",
+            "WRONG_REQUEST",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8238,6 +10022,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["COMMAND_ID_ERROR", "APP_ID_ERROR", "WRONG_REQUEST"],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8247,6 +10032,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "COMMAND_ID_ERROR",
+            "APP_ID_ERROR",
+            "EVENT_COMMAND_ADD_ERROR",
+            "WRONG_REQUEST",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8256,6 +10047,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["DIALOG_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8265,6 +10057,19 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+            "DIALOG_ID_EMPTY",
+            "MESSAGE_EMPTY",
+            "ATTACH_OVERSIZE",
+            "ATTACH_ERROR",
+            "KEYBOARD_ERROR",
+            "KEYBOARD_OVERSIZE",
+            "MENU_ERROR",
+            "MENU_OVERSIZE",
+            "WRONG_REQUEST",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8274,6 +10079,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+            "MESSAGE_ID_ERROR",
+            "CANT_EDIT_MESSAGE",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8283,6 +10094,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["BOT_ID_ERROR", "APP_ID_ERROR", "MESSAGE_ID_ERROR", "WITHOUT_CHANGES"],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8292,6 +10104,18 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+            "MESSAGE_ID_ERROR",
+            "ATTACH_ERROR",
+            "ATTACH_OVERSIZE",
+            "KEYBOARD_ERROR",
+            "KEYBOARD_OVERSIZE",
+            "menu_ERROR",
+            "MENU_OVERSIZE",
+            "CANT_EDIT_MESSAGE",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8301,6 +10125,19 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "WRONG_AUTH_TYPE",
+            "ACCESS_DENIED",
+            "EVENT_MESSAGE_ADD_ERROR",
+            "EVENT_MESSAGE_UPDATE_ERROR",
+            "EVENT_MESSAGE_DELETE_ERROR",
+            "EVENT_WELCOME_MESSAGE_ERROR",
+            "EVENT_BOT_DELETE_ERROR",
+            "CODE_ERROR",
+            "NAME_ERROR",
+            "MAX_COUNT_ERROR",
+            "WRONG_REQUEST",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8310,6 +10147,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "WRONG_AUTH_TYPE",
+            "ACCESS_DENIED",
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+            "WRONG_REQUEST",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8319,6 +10163,19 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "WRONG_AUTH_TYPE",
+            "ACCESS_DENIED",
+            "BOT_ID_ERROR",
+            "APP_ID_ERROR",
+            "EVENT_MESSAGE_ADD_ERROR",
+            "EVENT_MESSAGE_UPDATE_ERROR",
+            "EVENT_MESSAGE_DELETE_ERROR",
+            "EVENT_WELCOME_MESSAGE_ERROR",
+            "EVENT_BOT_DELETE_ERROR",
+            "NAME_ERROR",
+            "WRONG_REQUEST",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8328,6 +10185,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["BOT_TOKEN_NOT_SPECIFIED", "PARAMS_REQUIRED", "BOT_NOT_FOUND"],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8337,6 +10195,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["BOT_TOKEN_NOT_SPECIFIED"],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8346,6 +10205,20 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_CODE_REQUIRED",
+            "BOT_PROPERTIES_REQUIRED",
+            "BOT_CODE_ALREADY_TAKEN",
+            "BOT_INVALID_TYPE",
+            "BOT_INVALID_EVENT_MODE",
+            "BOT_WEBHOOK_URL_REQUIRED",
+            "BOT_REGISTER_FAILED",
+            "BOT_INVALID_CALLBACK",
+            "BOT_LIMIT_EXCEEDED",
+            "BOT_AVATAR_INCORRECT_TYPE",
+            "BOT_AVATAR_INCORRECT_SIZE",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8355,6 +10228,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "BOT_UNREGISTER_FAILED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8364,6 +10244,17 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "BOT_INVALID_EVENT_MODE",
+            "BOT_INVALID_CALLBACK",
+            "BOT_AVATAR_INCORRECT_TYPE",
+            "BOT_AVATAR_INCORRECT_SIZE",
+            "BOT_TOKEN_ROTATION_FAILED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8373,6 +10264,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8382,6 +10280,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "EMPTY_USER_IDS",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8391,6 +10297,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "EMPTY_USER_IDS",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8400,6 +10314,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+            "REACTION_NOT_FOUND",
+            "REACTION_ALREADY_SET",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8409,6 +10332,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+            "REACTION_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8418,6 +10349,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8427,6 +10365,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "BOT_TYPE_NOT_ALLOWED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8436,6 +10381,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "BOT_TYPE_NOT_ALLOWED",
+            "MESSAGE_NOT_FOUND",
+            "MESSAGE_ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8445,6 +10399,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+            "MESSAGE_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8454,6 +10416,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+            "EMPTY_MESSAGE",
+            "SENDING_FAILED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8463,6 +10434,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8472,6 +10450,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8481,6 +10466,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8490,6 +10482,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8499,6 +10498,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8508,6 +10514,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8517,6 +10529,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8526,6 +10545,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8535,6 +10561,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8544,6 +10577,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8553,6 +10593,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "COMMAND_ANSWER_FAILED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8562,6 +10609,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8571,6 +10624,16 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "COMMAND_NAME_INVALID",
+            "COMMAND_REQUIRED",
+            "COMMAND_TITLE_REQUIRED",
+            "COMMAND_REGISTER_FAILED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8580,6 +10643,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "COMMAND_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8589,6 +10659,16 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "COMMAND_NOT_FOUND",
+            "COMMAND_NAME_EMPTY",
+            "COMMAND_NAME_INVALID",
+            "COMMAND_ALREADY_EXISTS",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8598,6 +10678,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "SCOPE_ERROR",
+            "AUTH_ERROR",
+            "USER_NOT_SUBSCRIBED",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8607,6 +10696,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "FILE_ACCESS_ERROR",
+            "FILE_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8616,6 +10713,18 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "BOT_TOKEN_NOT_SPECIFIED",
+            "BOT_ID_REQUIRED",
+            "BOT_NOT_FOUND",
+            "BOT_OWNERSHIP_ERROR",
+            "FILE_EMPTY",
+            "FILE_INVALID_CONTENT",
+            "FILE_FOLDER_ERROR",
+            "FILE_UPLOAD_FAILED",
+            "FILE_SEND_FAILED",
+            "FILE_TOO_LARGE",
+        ],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8625,6 +10734,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "imbot"),
     },
     crate::runtime::MethodInfo {
@@ -8634,6 +10744,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_AUTH_TYPE", "ERROR_ARGUMENT"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8643,6 +10754,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "NOT_ACTIVE_LINE",
+            "IMCONNECTOR_NO_CORRECT_PROVIDER",
+            "ERROR_ARGUMENT",
+            "CHAT_RENAMING_FAILED",
+        ],
         enabled: cfg!(feature = "imconnector"),
     },
     crate::runtime::MethodInfo {
@@ -8652,6 +10769,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_AUTH_TYPE", "ERROR_ARGUMENT"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8661,6 +10779,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "WRONG_AUTH_TYPE",
+            "ERROR_ARGUMENT",
+            "NOT_ACTIVE_LINE",
+            "IMCONNECTOR_NO_CORRECT_PROVIDER",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8670,6 +10794,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_AUTH_TYPE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8679,6 +10804,17 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "APPLICATION_REGISTRATION_ERROR_POINT",
+            "CONNECTOR_ID_REQUIRED",
+            "NAME_REQUIRED",
+            "ICON_REQUIRED",
+            "NO_APPLICATION_ID",
+            "NO_PLACEMENT_HANDLER",
+            "APPLICATION_REGISTRATION_ERROR",
+            "GENERAL_CONNECTOR_REGISTRATION_ERROR",
+            "WRONG_AUTH_TYPE",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8688,6 +10824,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "WRONG_AUTH_TYPE",
+            "ERROR_ARGUMENT",
+            "NOT_ACTIVE_LINE",
+            "IMCONNECTOR_NO_CORRECT_PROVIDER",
+            "IMCONNECTOR_NOT_SPECIFIED_CORRECT_COMMAND",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8697,6 +10840,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "WRONG_AUTH_TYPE",
+            "ERROR_ARGUMENT",
+            "IMCONNECTOR_NO_CORRECT_PROVIDER",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8706,6 +10854,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "WRONG_AUTH_TYPE",
+            "ERROR_ARGUMENT",
+            "IMCONNECTOR_NO_CORRECT_PROVIDER",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8715,6 +10868,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_AUTH_TYPE", "ERROR_ARGUMENT"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8724,6 +10878,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "APPLICATION_UNREGISTRATION_ERROR",
+            "NO_APPLICATION_ID",
+            "WRONG_AUTH_TYPE",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8733,6 +10892,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "WRONG_AUTH_TYPE",
+            "ERROR_ARGUMENT",
+            "NOT_ACTIVE_LINE",
+            "IMCONNECTOR_NO_CORRECT_PROVIDER",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8742,6 +10907,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID_EMPTY", "BOT_ID_ERROR", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8751,6 +10917,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID_EMPTY", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8760,6 +10927,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID_EMPTY", "WRONG_CHAT", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8769,6 +10937,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "USER_ID_EMPTY",
+            "QUEUE_ID_EMPTY",
+            "TRANSFER_ID_EMPTY",
+            "BOT_ID_ERROR",
+            "OPERATOR_WRONG",
+            "WRONG_AUTH_TYPE",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8778,6 +10955,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8787,6 +10965,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CONFIG_ID_EMPTY", "CONFIG_WRONG_USER_PERMISSION"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8796,6 +10975,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CONFIG_ID_EMPTY"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8805,6 +10985,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["INVALID_FORMAT"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8814,6 +10995,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8823,6 +11005,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CONFIG_ID_EMPTY", "CONFIG_WRONG_USER_PERMISSION"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8832,6 +11015,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "ERROR_ARGUMENT"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8841,6 +11025,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CRM_CHAT_EMPTY_CRM_DATA", "ERROR_ARGUMENT"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8850,6 +11035,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_ARGUMENT",
+            "IM_NOT_INSTALLED",
+            "CHAT_NOT_IN_CRM",
+            "CRM_CHAT_USER_NOT_ACTIVE",
+            "WRONG_REQUEST",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8859,6 +11052,17 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "CRM_CHAT_EMPTY_USER",
+            "CRM_CHAT_EMPTY_CRM_DATA",
+            "ERROR_ARGUMENT",
+            "IM_NOT_INSTALLED",
+            "CHAT_NOT_IN_CRM",
+            "CHAT_DELETE_USER_PERMISSION_DENIED",
+            "CRM_CHAT_USER_NOT_ACTIVE",
+            "WRONG_REQUEST",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8868,6 +11072,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID",
+            "CHAT_TYPE",
+            "ACCESS_DENIED",
+            "USER_ID",
+            "ERROR_USER_NOT_OPERATOR",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8877,6 +11088,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_ARGUMENT",
+            "CHAT_NOT_IN_CRM",
+            "MESSAGE_ADD_ERROR",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8886,6 +11103,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["IM_NOT_INSTALLED", "ACCESS_ERROR"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8895,6 +11113,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID", "CHAT_TYPE", "CANT_SAVE_QUICK_ANSWER", "ACCESS_DENIED"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8904,6 +11123,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8913,6 +11133,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CODE", "IMBOT_ERROR", "NOT_FOUND", "INACTIVE"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8922,6 +11143,19 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "WRONG_AUTH_TYPE",
+            "CODE",
+            "IMBOT_ERROR",
+            "NOT_FOUND",
+            "USER_ID_EMPTY",
+            "USER_MESSAGE_LIMIT",
+            "MESSAGE_EMPTY",
+            "ATTACH_OVERSIZE",
+            "ATTACH_ERROR",
+            "KEYBOARD_ERROR",
+            "WRONG_REQUEST",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8931,6 +11165,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8940,6 +11175,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8949,6 +11185,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8958,6 +11195,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID",
+            "CHAT_TYPE",
+            "ACCESS_DENIED",
+            "ACCESS_DENIED_KICK",
+            "USER_ID",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8967,6 +11211,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8976,6 +11221,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHAT_ID_EMPTY",
+            "USER_ID_EMPTY",
+            "QUEUE_ID_EMPTY",
+            "TRANSFER_ID_EMPTY",
+            "OPERATOR_WRONG",
+        ],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8985,6 +11237,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -8994,6 +11247,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["EMPTY_SESSION_ID", "EMPTY_VOTE_PARAMS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -9003,6 +11257,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_REQUIRED_PARAM", "INVALID_SESSION_ID", "ACCESS_DENIED"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -9012,6 +11267,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID_EMPTY", "OPERATOR_WRONG"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -9021,6 +11277,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -9030,6 +11287,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID_EMPTY", "CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -9039,6 +11297,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -9048,6 +11307,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -9057,6 +11317,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -9066,6 +11327,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -9075,6 +11337,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
     },
     crate::runtime::MethodInfo {
@@ -9084,6 +11347,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+            "CARD_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9093,6 +11363,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "BLOCK_NOT_FOUND",
+            "ACCESS_DENIED",
+            "BAD_ANCHOR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9102,6 +11379,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+            "NODES_NOT_FOUND",
+            "TYPE_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9111,6 +11396,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+            "CARD_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9120,6 +11412,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9129,6 +11422,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9138,6 +11438,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9147,6 +11453,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9156,6 +11469,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "LANDING_NOT_EXIST",
+            "BLOCK_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9165,6 +11484,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9174,6 +11494,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9183,6 +11504,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+            "CARD_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9192,6 +11520,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "BLOCK_NOT_FOUND",
+            "ACCESS_DENIED",
+            "INCORRECT_AFFECTED",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9201,6 +11536,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "LANDING_NOT_EXIST",
+            "BLOCK_NOT_FOUND",
+            "TYPE_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9210,6 +11552,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "LANDING_NOT_EXIST",
+            "BLOCK_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9219,6 +11567,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "BLOCK_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9228,6 +11582,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "TYPE_ERROR",
+            "LANDING_NOT_EXIST",
+            "BLOCK_NOT_FOUND",
+            "ACCESS_DENIED",
+            "NODES_NOT_FOUND",
+            "INCORRECT_AFFECTED",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9237,6 +11600,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "BLOCK_NOT_FOUND", "FILE_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9246,6 +11610,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9255,6 +11620,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9264,6 +11636,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9273,6 +11652,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_ARGUMENT",
+            "REGISTER_ERROR_DATA",
+            "CONTENT_IS_BAD",
+            "BX_EMPTY_REQUIRED",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9282,6 +11668,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9291,6 +11678,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "SITE_NOT_FOUND",
+            "FOLDER_NOT_FOUND",
+            "SLASH_IS_NOT_ALLOWED",
+            "CANT_BE_EMPTY",
+            "WRONG_CODE_FORMAT",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9300,6 +11696,17 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "SITE_ERROR",
+            "LANDING_ERROR",
+            "ACCESS_DENIED",
+            "FOLDER_NOT_FOUND",
+            "WRONG_DATA",
+            "SLASH_IS_NOT_ALLOWED",
+            "CANT_BE_EMPTY",
+            "WRONG_CODE_FORMAT",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9309,6 +11716,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_CANT_BE_ADDED",
+            "BLOCK_WRONG_VERSION",
+            "BLOCK_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9318,6 +11733,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["LANDING_NOT_EXIST", "SITE_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9327,6 +11743,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9336,6 +11758,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "LANDING_IS_LOCK",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9345,6 +11775,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9354,6 +11790,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+            "BLOCK_WRONG_SORT",
+            "TYPE_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9363,6 +11807,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "TYPE_ERROR",
+            "LANDING_NOT_EXIST",
+            "BLOCK_NOT_FOUND",
+            "BLOCK_CANT_BE_ADDED",
+            "BLOCK_WRONG_VERSION",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9372,6 +11825,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9381,6 +11835,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9390,6 +11845,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "LANDING_NOT_EXIST"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9399,6 +11855,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9408,6 +11871,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9417,6 +11886,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "CANT_DELETE_MAIN",
+            "UNABLE_DELETE_INCLUDE",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9426,6 +11903,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9435,6 +11913,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+            "TYPE_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9444,6 +11929,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+            "TYPE_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9453,6 +11945,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "DELETE_ACCESS_DENIED",
+            "FOLDER_NOT_FOUND",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9462,6 +11963,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9471,6 +11978,21 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "PUBLIC_PAGE_REACHED",
+            "LANDING_PAYMENT_FAILED",
+            "LANDING_PAYMENT_FAILED_BLOCK",
+            "PUBLIC_SITE_REACHED",
+            "PUBLIC_SITE_REACHED_FREE",
+            "PHONE_NOT_CONFIRMED",
+            "EMAIL_NOT_CONFIRMED",
+            "URLCHECKER_FAIL",
+            "LICENSE_EXPIRED",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9480,6 +12002,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "LANDING_NOT_EXIST", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9489,6 +12012,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9498,6 +12022,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9507,6 +12037,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "TYPE_ERROR", "BLOCK_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9516,6 +12047,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9525,6 +12063,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "LANDING_NOT_EXIST",
+            "ACCESS_DENIED",
+            "BLOCK_NOT_FOUND",
+            "BLOCK_WRONG_SORT",
+            "TYPE_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9534,6 +12080,18 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "SITE_NOT_FOUND",
+            "FOLDER_NOT_FOUND",
+            "SLASH_IS_NOT_ALLOWED",
+            "CANT_BE_EMPTY",
+            "WRONG_CODE_FORMAT",
+            "CANT_DELETE_MAIN",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9543,6 +12101,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ERROR_ARGUMENT",
+            "ACCESS_DENIED",
+            "insufficient_scope",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9552,6 +12116,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_ARGUMENT",
+            "SYSTEM_ERROR",
+            "insufficient_scope",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9561,6 +12131,19 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_ARGUMENT",
+            "MISSING_PARAMS",
+            "REQUIRED_FIELD_NO_EXISTS",
+            "MANIFEST_INTERSECT_IMG",
+            "CONTENT_IS_BAD",
+            "PRESET_CONTENT_IS_BAD",
+            "UNSUPPORTED_BLOCK_TYPE",
+            "UNSUPPORTED_BLOCK_SUBTYPE",
+            "insufficient_scope",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9570,6 +12153,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "PLACEMENT_NO_EXIST", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9579,6 +12163,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ERROR_ARGUMENT",
+            "ACCESS_DENIED",
+            "insufficient_scope",
+            "-",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9588,6 +12179,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["APP_NOT_FOUND"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9597,6 +12189,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9606,6 +12199,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["REQUIRED_FIELD_NO_EXISTS", "REQUIRED_PARAM_NO_EXISTS"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9615,6 +12209,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9624,6 +12219,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "IS_NOT_ADMIN",
+            "FEATURE_NOT_AVAIL",
+            "MISSING_PARAMS",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9633,6 +12234,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "IS_NOT_ADMIN", "FEATURE_NOT_AVAIL"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9642,6 +12244,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "IS_NOT_ADMIN",
+            "FEATURE_NOT_AVAIL",
+            "MISSING_PARAMS",
+            "ROLE_SCOPE_MISMATCH",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9651,6 +12260,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "IS_NOT_ADMIN", "FEATURE_NOT_AVAIL"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9660,6 +12270,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "IS_NOT_ADMIN",
+            "FEATURE_NOT_AVAIL",
+            "MISSING_PARAMS",
+            "ERROR_ARGUMENT",
+            "ROLE_SCOPE_MISMATCH",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9669,6 +12287,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "IS_NOT_ADMIN",
+            "FEATURE_NOT_AVAIL",
+            "MISSING_PARAMS",
+            "ROLE_SCOPE_MISMATCH",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9678,6 +12303,18 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "SITE_LIMIT_REACHED",
+            "DOMAIN_NOT_FOUND",
+            "DOMAIN_IS_INCORRECT",
+            "DOMAIN_EXIST_TRASH",
+            "DOMAIN_DISABLE",
+            "DOMAIN_EXIST",
+            "SLASH_IS_NOT_ALLOWED",
+            "CONTROLLER_ERROR_BADRESPONSE",
+            "CONTROLLER_ERROR_BADLICENSE",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9687,6 +12324,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "BX_EMPTY_REQUIRED",
+            "FOLDER_IS_NOT_UNIQUE",
+            "SLASH_IS_NOT_ALLOWED",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9696,6 +12339,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "TYPE_ERROR", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9705,6 +12349,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "TYPE_ERROR", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9714,6 +12359,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "ACCESS_DENIED_DELETED",
+            "SITE_IS_NOT_EMPTY",
+            "SITE_IS_LOCK",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9723,6 +12377,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "AI_SITE_EXPORT_NOT_ALLOWED",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9732,6 +12393,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9741,6 +12403,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["TYPE_ERROR", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9750,6 +12413,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9759,6 +12423,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["TYPE_ERROR", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9768,6 +12433,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9777,6 +12443,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9786,6 +12453,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "FEATURE_NOT_AVAIL", "MISSING_PARAMS"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9795,6 +12463,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9804,6 +12473,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "ACCESS_DENIED_DELETED",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9813,6 +12489,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "FOLDER_CONTAINS_AREAS",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9822,6 +12505,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9831,6 +12515,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "TOTAL_SITE_REACHED",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9840,6 +12531,21 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "PHONE_NOT_CONFIRMED",
+            "EMAIL_NOT_CONFIRMED",
+            "URLCHECKER_FAIL",
+            "PUBLIC_PAGE_REACHED",
+            "LANDING_PAYMENT_FAILED",
+            "LANDING_PAYMENT_FAILED_BLOCK",
+            "PUBLIC_SITE_REACHED",
+            "PUBLIC_SITE_REACHED_FREE",
+            "LICENSE_EXPIRED",
+            "TYPE_ERROR",
+            "SYSTEM_ERROR",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9849,6 +12555,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9858,6 +12565,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "IS_NOT_ADMIN",
+            "FEATURE_NOT_AVAIL",
+            "MISSING_PARAMS",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9867,6 +12580,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9876,6 +12590,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "TYPE_ERROR", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9885,6 +12600,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "TYPE_ERROR", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9894,6 +12610,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9903,6 +12620,19 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "DOMAIN_NOT_FOUND",
+            "DOMAIN_IS_INCORRECT",
+            "DOMAIN_EXIST_TRASH",
+            "DOMAIN_DISABLE",
+            "DOMAIN_EXIST",
+            "CODE_IS_NOT_UNIQUE",
+            "SLASH_IS_NOT_ALLOWED",
+            "CONTROLLER_ERROR_BADRESPONSE",
+            "CONTROLLER_ERROR_BADLICENSE",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9912,6 +12642,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "MISSING_PARAMS",
+            "ACCESS_DENIED",
+            "FOLDER_IS_NOT_UNIQUE",
+            "SLASH_IS_NOT_ALLOWED",
+        ],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9921,6 +12657,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9930,6 +12667,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9939,6 +12677,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9948,6 +12687,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED", "ERROR_ARGUMENT", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9957,6 +12697,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ACCESS_DENIED", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9966,6 +12707,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ENTITY_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9975,6 +12717,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ENTITY_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9984,6 +12727,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -9993,6 +12737,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ENTITY_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -10002,6 +12747,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["MISSING_PARAMS", "ENTITY_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
     },
     crate::runtime::MethodInfo {
@@ -10011,6 +12757,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_IBLOCK_ALREADY_EXISTS",
+            "ERROR_ADD_IBLOCK",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10020,6 +12772,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_IBLOCK_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10029,6 +12786,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_IBLOCK_NOT_FOUND",
+            "ERROR_ELEMENT_ALREADY_EXISTS",
+            "ERROR_ADD_ELEMENT",
+            "ERROR_ELEMENT_FIELD_VALUE",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10038,6 +12803,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_IBLOCK_NOT_FOUND",
+            "ERROR_ELEMENT_NOT_FOUND",
+            "ERROR_DELETE_ELEMENT",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10047,6 +12819,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_IBLOCK_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10056,6 +12833,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_IBLOCK_NOT_FOUND",
+            "ERROR_ELEMENT_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10065,6 +12848,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_IBLOCK_NOT_FOUND",
+            "ERROR_ELEMENT_NOT_FOUND",
+            "ERROR_UPDATE_ELEMENT",
+            "ERROR_ELEMENT_FIELD_VALUE",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10074,6 +12865,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_IBLOCK_NOT_FOUND",
+            "ERROR_SAVE_FIELD",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10083,6 +12880,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_IBLOCK_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10092,6 +12894,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_IBLOCK_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10101,6 +12908,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_IBLOCK_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10110,6 +12922,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_IBLOCK_NOT_FOUND",
+            "ERROR_UPDATE_FIELD",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10119,6 +12937,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ERROR_REQUIRED_PARAMETERS_MISSING", "ACCESS_DENIED"],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10128,6 +12947,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10137,6 +12957,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_ADD_SECTION",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10146,6 +12971,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_SECTION_NOT_FOUND",
+            "ERROR_DELETE_SECTION",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10155,6 +12986,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ERROR_REQUIRED_PARAMETERS_MISSING", "ACCESS_DENIED"],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10164,6 +12996,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_SECTION_NOT_FOUND",
+            "ERROR_UPDATE_SECTION",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10173,6 +13011,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_REQUIRED_PARAMETERS_MISSING",
+            "ERROR_IBLOCK_NOT_FOUND",
+            "ERROR_UPDATE_IBLOCK",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "lists"),
     },
     crate::runtime::MethodInfo {
@@ -10182,6 +13026,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["-"],
         enabled: cfg!(feature = "log"),
     },
     crate::runtime::MethodInfo {
@@ -10191,6 +13036,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["-"],
         enabled: cfg!(feature = "log"),
     },
     crate::runtime::MethodInfo {
@@ -10200,6 +13046,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "log"),
     },
     crate::runtime::MethodInfo {
@@ -10209,6 +13056,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "SONET_CONTROLLER_LIVEFEED_BLOGPOST_ADD_ERROR",
+            "SONET_CONTROLLER_LIVEFEED_BLOGPOST_MODULE_BLOG_NOT_INSTALLED",
+            "SONET_CONTROLLER_LIVEFEED_BLOG_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "log"),
     },
     crate::runtime::MethodInfo {
@@ -10218,6 +13070,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0", "403"],
         enabled: cfg!(feature = "log"),
     },
     crate::runtime::MethodInfo {
@@ -10227,6 +13080,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "log"),
     },
     crate::runtime::MethodInfo {
@@ -10236,6 +13090,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "log"),
     },
     crate::runtime::MethodInfo {
@@ -10245,6 +13100,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "log"),
     },
     crate::runtime::MethodInfo {
@@ -10254,6 +13110,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["SONET_CONTROLLER_LIVEFEED_BLOGPOST_UPDATE_ERROR", "EMPTY_TITLE"],
         enabled: cfg!(feature = "log"),
     },
     crate::runtime::MethodInfo {
@@ -10263,6 +13120,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10272,6 +13130,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10281,6 +13140,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10290,6 +13150,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10299,6 +13160,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10308,6 +13170,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10317,6 +13180,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10326,6 +13190,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10335,6 +13200,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10344,6 +13210,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10353,6 +13220,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10362,6 +13230,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10371,6 +13240,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10380,6 +13250,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10389,6 +13260,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10398,6 +13270,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10407,6 +13280,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10416,6 +13290,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10425,6 +13300,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10434,6 +13310,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10443,6 +13320,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10452,6 +13330,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10461,6 +13340,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10470,6 +13350,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mail"),
     },
     crate::runtime::MethodInfo {
@@ -10479,6 +13360,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "mailservice"),
     },
     crate::runtime::MethodInfo {
@@ -10488,6 +13370,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "mailservice"),
     },
     crate::runtime::MethodInfo {
@@ -10497,6 +13380,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "mailservice"),
     },
     crate::runtime::MethodInfo {
@@ -10506,6 +13390,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "mailservice"),
     },
     crate::runtime::MethodInfo {
@@ -10515,6 +13400,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "mailservice"),
     },
     crate::runtime::MethodInfo {
@@ -10524,6 +13410,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "mailservice"),
     },
     crate::runtime::MethodInfo {
@@ -10533,6 +13420,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "main"),
     },
     crate::runtime::MethodInfo {
@@ -10542,6 +13430,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "main"),
     },
     crate::runtime::MethodInfo {
@@ -10551,6 +13440,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "main"),
     },
     crate::runtime::MethodInfo {
@@ -10560,6 +13450,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "main"),
     },
     crate::runtime::MethodInfo {
@@ -10569,6 +13460,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "main"),
     },
     crate::runtime::MethodInfo {
@@ -10578,6 +13470,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_SENDER_VALIDATION_FAILURE",
+            "ERROR_MESSAGE_NOT_FOUND",
+            "ERROR_MESSAGE_STATUS_INCORRECT",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "messageservice"),
     },
     crate::runtime::MethodInfo {
@@ -10587,6 +13485,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_SENDER_VALIDATION_FAILURE",
+            "ERROR_SENDER_ALREADY_INSTALLED",
+            "ERROR_SENDER_ADD_FAILURE",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "messageservice"),
     },
     crate::runtime::MethodInfo {
@@ -10596,6 +13500,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_SENDER_VALIDATION_FAILURE",
+            "ERROR_SENDER_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "messageservice"),
     },
     crate::runtime::MethodInfo {
@@ -10605,6 +13514,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "messageservice"),
     },
     crate::runtime::MethodInfo {
@@ -10614,6 +13524,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_SENDER_CODE_REQUIRED",
+            "ERROR_SENDER_OTHER_PARAMS_REQUIRED",
+            "ERROR_SENDER_NOT_FOUND",
+            "ERROR_SENDER_UPDATE_FAILURE",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "messageservice"),
     },
     crate::runtime::MethodInfo {
@@ -10623,6 +13540,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "basic"),
     },
     crate::runtime::MethodInfo {
@@ -10632,6 +13550,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10641,6 +13560,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10650,6 +13570,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10659,6 +13580,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10668,6 +13590,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10677,6 +13600,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10686,6 +13610,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10695,6 +13620,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10704,6 +13630,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10713,6 +13640,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10722,6 +13650,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10731,6 +13660,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10740,6 +13670,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10749,6 +13680,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10758,6 +13690,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10767,6 +13700,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10776,6 +13710,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10785,6 +13720,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10794,6 +13730,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10803,6 +13740,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10812,6 +13750,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10821,6 +13760,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10830,6 +13770,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10839,6 +13780,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10848,6 +13790,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "note"),
     },
     crate::runtime::MethodInfo {
@@ -10857,6 +13800,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_PLACEMENT_MAX_COUNT",
+            "ERROR_PLACEMENT_USER_MODE",
+            "EMPTY_ERROR_HANDLER_URL",
+            "ERROR_ARGUMENT",
+            "WRONG_AUTH_TYPE",
+        ],
         enabled: cfg!(feature = "placement"),
     },
     crate::runtime::MethodInfo {
@@ -10866,6 +13816,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "placement"),
     },
     crate::runtime::MethodInfo {
@@ -10875,6 +13826,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "placement"),
     },
     crate::runtime::MethodInfo {
@@ -10884,6 +13836,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_AUTH_TYPE", "ACCESS_DENIED", "ERROR_ARGUMENT"],
         enabled: cfg!(feature = "placement"),
     },
     crate::runtime::MethodInfo {
@@ -10893,6 +13846,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -10902,6 +13856,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -10911,6 +13866,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -10920,6 +13876,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -10929,6 +13886,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -10938,6 +13896,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -10947,6 +13906,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -10956,6 +13916,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -10965,6 +13926,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -10974,6 +13936,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -10983,6 +13946,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -10992,6 +13956,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11001,6 +13966,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11010,6 +13976,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11019,6 +13986,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11028,6 +13996,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11037,6 +14006,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11046,6 +14016,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11055,6 +14026,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11064,6 +14036,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11073,6 +14046,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11082,6 +14056,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11091,6 +14066,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11100,6 +14076,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11109,6 +14086,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11118,6 +14096,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11127,6 +14106,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11136,6 +14116,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11145,6 +14126,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11154,6 +14136,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "rpa"),
     },
     crate::runtime::MethodInfo {
@@ -11163,6 +14146,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[
+            "200140400007",
+            "200140400008",
+            "200140400009",
+            "200140400011",
+            "200040300010",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11172,6 +14164,16 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[
+            "200140400006",
+            "200140400007",
+            "200140400008",
+            "200140400009",
+            "200140400011",
+            "200040300010",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11181,6 +14183,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200140400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11190,6 +14193,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200140400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11199,6 +14203,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11208,6 +14213,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11217,6 +14223,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11226,6 +14233,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[
+            "200140400001",
+            "200140400008",
+            "200140400009",
+            "200140400011",
+            "200040300010",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11235,6 +14251,16 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[
+            "200140400006",
+            "200140400001",
+            "200140400008",
+            "200140400009",
+            "200140400011",
+            "200040300010",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11244,6 +14270,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300010",
+            "200240400004",
+            "200240400005",
+            "200240400001",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11253,6 +14287,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200140400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11262,6 +14297,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200240400003", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11271,6 +14307,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11280,6 +14317,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11289,6 +14327,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["20004030001", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11298,6 +14337,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201250000001", "201240400002", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11307,6 +14347,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "201450000002",
+            "201450000003",
+            "201440400003",
+            "200040300020",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11316,6 +14364,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11325,6 +14374,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11334,6 +14384,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_CASHBOX_ADD"],
         enabled: cfg!(feature = "cashbox"),
     },
     crate::runtime::MethodInfo {
@@ -11343,6 +14394,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_CHECK_NOT_FOUND",
+            "ERROR_CHECK_APPLY",
+        ],
         enabled: cfg!(feature = "cashbox"),
     },
     crate::runtime::MethodInfo {
@@ -11352,6 +14409,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_CASHBOX_NOT_FOUND",
+            "ERROR_CASHBOX_DELETE",
+        ],
         enabled: cfg!(feature = "cashbox"),
     },
     crate::runtime::MethodInfo {
@@ -11361,6 +14424,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_HANDLER_ALREADY_EXIST",
+            "ERROR_HANDLER_ADD",
+        ],
         enabled: cfg!(feature = "cashbox"),
     },
     crate::runtime::MethodInfo {
@@ -11370,6 +14439,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_HANDLER_NOT_FOUND",
+            "ERROR_HANDLER_DELETE",
+        ],
         enabled: cfg!(feature = "cashbox"),
     },
     crate::runtime::MethodInfo {
@@ -11379,6 +14454,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "cashbox"),
     },
     crate::runtime::MethodInfo {
@@ -11388,6 +14464,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_HANDLER_NOT_FOUND",
+            "ERROR_HANDLER_UPDATE",
+        ],
         enabled: cfg!(feature = "cashbox"),
     },
     crate::runtime::MethodInfo {
@@ -11397,6 +14479,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "cashbox"),
     },
     crate::runtime::MethodInfo {
@@ -11406,6 +14489,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_CASHBOX_NOT_FOUND",
+            "ERROR_CASHBOX_UPDATE",
+        ],
         enabled: cfg!(feature = "cashbox"),
     },
     crate::runtime::MethodInfo {
@@ -11415,6 +14504,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_CHECK_FAILURE",
+            "ERROR_DELIVERY_ADD",
+            "ERROR_HANDLER_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11424,6 +14519,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_DELIVERY_NOT_FOUND", "ERROR_CHECK_FAILURE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11433,6 +14529,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_DELIVERY_NOT_FOUND",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_DELIVERY_CONFIG_UPDATE",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11442,6 +14544,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_DELIVERY_NOT_FOUND",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_DELIVERY_DELETE",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11451,6 +14559,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_CHECK_FAILURE",
+            "ERROR_EXTRA_SERVICE_ADD",
+            "ERROR_DELIVERY_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11460,6 +14574,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_EXTRA_SERVICE_NOT_FOUND",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_EXTRA_SERVICE_DELETE",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11469,6 +14589,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_DELIVERY_NOT_FOUND", "ERROR_CHECK_FAILURE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11478,6 +14599,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_CHECK_FAILURE",
+            "ERROR_EXTRA_SERVICE_UPDATE",
+            "ERROR_EXTRA_SERVICE_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11487,6 +14614,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CHECK_FAILURE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11496,6 +14624,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_CHECK_FAILURE",
+            "ERROR_HANDLER_ADD",
+            "ERROR_HANDLER_ALREADY_EXIST",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11505,6 +14639,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_HANDLER_NOT_FOUND",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_HANDLER_DELETE",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11514,6 +14654,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11523,6 +14664,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_HANDLER_NOT_FOUND",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_HANDLER_UPDATE",
+            "ERROR_HANDLER_ALREADY_EXIST",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11532,6 +14680,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "DELIVERY_ID_NOT_SPECIFIED",
+            "DELIVERY_NOT_FOUND",
+            "REQUEST_ID_NOT_SPECIFIED",
+            "REQUEST_NOT_FOUND",
+            "DELETE_REQUEST_INTERNAL_ERROR",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11541,6 +14697,20 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "DELIVERY_ID_NOT_SPECIFIED",
+            "DELIVERY_NOT_FOUND",
+            "REQUEST_ID_NOT_SPECIFIED",
+            "REQUEST_NOT_FOUND",
+            "ADDRESSEE_IS_NOT_SPECIFIED",
+            "ADDRESSEE_UNEXPECTED_VALUE",
+            "MESSAGE_NOT_SPECIFIED",
+            "MESSAGE_STATUS_NOT_SPECIFIED",
+            "MESSAGE_STATUS_SEMANTIC_NOT_SPECIFIED",
+            "UNEXPECTED_MESSAGE_STATUS_SEMANTIC",
+            "REQUEST_SHIPMENT_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11550,6 +14720,24 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "DELIVERY_ID_NOT_SPECIFIED",
+            "DELIVERY_NOT_FOUND",
+            "REQUEST_ID_NOT_SPECIFIED",
+            "REQUEST_NOT_FOUND",
+            "STATUS_UNEXPECTED_FORMAT",
+            "STATUS_TEXT_NOT_SPECIFIED",
+            "STATUS_SEMANTIC_NOT_SPECIFIED",
+            "PROPERTIES_UNEXPECTED_FORMAT",
+            "PROPERTY_VALUE_UNEXPECTED_FORMAT",
+            "PROPERTY_VALUE_TAGS_UNEXPECTED_FORMAT",
+            "PROPERTY_VALUE_TAG_UNEXPECTED_FORMAT",
+            "UNEXPECTED_REQUEST_FINALIZE_INDICATOR_VALUE",
+            "UNEXPECTED_OVERWRITE_PROPERTIES_VALUE",
+            "UPDATE_REQUEST_INTERNAL_ERROR",
+            "EMPTY_UPDATE_PAYLOAD",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11559,6 +14747,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_CHECK_FAILURE",
+            "ERROR_DELIVERY_UPDATE",
+            "ERROR_DELIVERY_NOT_FOUND",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "delivery"),
     },
     crate::runtime::MethodInfo {
@@ -11568,6 +14762,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11577,6 +14772,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "SALE_ORDER_CANCEL_PAYMENT_EXIST_ACTIVE",
+            "200540400001",
+            "200040300020",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11586,6 +14788,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201240400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11595,6 +14798,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11604,6 +14808,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11613,6 +14818,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200540400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11622,6 +14828,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11631,6 +14838,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200640400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11640,6 +14848,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200640400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11649,6 +14858,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11658,6 +14868,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11667,6 +14878,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200640400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11676,6 +14888,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "201250000001",
+            "201240400002",
+            "201240400003",
+            "200040300020",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11685,6 +14905,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201240400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11694,6 +14915,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201240400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11703,6 +14925,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11712,6 +14935,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11721,6 +14945,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201240400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11730,6 +14955,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "201250000001",
+            "201240400002",
+            "201240400003",
+            "200040300020",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11739,6 +14972,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201240400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11748,6 +14982,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201240400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11757,6 +14992,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11766,6 +15002,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11775,6 +15012,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201240400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11784,6 +15022,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_PAY_SYSTEM_ADD",
+            "ERROR_HANDLER_NOT_FOUND",
+            "ERROR_PERSON_TYPE_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "pay_system"),
     },
     crate::runtime::MethodInfo {
@@ -11793,6 +15038,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "ERROR_PAY_SYSTEM_NOT_FOUND", "ERROR_CHECK_FAILURE"],
         enabled: cfg!(feature = "pay_system"),
     },
     crate::runtime::MethodInfo {
@@ -11802,6 +15048,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_HANDLER_ALREADY_EXIST",
+            "ERROR_HANDLER_ADD",
+        ],
         enabled: cfg!(feature = "pay_system"),
     },
     crate::runtime::MethodInfo {
@@ -11811,6 +15063,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_PAY_SYSTEM_DELETE",
+            "ERROR_HANDLER_NOT_FOUND",
+            "ERROR_HANDLER_DELETE",
+        ],
         enabled: cfg!(feature = "pay_system"),
     },
     crate::runtime::MethodInfo {
@@ -11820,6 +15078,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "pay_system"),
     },
     crate::runtime::MethodInfo {
@@ -11829,6 +15088,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_HANDLER_NOT_FOUND",
+            "ERROR_HANDLER_UPDATE",
+            "ERROR_UNEXPECTED_ANSWER",
+        ],
         enabled: cfg!(feature = "pay_system"),
     },
     crate::runtime::MethodInfo {
@@ -11838,6 +15104,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CHECK_FAILURE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "pay_system"),
     },
     crate::runtime::MethodInfo {
@@ -11847,6 +15114,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_PAY_INVOICE_NOT_SUPPORTED",
+            "ERROR_INTERNAL_INVOICE_NOT_FOUND",
+            "ERROR_PROCESS_REQUEST_RESULT",
+        ],
         enabled: cfg!(feature = "pay_system"),
     },
     crate::runtime::MethodInfo {
@@ -11856,6 +15130,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_PROCESS_REQUEST_RESULT",
+        ],
         enabled: cfg!(feature = "pay_system"),
     },
     crate::runtime::MethodInfo {
@@ -11865,6 +15144,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "ERROR_CHECK_FAILURE"],
         enabled: cfg!(feature = "pay_system"),
     },
     crate::runtime::MethodInfo {
@@ -11874,6 +15154,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_INTERNAL_INVOICE_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "pay_system"),
     },
     crate::runtime::MethodInfo {
@@ -11883,6 +15168,11 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_CHECK_FAILURE",
+            "ERROR_INTERNAL_ORDER_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "pay_system"),
     },
     crate::runtime::MethodInfo {
@@ -11892,6 +15182,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_HANDLER_NOT_FOUND"],
         enabled: cfg!(feature = "pay_system"),
     },
     crate::runtime::MethodInfo {
@@ -11901,6 +15192,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "ERROR_HANDLER_NOT_FOUND",
+            "ERROR_PERSON_TYPE_NOT_FOUND",
+            "ERROR_PAY_SYSTEM_NOT_FOUND",
+            "ERROR_CHECK_FAILURE",
+        ],
         enabled: cfg!(feature = "pay_system"),
     },
     crate::runtime::MethodInfo {
@@ -11910,6 +15208,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200750000005", "200750000001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11919,6 +15218,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200750000003",
+            "200040300020",
+            "200740400001",
+            "200750000008",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11928,6 +15235,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200740400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11937,6 +15245,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11946,6 +15255,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11955,6 +15265,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200740400001", "200750000007", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11964,6 +15275,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11973,6 +15285,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200840400001",
+            "200850000004",
+            "ERROR_CORE",
+            "200040300020",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11982,6 +15302,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200840400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -11991,6 +15312,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12000,6 +15322,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12009,6 +15332,21 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200840400001",
+            "200850000003",
+            "200850000009",
+            "200850000010",
+            "200850000011",
+            "200850000012",
+            "200850000013",
+            "200850000014",
+            "200850000015",
+            "200850000016",
+            "200040300020",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12018,6 +15356,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201650000001", "201650000002", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12027,6 +15366,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201640400004", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12036,6 +15376,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12045,6 +15386,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12054,6 +15396,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200950000006", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12063,6 +15406,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200940400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12072,6 +15416,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200940400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12081,6 +15426,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12090,6 +15436,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12099,6 +15446,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200940400001", "200040300020", "200950000008", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12108,6 +15456,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201040400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12117,6 +15466,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201040400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12126,6 +15476,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12135,6 +15486,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12144,6 +15496,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12153,6 +15506,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "201550000003",
+            "200040300020",
+            "100",
+            "0",
+            "ERROR_NO_VALUE",
+            "ERROR_NO_NAME",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12162,6 +15523,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201540400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12171,6 +15533,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201540400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12180,6 +15543,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12189,6 +15553,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12198,6 +15563,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "201540400001",
+            "200040300020",
+            "100",
+            "0",
+            "ERROR_NO_VALUE",
+            "ERROR_NO_NAME",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12207,6 +15580,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300020",
+            "100",
+            "0",
+            "SALE_SHIPMENT_WRONG_DELIVERY_SERVICE",
+            "BX_INVALID_VALUE",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12216,6 +15596,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "201140400001",
+            "200040300020",
+            "SALE_SHIPMENT_EXIST_SHIPPED",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12225,6 +15612,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201140400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12234,6 +15622,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12243,6 +15632,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12252,6 +15642,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201140400001", "200040300020", "BX_INVALID_VALUE", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12261,6 +15652,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "201250000001",
+            "201240400002",
+            "201240400003",
+            "200040300020",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12270,6 +15669,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201240400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12279,6 +15679,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201240400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12288,6 +15689,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12297,6 +15699,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12306,6 +15709,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201240400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12315,6 +15719,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12324,6 +15729,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200840400001",
+            "200850000004",
+            "ERROR_CORE",
+            "200040300020",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12333,6 +15746,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200840400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12342,6 +15756,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12351,6 +15766,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12360,6 +15776,21 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200840400001",
+            "200850000003",
+            "200850000009",
+            "200850000010",
+            "200850000011",
+            "200850000012",
+            "200850000013",
+            "200850000014",
+            "200850000015",
+            "200850000016",
+            "200040300020",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12369,6 +15800,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201040400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12378,6 +15810,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201040400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12387,6 +15820,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300020", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12396,6 +15830,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12405,6 +15840,14 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "200040300020",
+            "100",
+            "201040400006",
+            "201040400007",
+            "201040400008",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12414,6 +15857,15 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "201350000001",
+            "201350000003",
+            "201350000004",
+            "201350000005",
+            "200040300020",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12423,6 +15875,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201340400001", "200040300020", "201350000002", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12432,6 +15885,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201340400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12441,6 +15895,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12450,6 +15905,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12459,6 +15915,16 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "201340400001",
+            "200040300020",
+            "201350000003",
+            "201350000006",
+            "201350000007",
+            "201350000008",
+            "100",
+            "0",
+        ],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12468,6 +15934,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201750000003", "201750000004", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12477,6 +15944,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["201740400001", "201750000004", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12486,6 +15954,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12495,6 +15964,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12504,6 +15974,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12513,6 +15984,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12522,6 +15994,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12531,6 +16004,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200040300010"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12540,6 +16014,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["200040300010"],
         enabled: cfg!(feature = "sale"),
     },
     crate::runtime::MethodInfo {
@@ -12549,6 +16024,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["200640400001", "100", "0"],
         enabled: cfg!(feature = "salescenter"),
     },
     crate::runtime::MethodInfo {
@@ -12558,6 +16034,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "basic"),
     },
     crate::runtime::MethodInfo {
@@ -12567,6 +16044,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "WRONG_AUTH_TYPE", "510", "-"],
         enabled: cfg!(feature = "sign.b2e"),
     },
     crate::runtime::MethodInfo {
@@ -12576,6 +16054,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "WRONG_AUTH_TYPE", "INTERNAL_ERROR", "-"],
         enabled: cfg!(feature = "sign.b2e"),
     },
     crate::runtime::MethodInfo {
@@ -12585,6 +16064,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "WRONG_AUTH_TYPE",
+            "BAD_REQUEST",
+            "INTERNAL_ERROR",
+            "-",
+        ],
         enabled: cfg!(feature = "sign.b2e"),
     },
     crate::runtime::MethodInfo {
@@ -12594,6 +16080,13 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ACCESS_DENIED",
+            "WRONG_AUTH_TYPE",
+            "SIGN_HCMLINK_DOCUMENT_NOT_FOUND",
+            "SIGN_HCMLINK_DOCUMENT_NOT_LINKED",
+            "SIGN_HCMLINK_NO_SIGNED_FILE_EXIST",
+        ],
         enabled: cfg!(feature = "sign.b2e"),
     },
     crate::runtime::MethodInfo {
@@ -12603,6 +16096,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sign.b2e"),
     },
     crate::runtime::MethodInfo {
@@ -12612,6 +16106,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sign.b2e"),
     },
     crate::runtime::MethodInfo {
@@ -12621,6 +16116,10 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "SONET_CONTROLLER_WORKGROUP_EMPTY",
+            "SONET_CONTROLLER_WORKGROUP_NOT_FOUND",
+        ],
         enabled: cfg!(feature = "socialnetwork"),
     },
     crate::runtime::MethodInfo {
@@ -12630,6 +16129,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "socialnetwork"),
     },
     crate::runtime::MethodInfo {
@@ -12639,6 +16139,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_IMAGE_ID"],
         enabled: cfg!(feature = "sonet"),
     },
     crate::runtime::MethodInfo {
@@ -12648,6 +16149,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sonet"),
     },
     crate::runtime::MethodInfo {
@@ -12657,6 +16159,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sonet"),
     },
     crate::runtime::MethodInfo {
@@ -12666,6 +16169,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "sonet"),
     },
     crate::runtime::MethodInfo {
@@ -12675,6 +16179,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sonet"),
     },
     crate::runtime::MethodInfo {
@@ -12684,6 +16189,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_IMAGE_ID"],
         enabled: cfg!(feature = "sonet"),
     },
     crate::runtime::MethodInfo {
@@ -12693,6 +16199,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sonet"),
     },
     crate::runtime::MethodInfo {
@@ -12702,6 +16209,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sonet"),
     },
     crate::runtime::MethodInfo {
@@ -12711,6 +16219,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sonet"),
     },
     crate::runtime::MethodInfo {
@@ -12720,6 +16229,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sonet"),
     },
     crate::runtime::MethodInfo {
@@ -12729,6 +16239,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sonet"),
     },
     crate::runtime::MethodInfo {
@@ -12738,6 +16249,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sonet"),
     },
     crate::runtime::MethodInfo {
@@ -12747,6 +16259,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sonet"),
     },
     crate::runtime::MethodInfo {
@@ -12756,6 +16269,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12765,6 +16279,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12774,6 +16289,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12783,6 +16299,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12792,6 +16309,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12801,6 +16319,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12810,6 +16329,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12819,6 +16339,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12828,6 +16349,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12837,6 +16359,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12846,6 +16369,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12855,6 +16379,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12864,6 +16389,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12873,6 +16399,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12882,6 +16409,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12891,6 +16419,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12900,6 +16429,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12909,6 +16439,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12918,6 +16449,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ILLEGAL_NEW_LINK", "ACTION_NOT_ALLOWED"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12927,6 +16459,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ILLEGAL_NEW_LINK", "ACTION_NOT_ALLOWED"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12936,6 +16469,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0x000001", "0x100002", "0x000004", "0x000040"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12945,6 +16479,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0x000001", "0x100002", "0x000004", "0x000040"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12954,6 +16489,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0x000001", "0x100002", "0x000004", "0x000040"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12963,6 +16499,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0x100002", "0x000004", "0x000040", "0x000100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12972,6 +16509,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12981,6 +16519,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12990,6 +16529,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0x000001", "0x100002", "0x000004", "0x000040"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -12999,6 +16539,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13008,6 +16549,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13017,6 +16559,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13026,6 +16569,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13035,6 +16579,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13044,6 +16589,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13053,6 +16599,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13062,6 +16609,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13071,6 +16619,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13080,6 +16629,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13089,6 +16639,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13098,6 +16649,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13107,6 +16659,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13116,6 +16669,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13125,6 +16679,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13134,6 +16689,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13143,6 +16699,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13152,6 +16709,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13161,6 +16719,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13170,6 +16729,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13179,6 +16739,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13188,6 +16749,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13197,6 +16759,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13206,6 +16769,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13215,6 +16779,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13224,6 +16789,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13233,6 +16799,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ERROR_CORE", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13242,6 +16809,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13251,6 +16819,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13260,6 +16829,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13269,6 +16839,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13278,6 +16849,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13287,6 +16859,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13296,6 +16869,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13305,6 +16879,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["EMPTY_TITLE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13314,6 +16889,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13323,6 +16899,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "CANT_DELETE_FIRST", "IS_SYSTEM", "NOT_FOUND"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13332,6 +16909,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13341,6 +16919,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED_MOVE", "TASK_NOT_FOUND", "NOT_FOUND"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13350,6 +16929,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13359,6 +16939,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13368,6 +16949,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13377,6 +16959,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13386,6 +16969,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13395,6 +16979,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13404,6 +16989,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13413,6 +16999,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13422,6 +17009,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13431,6 +17019,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13440,6 +17029,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13449,6 +17039,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13458,6 +17049,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13467,6 +17059,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13476,6 +17069,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13485,6 +17079,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13494,6 +17089,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13503,6 +17099,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13512,6 +17109,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13521,6 +17119,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13530,6 +17129,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13539,6 +17139,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13548,6 +17149,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13557,6 +17159,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13566,6 +17169,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13575,6 +17179,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13584,6 +17189,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13593,6 +17199,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13602,6 +17209,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13611,6 +17219,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13620,6 +17229,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13629,6 +17239,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13638,6 +17249,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13647,6 +17259,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13656,6 +17269,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13665,6 +17279,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13674,6 +17289,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13683,6 +17299,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -13692,6 +17309,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -13701,6 +17319,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -13710,6 +17329,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13719,6 +17339,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "1048582", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13728,6 +17349,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -13737,6 +17359,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -13746,6 +17369,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -13755,6 +17379,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13764,6 +17389,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13773,6 +17399,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "1048582"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13782,6 +17409,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13791,6 +17419,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "1048582", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13800,6 +17429,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "1048582", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13809,6 +17439,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "1", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13818,6 +17449,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "1", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13827,6 +17459,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -13836,6 +17469,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -13845,6 +17479,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -13854,6 +17489,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -13863,6 +17499,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -13872,6 +17509,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0", "ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13881,6 +17519,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13890,6 +17529,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13899,6 +17539,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13908,6 +17549,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13917,6 +17559,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13926,6 +17569,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13935,6 +17579,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "1048582"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13944,6 +17589,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13953,6 +17599,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "1048582"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13962,6 +17609,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -13971,6 +17619,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -13980,6 +17629,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -13989,6 +17639,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -13998,6 +17649,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14007,6 +17659,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14016,6 +17669,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "tasks"),
     },
     crate::runtime::MethodInfo {
@@ -14025,6 +17679,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14034,6 +17689,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "1048584"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14043,6 +17699,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "1048584"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14052,6 +17709,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14061,6 +17719,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14070,6 +17729,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100", "ERROR_CORE"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14079,6 +17739,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14088,6 +17749,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14097,6 +17759,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14106,6 +17769,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14115,6 +17779,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14124,6 +17789,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14133,6 +17799,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14142,6 +17809,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14151,6 +17819,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14160,6 +17829,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14169,6 +17839,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14178,6 +17849,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14187,6 +17859,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14196,6 +17869,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14205,6 +17879,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14214,6 +17889,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14223,6 +17899,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100"],
         enabled: cfg!(feature = "task"),
     },
     crate::runtime::MethodInfo {
@@ -14232,6 +17909,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14241,6 +17919,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14250,6 +17929,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_AUTH_TYPE", "INVALID_ARGUMENT", "ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14259,6 +17939,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14268,6 +17949,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_AUTH_TYPE", "ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14277,6 +17959,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14286,6 +17969,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14295,6 +17979,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_AUTH_TYPE", "ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14304,6 +17989,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_AUTH_TYPE", "ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14313,6 +17999,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14322,6 +18009,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_AUTH_TYPE", "ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14331,6 +18019,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_DATETIME"],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14340,6 +18029,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_ERROR"],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14349,6 +18039,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_ERROR"],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14358,6 +18049,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_ERROR", "INVALID_FORMAT"],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14367,6 +18059,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["WRONG_DATETIME", "TIME"],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14376,6 +18069,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14385,6 +18079,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14394,6 +18089,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14403,6 +18099,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14412,6 +18109,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14421,6 +18119,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14430,6 +18129,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14439,6 +18139,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_ERROR", "TEXT_EMPTY"],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14448,6 +18149,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_ERROR", "USER_ACCESS_ERROR"],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14457,6 +18159,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14466,6 +18169,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14475,6 +18179,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_ERROR"],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14484,6 +18189,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_ERROR"],
         enabled: cfg!(feature = "timeman"),
     },
     crate::runtime::MethodInfo {
@@ -14493,6 +18199,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "basic"),
     },
     crate::runtime::MethodInfo {
@@ -14502,6 +18209,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_CORE", "ERROR_GROUPID", "ERROR_NO_GROUP"],
         enabled: cfg!(feature = "user"),
     },
     crate::runtime::MethodInfo {
@@ -14511,6 +18219,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "basic"),
     },
     crate::runtime::MethodInfo {
@@ -14520,6 +18229,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "user"),
     },
     crate::runtime::MethodInfo {
@@ -14529,6 +18239,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "user"),
     },
     crate::runtime::MethodInfo {
@@ -14538,6 +18249,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "user"),
     },
     crate::runtime::MethodInfo {
@@ -14547,6 +18259,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["AccessException"],
         enabled: cfg!(feature = "basic"),
     },
     crate::runtime::MethodInfo {
@@ -14556,6 +18269,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ArgumentNullException", "AccessException"],
         enabled: cfg!(feature = "basic"),
     },
     crate::runtime::MethodInfo {
@@ -14565,6 +18279,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "user"),
     },
     crate::runtime::MethodInfo {
@@ -14574,6 +18289,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "user"),
     },
     crate::runtime::MethodInfo {
@@ -14583,6 +18299,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_CORE"],
         enabled: cfg!(feature = "user.userfield"),
     },
     crate::runtime::MethodInfo {
@@ -14592,6 +18309,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "user.userfield"),
     },
     crate::runtime::MethodInfo {
@@ -14601,6 +18319,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "user.userfield"),
     },
     crate::runtime::MethodInfo {
@@ -14610,6 +18329,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "user.userfield"),
     },
     crate::runtime::MethodInfo {
@@ -14619,6 +18339,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "user.userfield"),
     },
     crate::runtime::MethodInfo {
@@ -14628,6 +18349,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "userconsent"),
     },
     crate::runtime::MethodInfo {
@@ -14637,6 +18359,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT"],
         enabled: cfg!(feature = "userconsent"),
     },
     crate::runtime::MethodInfo {
@@ -14646,6 +18369,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT"],
         enabled: cfg!(feature = "userconsent"),
     },
     crate::runtime::MethodInfo {
@@ -14655,6 +18379,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "userfieldconfig"),
     },
     crate::runtime::MethodInfo {
@@ -14664,6 +18389,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "userfieldconfig"),
     },
     crate::runtime::MethodInfo {
@@ -14673,6 +18399,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "userfieldconfig"),
     },
     crate::runtime::MethodInfo {
@@ -14682,6 +18409,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "userfieldconfig"),
     },
     crate::runtime::MethodInfo {
@@ -14691,6 +18419,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "userfieldconfig"),
     },
     crate::runtime::MethodInfo {
@@ -14700,6 +18429,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "userfieldconfig"),
     },
     crate::runtime::MethodInfo {
@@ -14709,6 +18439,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE", "ERROR_ARGUMENT"],
         enabled: cfg!(feature = "placement"),
     },
     crate::runtime::MethodInfo {
@@ -14718,6 +18449,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "placement"),
     },
     crate::runtime::MethodInfo {
@@ -14727,6 +18459,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "placement"),
     },
     crate::runtime::MethodInfo {
@@ -14736,6 +18469,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE", "ERROR_ARGUMENT", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "placement"),
     },
     crate::runtime::MethodInfo {
@@ -14745,6 +18479,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
     },
     crate::runtime::MethodInfo {
@@ -14754,6 +18489,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
     },
     crate::runtime::MethodInfo {
@@ -14763,6 +18499,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
     },
     crate::runtime::MethodInfo {
@@ -14772,6 +18509,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "vote"),
     },
     crate::runtime::MethodInfo {
@@ -14781,6 +18519,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
     },
     crate::runtime::MethodInfo {
@@ -14790,6 +18529,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
     },
     crate::runtime::MethodInfo {
@@ -14799,6 +18539,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
     },
     crate::runtime::MethodInfo {
@@ -14808,6 +18549,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
     },
     crate::runtime::MethodInfo {
@@ -14817,6 +18559,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["100", "400", "403", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
     },
     crate::runtime::MethodInfo {
@@ -14826,6 +18569,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["403", "400"],
         enabled: cfg!(feature = "vote"),
     },
     crate::runtime::MethodInfo {
@@ -14835,6 +18579,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14844,6 +18589,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14853,6 +18599,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_CORE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14862,6 +18609,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14871,6 +18619,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14880,6 +18629,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14889,6 +18639,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_ARGUMENT", "ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14898,6 +18649,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "CHECK_FIELDS_ERROR",
+            "TITLE_EXISTS",
+            "MAX_CLOUD_PBX",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14907,6 +18664,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14916,6 +18674,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["ERROR_NOT_FOUND", "REG_ID_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14925,6 +18684,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14934,6 +18694,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["REG_ID_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14943,6 +18704,12 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[
+            "ERROR_NOT_FOUND",
+            "CHECK_FIELDS_ERROR",
+            "TITLE_EXISTS",
+            "ACCESS_DENIED",
+        ],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14952,6 +18719,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::Start,
+        errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14961,6 +18729,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14970,6 +18739,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14979,6 +18749,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14988,6 +18759,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "telephony"),
     },
     crate::runtime::MethodInfo {
@@ -14997,6 +18769,7 @@ pub static METHODS: &[crate::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: crate::runtime::Pagination::None,
+        errors: &["METHOD_CONFIRM_WAITING", "METHOD_CONFIRM_DENIED", "ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
     },
 ];

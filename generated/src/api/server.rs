@@ -67,5 +67,7 @@ pub type TimeResponse = String;
 
 impl crate::runtime::Method for TimeRequest {
     const NAME: &'static str = "server.time";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = TimeResponse;
 }

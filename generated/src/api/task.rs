@@ -98,5 +98,7 @@ pub type ItemResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ItemRequest {
     const NAME: &'static str = "task.item";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ItemResponse;
 }

@@ -423,6 +423,9 @@ impl crate::runtime::loose::Loose for CloseResponse {
 
 impl crate::runtime::Method for CloseRequest {
     const NAME: &'static str = "timeman.close";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["WRONG_DATETIME"];
     type Response = CloseResponse;
 }
 
@@ -827,6 +830,9 @@ impl crate::runtime::loose::Loose for OpenResponse {
 
 impl crate::runtime::Method for OpenRequest {
     const NAME: &'static str = "timeman.open";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["WRONG_DATETIME", "TIME"];
     type Response = OpenResponse;
 }
 
@@ -1170,6 +1176,8 @@ impl crate::runtime::loose::Loose for PauseResponse {
 
 impl crate::runtime::Method for PauseRequest {
     const NAME: &'static str = "timeman.pause";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = PauseResponse;
 }
 
@@ -1425,6 +1433,8 @@ impl crate::runtime::loose::Loose for SettingsResponse {
 
 impl crate::runtime::Method for SettingsRequest {
     const NAME: &'static str = "timeman.settings";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SettingsResponse;
 }
 
@@ -1785,5 +1795,7 @@ impl crate::runtime::loose::Loose for StatusResponse {
 
 impl crate::runtime::Method for StatusRequest {
     const NAME: &'static str = "timeman.status";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = StatusResponse;
 }

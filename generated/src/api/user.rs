@@ -103,6 +103,8 @@ pub type AccessResponse = bool;
 #[cfg(feature = "basic")]
 impl crate::runtime::Method for AccessRequest {
     const NAME: &'static str = "user.access";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AccessResponse;
 }
 
@@ -1006,6 +1008,14 @@ pub type AddResponse = i64;
 #[cfg(feature = "user")]
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "user.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_CORE",
+        "ERROR_GROUPID",
+        "ERROR_NO_GROUP",
+    ];
     type Response = AddResponse;
 }
 
@@ -1080,6 +1090,8 @@ pub type AdminResponse = bool;
 #[cfg(feature = "basic")]
 impl crate::runtime::Method for AdminRequest {
     const NAME: &'static str = "user.admin";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AdminResponse;
 }
 
@@ -1437,6 +1449,8 @@ impl crate::runtime::loose::Loose for CurrentResponse {
 #[cfg(feature = "user")]
 impl crate::runtime::Method for CurrentRequest {
     const NAME: &'static str = "user.current";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CurrentResponse;
 }
 
@@ -2594,6 +2608,8 @@ impl crate::runtime::loose::Loose for FieldsResponse {
 #[cfg(feature = "user")]
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "user.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
 
@@ -2993,6 +3009,8 @@ pub type GetResponse = ::serde_json::Value;
 #[cfg(feature = "user")]
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "user.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -3302,6 +3320,8 @@ pub type SearchResponse = ::serde_json::Value;
 #[cfg(feature = "user")]
 impl crate::runtime::Method for SearchRequest {
     const NAME: &'static str = "user.search";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SearchResponse;
 }
 
@@ -4234,5 +4254,8 @@ pub type UpdateResponse = bool;
 #[cfg(feature = "user")]
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "user.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = UpdateResponse;
 }

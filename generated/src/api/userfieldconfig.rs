@@ -1024,6 +1024,8 @@ impl crate::runtime::loose::Loose for AddResponseFieldSettings {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "userfieldconfig.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -1120,6 +1122,8 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "userfieldconfig.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
 
@@ -1643,6 +1647,8 @@ impl crate::runtime::loose::Loose for GetResponseField {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "userfieldconfig.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -1789,6 +1795,8 @@ impl crate::runtime::loose::Loose for GetTypesResponse {
 
 impl crate::runtime::Method for GetTypesRequest {
     const NAME: &'static str = "userfieldconfig.getTypes";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetTypesResponse;
 }
 
@@ -2959,6 +2967,8 @@ impl crate::runtime::loose::Loose for ListResponseFieldsItem {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "userfieldconfig.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
 
@@ -3864,5 +3874,7 @@ impl crate::runtime::loose::Loose for UpdateResponseFieldSettings {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "userfieldconfig.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

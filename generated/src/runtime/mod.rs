@@ -48,6 +48,10 @@ pub trait Method: serde::Serialize {
     const PAGINATION: Pagination;
     /// Sustained calls per second the spec allows (the spec's `rate_limit_per_sec`).
     const RATE_LIMIT_PER_SEC: f64;
+    /// The error codes the method is documented to return (the spec's `errors`), for
+    /// matching: `err.api().is_some_and(|e| e.code.is(M::ERRORS[0]))`. Empty when the spec
+    /// lists none; a portal may still send codes that are not listed.
+    const ERRORS: &'static [&'static str] = &[];
     /// The type of the envelope's `result` member.
     type Response: loose::Loose;
 }

@@ -19,9 +19,19 @@ pub struct MethodInfo {
     pub rate_limit_per_sec: f64,
     /// How the method pages through long lists.
     pub pagination: Pagination,
+    /// The error codes the method is documented to return (the spec's `errors`).
+    pub errors: &'static [&'static str],
     /// Whether the method's scope feature is compiled in (when not, the table still lists
     /// it, but it cannot be called by name).
     pub enabled: bool,
+}
+
+impl MethodInfo {
+    /// Whether `code` is one of the error codes the method is documented to return
+    /// (ASCII case ignored, as codes arrive in mixed case).
+    pub fn documents(&self, code: &super::ErrorCode) -> bool {
+        self.errors.iter().any(|e| code.is(e))
+    }
 }
 
 /// How a method pages through long lists.

@@ -12,6 +12,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 1.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "bizproc"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -21,6 +22,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "calendar"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -30,6 +32,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 0.5,
         pagination: ::bitrix24::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -39,6 +42,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "catalog"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -48,6 +52,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -57,6 +62,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -66,6 +72,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -75,6 +82,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -84,6 +92,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 5.0,
         pagination: ::bitrix24::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -93,6 +102,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -102,6 +112,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 0.5,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -111,6 +122,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -120,6 +132,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -129,6 +142,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 0.5,
         pagination: ::bitrix24::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -138,6 +152,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -147,6 +162,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -156,6 +172,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -165,6 +182,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -174,6 +192,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -183,6 +202,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -192,6 +212,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -201,6 +222,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -210,6 +232,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "crm"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -219,6 +242,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "department"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -228,6 +252,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "disk"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -237,6 +262,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "disk"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -246,6 +272,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "disk"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -255,6 +282,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "entity"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -264,6 +292,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -273,6 +302,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -282,6 +312,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "im"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -291,6 +322,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "imbot"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -300,6 +332,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "lists"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -309,6 +342,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 0.5,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "log"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -318,6 +352,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sale"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -327,6 +362,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sale"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -336,6 +372,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "sonet_group"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -345,6 +382,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 10.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -354,6 +392,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: true,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -363,6 +402,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -372,6 +412,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "task"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -381,6 +422,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "telephony"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -390,6 +432,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::Start,
+        errors: &[],
         enabled: cfg!(feature = "user"),
     },
     ::bitrix24::runtime::MethodInfo {
@@ -399,6 +442,7 @@ pub static METHODS: &[::bitrix24::runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24::runtime::Pagination::None,
+        errors: &[],
         enabled: cfg!(feature = "user.userfield"),
     },
 ];

@@ -442,6 +442,8 @@ impl crate::runtime::loose::Loose for ListResponseItem {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "ai.engine.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
 
@@ -827,6 +829,19 @@ pub type RegisterResponse = i64;
 
 impl crate::runtime::Method for RegisterRequest {
     const NAME: &'static str = "ai.engine.register";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ENGINE_REGISTER_ERROR_NAME",
+        "ENGINE_REGISTER_ERROR_CODE",
+        "ENGINE_REGISTER_ERROR_CODE_FORMAT",
+        "ENGINE_REGISTER_ERROR_CODE_UNIQUE",
+        "ENGINE_REGISTER_ERROR_CATEGORY",
+        "ENGINE_REGISTER_ERROR_CATEGORY_FORMAT",
+        "ENGINE_REGISTER_ERROR_COMPLETIONS_URL",
+        "ENGINE_REGISTER_ERROR_COMPLETIONS_URL_FAIL",
+        "ENGINE_REGISTER_ERROR_SETTINGS_FORMAT",
+    ];
     type Response = RegisterResponse;
 }
 
@@ -914,5 +929,7 @@ pub type UnregisterResponse = bool;
 
 impl crate::runtime::Method for UnregisterRequest {
     const NAME: &'static str = "ai.engine.unregister";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UnregisterResponse;
 }

@@ -355,6 +355,20 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "biconnector.connector.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_FIELDS_NOT_PROVIDED",
+        "VALIDATION_UNKNOWN_PARAMETERS",
+        "VALIDATION_REQUIRED_FIELD_MISSING",
+        "VALIDATION_READ_ONLY_FIELD",
+        "VALIDATION_IMMUTABLE_FIELD",
+        "VALIDATION_INVALID_FIELD_TYPE",
+        "VALIDATION_SETTINGS_MISSING_REQUIRED_FIELDS",
+        "VALIDATION_SETTINGS_NAME_TOO_LONG",
+        "VALIDATION_SETTINGS_CODE_TOO_LONG",
+        "VALIDATION_SETTINGS_INVALID_TYPE",
+    ];
     type Response = AddResponse;
 }
 
@@ -439,6 +453,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "biconnector.connector.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_ID_NOT_PROVIDED",
+        "VALIDATION_INVALID_ID_FORMAT",
+        "CONNECTOR_NOT_FOUND",
+        "CONNECTOR_DELETE_RESTRICTED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -577,6 +599,8 @@ impl crate::runtime::loose::Loose for FieldsResponse {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "biconnector.connector.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
 
@@ -957,6 +981,13 @@ impl crate::runtime::loose::Loose for GetResponseItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "biconnector.connector.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_ID_NOT_PROVIDED",
+        "VALIDATION_INVALID_ID_FORMAT",
+        "CONNECTOR_NOT_FOUND",
+    ];
     type Response = GetResponse;
 }
 
@@ -1194,6 +1225,17 @@ impl crate::runtime::loose::Loose for ListResponseItem {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "biconnector.connector.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_SELECT_TYPE",
+        "VALIDATION_FILTER_TYPE",
+        "VALIDATION_ORDER_TYPE",
+        "VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT",
+        "VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER",
+        "VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER",
+        "VALIDATION_INVALID_FILTER_LOGIC",
+    ];
     type Response = ListResponse;
 }
 
@@ -1482,5 +1524,21 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "biconnector.connector.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_ID_NOT_PROVIDED",
+        "VALIDATION_INVALID_ID_FORMAT",
+        "VALIDATION_FIELDS_NOT_PROVIDED",
+        "VALIDATION_UNKNOWN_PARAMETERS",
+        "VALIDATION_READ_ONLY_FIELD",
+        "VALIDATION_IMMUTABLE_FIELD",
+        "VALIDATION_INVALID_FIELD_TYPE",
+        "CONNECTOR_NOT_FOUND",
+        "VALIDATION_SETTINGS_MISSING_REQUIRED_FIELDS",
+        "VALIDATION_SETTINGS_INVALID_TYPE",
+        "VALIDATION_SETTINGS_NAME_TOO_LONG",
+        "VALIDATION_SETTINGS_CODE_TOO_LONG",
+    ];
     type Response = UpdateResponse;
 }

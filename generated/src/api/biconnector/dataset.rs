@@ -310,6 +310,27 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "biconnector.dataset.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_FIELDS_NOT_PROVIDED",
+        "VALIDATION_UNKNOWN_PARAMETERS",
+        "VALIDATION_REQUIRED_FIELD_MISSING",
+        "VALIDATION_READ_ONLY_FIELD",
+        "VALIDATION_IMMUTABLE_FIELD",
+        "VALIDATION_INVALID_FIELD_TYPE",
+        "SOURCE_NOT_FOUND",
+        "DATASET_ALREADY_EXIST",
+        "VALIDATION_DATASET_NAME_INVALID",
+        "VALIDATION_DATASET_NAME_TOO_LONG",
+        "VALIDATION_DUPLICATE_FIELD_CODE",
+        "VALIDATION_DUPLICATE_FIELD_NAME",
+        "VALIDATION_FIELD_MISSING_REQUIRED_PARAMETERS",
+        "VALIDATION_FIELD_NAME_INVALID_FORMAT",
+        "VALIDATION_FIELD_NAME_TOO_LONG",
+        "VALIDATION_FIELD_INVALID_TYPE",
+        "-",
+    ];
     type Response = AddResponse;
 }
 
@@ -394,6 +415,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "biconnector.dataset.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_ID_NOT_PROVIDED",
+        "VALIDATION_INVALID_ID_FORMAT",
+        "DATASET_NOT_FOUND",
+        "-",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -532,6 +561,8 @@ impl crate::runtime::loose::Loose for FieldsResponse {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "biconnector.dataset.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
 
@@ -935,6 +966,13 @@ impl crate::runtime::loose::Loose for GetResponseItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "biconnector.dataset.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_ID_NOT_PROVIDED",
+        "VALIDATION_INVALID_ID_FORMAT",
+        "DATASET_NOT_FOUND",
+    ];
     type Response = GetResponse;
 }
 
@@ -1157,6 +1195,16 @@ impl crate::runtime::loose::Loose for ListResponseItem {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "biconnector.dataset.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_SELECT_TYPE",
+        "VALIDATION_FILTER_TYPE",
+        "VALIDATION_ORDER_TYPE",
+        "VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT",
+        "VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER",
+        "VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER",
+    ];
     type Response = ListResponse;
 }
 
@@ -1326,5 +1374,20 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "biconnector.dataset.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_ID_NOT_PROVIDED",
+        "VALIDATION_INVALID_ID_FORMAT",
+        "VALIDATION_FIELDS_NOT_PROVIDED",
+        "VALIDATION_UNKNOWN_PARAMETERS",
+        "VALIDATION_REQUIRED_FIELD_MISSING",
+        "VALIDATION_READ_ONLY_FIELD",
+        "VALIDATION_IMMUTABLE_FIELD",
+        "VALIDATION_INVALID_FIELD_TYPE",
+        "DATASET_NOT_FOUND",
+        "INVALID_METHOD",
+        "-",
+    ];
     type Response = UpdateResponse;
 }

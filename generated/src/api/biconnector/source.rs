@@ -287,6 +287,20 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "biconnector.source.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_FIELDS_NOT_PROVIDED",
+        "VALIDATION_UNKNOWN_PARAMETERS",
+        "VALIDATION_REQUIRED_FIELD_MISSING",
+        "VALIDATION_READ_ONLY_FIELD",
+        "VALIDATION_IMMUTABLE_FIELD",
+        "VALIDATION_INVALID_FIELD_TYPE",
+        "CONNECTOR_NOT_FOUND",
+        "SOURCE_CREATE_CONNECTION_ERROR",
+        "SOURCE_UPDATE_CONNECTION_ERROR",
+        "BX_ERROR",
+    ];
     type Response = AddResponse;
 }
 
@@ -371,6 +385,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "biconnector.source.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_ID_NOT_PROVIDED",
+        "VALIDATION_INVALID_ID_FORMAT",
+        "SOURCE_NOT_FOUND",
+        "BX_ERROR",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -509,6 +531,8 @@ impl crate::runtime::loose::Loose for FieldsResponse {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "biconnector.source.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
 
@@ -769,6 +793,13 @@ impl crate::runtime::loose::Loose for GetResponseItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "biconnector.source.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_ID_NOT_PROVIDED",
+        "VALIDATION_INVALID_ID_FORMAT",
+        "SOURCE_NOT_FOUND",
+    ];
     type Response = GetResponse;
 }
 
@@ -1006,6 +1037,16 @@ impl crate::runtime::loose::Loose for ListResponseItem {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "biconnector.source.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_SELECT_TYPE",
+        "VALIDATION_FILTER_TYPE",
+        "VALIDATION_ORDER_TYPE",
+        "VALIDATION_FIELD_NOT_ALLOWED_IN_SELECT",
+        "VALIDATION_FIELD_NOT_ALLOWED_IN_FILTER",
+        "VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER",
+    ];
     type Response = ListResponse;
 }
 
@@ -1215,5 +1256,21 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "biconnector.source.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_ID_NOT_PROVIDED",
+        "VALIDATION_INVALID_ID_FORMAT",
+        "VALIDATION_FIELDS_NOT_PROVIDED",
+        "VALIDATION_UNKNOWN_PARAMETERS",
+        "VALIDATION_REQUIRED_FIELD_MISSING",
+        "VALIDATION_READ_ONLY_FIELD",
+        "VALIDATION_IMMUTABLE_FIELD",
+        "VALIDATION_INVALID_FIELD_TYPE",
+        "SOURCE_NOT_FOUND",
+        "SOURCE_CREATE_CONNECTION_ERROR",
+        "SOURCE_UPDATE_CONNECTION_ERROR",
+        "BX_ERROR",
+    ];
     type Response = UpdateResponse;
 }

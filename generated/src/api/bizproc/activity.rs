@@ -417,6 +417,16 @@ pub type AddResponse = bool;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "bizproc.activity.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_ACTIVITY_VALIDATION_FAILURE",
+        "ERROR_UNSUPPORTED_PROTOCOL",
+        "ERROR_WRONG_HANDLER_URL",
+        "ERROR_ACTIVITY_ALREADY_INSTALLED",
+        "ERROR_ACTIVITY_ADD_FAILURE",
+    ];
     type Response = AddResponse;
 }
 
@@ -504,6 +514,13 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "bizproc.activity.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_ACTIVITY_VALIDATION_FAILURE",
+        "ERROR_ACTIVITY_NOT_FOUND",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -570,6 +587,9 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "bizproc.activity.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = ListResponse;
 }
 
@@ -682,6 +702,12 @@ pub type LogResponse = bool;
 
 impl crate::runtime::Method for LogRequest {
     const NAME: &'static str = "bizproc.activity.log";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_EMPTY_LOG_MESSAGE",
+        "ACCESS_DENIED",
+    ];
     type Response = LogResponse;
 }
 
@@ -1162,5 +1188,14 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "bizproc.activity.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_ACTIVITY_VALIDATION_FAILURE",
+        "ERROR_ACTIVITY_NOT_FOUND",
+        "ERROR_UNSUPPORTED_PROTOCOL",
+        "ERROR_WRONG_HANDLER_URL",
+    ];
     type Response = UpdateResponse;
 }

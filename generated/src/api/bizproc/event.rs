@@ -125,5 +125,8 @@ pub type SendResponse = bool;
 
 impl crate::runtime::Method for SendRequest {
     const NAME: &'static str = "bizproc.event.send";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = SendResponse;
 }

@@ -416,6 +416,16 @@ pub type AddResponse = bool;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "bizproc.robot.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_ACTIVITY_VALIDATION_FAILURE",
+        "ERROR_UNSUPPORTED_PROTOCOL",
+        "ERROR_WRONG_HANDLER_URL",
+        "ERROR_ACTIVITY_ALREADY_INSTALLED",
+        "ERROR_ACTIVITY_ADD_FAILURE",
+    ];
     type Response = AddResponse;
 }
 
@@ -503,6 +513,13 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "bizproc.robot.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_ACTIVITY_VALIDATION_FAILURE",
+        "ERROR_ACTIVITY_NOT_FOUND",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -569,6 +586,9 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "bizproc.robot.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = ListResponse;
 }
 
@@ -1049,5 +1069,14 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "bizproc.robot.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_ACTIVITY_VALIDATION_FAILURE",
+        "ERROR_ACTIVITY_NOT_FOUND",
+        "ERROR_UNSUPPORTED_PROTOCOL",
+        "ERROR_WRONG_HANDLER_URL",
+    ];
     type Response = UpdateResponse;
 }

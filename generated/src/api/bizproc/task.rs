@@ -191,6 +191,15 @@ pub type CompleteResponse = bool;
 
 impl crate::runtime::Method for CompleteRequest {
     const NAME: &'static str = "bizproc.task.complete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_TASK_VALIDATION",
+        "ERROR_TASK_NOT_FOUND",
+        "ERROR_TASK_COMPLETED",
+        "ERROR_TASK_TYPE",
+        "ERROR_TASK_EXECUTION",
+    ];
     type Response = CompleteResponse;
 }
 
@@ -308,6 +317,13 @@ pub type DelegateResponse = bool;
 
 impl crate::runtime::Method for DelegateRequest {
     const NAME: &'static str = "bizproc.task.delegate";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_TASK_VALIDATION",
+        "ERROR_INVALID_USER_ID",
+        "ERROR_DELEGATION_NOT_ALLOWED",
+    ];
     type Response = DelegateResponse;
 }
 
@@ -2154,5 +2170,11 @@ impl crate::runtime::loose::Loose for ListResponseItemUserStatus {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "bizproc.task.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_SELECT_VALIDATION_FAILURE",
+    ];
     type Response = ListResponse;
 }

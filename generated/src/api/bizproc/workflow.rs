@@ -131,6 +131,9 @@ pub type InstancesResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for InstancesRequest {
     const NAME: &'static str = "bizproc.workflow.instances";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = InstancesResponse;
 }
 
@@ -216,6 +219,12 @@ pub type KillResponse = bool;
 
 impl crate::runtime::Method for KillRequest {
     const NAME: &'static str = "bizproc.workflow.kill";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_WRONG_WORKFLOW_ID",
+    ];
     type Response = KillResponse;
 }
 
@@ -333,6 +342,12 @@ pub type StartResponse = String;
 
 impl crate::runtime::Method for StartRequest {
     const NAME: &'static str = "bizproc.workflow.start";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_WRONG_WORKFLOW_ID",
+        "ACCESS_DENIED",
+    ];
     type Response = StartResponse;
 }
 
@@ -435,5 +450,11 @@ pub type TerminateResponse = bool;
 
 impl crate::runtime::Method for TerminateRequest {
     const NAME: &'static str = "bizproc.workflow.terminate";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_WRONG_WORKFLOW_ID",
+    ];
     type Response = TerminateResponse;
 }

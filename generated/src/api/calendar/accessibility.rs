@@ -425,5 +425,7 @@ impl crate::runtime::loose::Loose for GetResponseImportance {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "calendar.accessibility.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }

@@ -1372,6 +1372,8 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "calendar.event.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -1456,6 +1458,8 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "calendar.event.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
 
@@ -2659,6 +2663,8 @@ impl crate::runtime::loose::Loose for GetResponseItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "calendar.event.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -4154,6 +4160,8 @@ impl crate::runtime::loose::Loose for GetbyidResponseRrule {
 
 impl crate::runtime::Method for GetbyidRequest {
     const NAME: &'static str = "calendar.event.getbyid";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetbyidResponse;
 }
 
@@ -5571,5 +5579,7 @@ pub type UpdateResponse = i64;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "calendar.event.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

@@ -340,6 +340,14 @@ impl crate::runtime::loose::Loose for GetResponseCatalog {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.catalog.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300010",
+        "200040300030",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -708,6 +716,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseCatalog {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.catalog.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = GetFieldsResponse;
 }
 
@@ -789,6 +800,14 @@ pub type IsOffersResponse = bool;
 
 impl crate::runtime::Method for IsOffersRequest {
     const NAME: &'static str = "catalog.catalog.isOffers";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300010",
+        "200040300030",
+        "100",
+        "0",
+    ];
     type Response = IsOffersResponse;
 }
 
@@ -978,5 +997,8 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.catalog.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "200040300030", "0"];
     type Response = ListResponse;
 }

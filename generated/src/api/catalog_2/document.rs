@@ -764,6 +764,9 @@ impl crate::runtime::loose::Loose for AddResponseDocument {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.document.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = AddResponse;
 }
 
@@ -845,6 +848,9 @@ pub type CancelResponse = bool;
 
 impl crate::runtime::Method for CancelRequest {
     const NAME: &'static str = "catalog.document.cancel";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = CancelResponse;
 }
 
@@ -939,6 +945,9 @@ pub type CancelListResponse = bool;
 
 impl crate::runtime::Method for CancelListRequest {
     const NAME: &'static str = "catalog.document.cancelList";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = CancelListResponse;
 }
 
@@ -1020,6 +1029,9 @@ pub type ConductResponse = bool;
 
 impl crate::runtime::Method for ConductRequest {
     const NAME: &'static str = "catalog.document.conduct";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = ConductResponse;
 }
 
@@ -1114,6 +1126,9 @@ pub type ConductListResponse = bool;
 
 impl crate::runtime::Method for ConductListRequest {
     const NAME: &'static str = "catalog.document.conductList";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = ConductListResponse;
 }
 
@@ -1199,6 +1214,9 @@ pub type ConfirmResponse = bool;
 
 impl crate::runtime::Method for ConfirmRequest {
     const NAME: &'static str = "catalog.document.confirm";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = ConfirmResponse;
 }
 
@@ -1280,6 +1298,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.document.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = DeleteResponse;
 }
 
@@ -1374,6 +1395,9 @@ pub type DeleteListResponse = bool;
 
 impl crate::runtime::Method for DeleteListRequest {
     const NAME: &'static str = "catalog.document.deleteList";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = DeleteListResponse;
 }
 
@@ -1443,6 +1467,9 @@ pub type FieldsResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "catalog.document.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = FieldsResponse;
 }
 
@@ -1973,6 +2000,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseDocument {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.document.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = GetFieldsResponse;
 }
 
@@ -2164,6 +2194,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.document.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = ListResponse;
 }
 
@@ -2249,6 +2282,9 @@ pub type UnconfirmResponse = bool;
 
 impl crate::runtime::Method for UnconfirmRequest {
     const NAME: &'static str = "catalog.document.unconfirm";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = UnconfirmResponse;
 }
 
@@ -2907,5 +2943,8 @@ impl crate::runtime::loose::Loose for UpdateResponseDocument {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.document.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = UpdateResponse;
 }

@@ -140,6 +140,8 @@ impl crate::runtime::loose::Loose for GetRoundTypesResponse {
 
 impl crate::runtime::Method for GetRoundTypesRequest {
     const NAME: &'static str = "catalog.enum.getRoundTypes";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetRoundTypesResponse;
 }
 
@@ -278,5 +280,7 @@ impl crate::runtime::loose::Loose for GetStoreDocumentTypesResponse {
 
 impl crate::runtime::Method for GetStoreDocumentTypesRequest {
     const NAME: &'static str = "catalog.enum.getStoreDocumentTypes";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetStoreDocumentTypesResponse;
 }

@@ -252,6 +252,14 @@ impl crate::runtime::loose::Loose for GetResponseExtra {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.extra.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300010",
+        "202000000000",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -500,6 +508,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseExtra {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.extra.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -619,5 +630,8 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.extra.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }

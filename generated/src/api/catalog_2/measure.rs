@@ -539,6 +539,15 @@ impl crate::runtime::loose::Loose for AddResponseMeasure {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.measure.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "200600000000",
+        "200600000010",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -620,6 +629,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.measure.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "200600000020",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -935,6 +952,14 @@ impl crate::runtime::loose::Loose for GetResponseMeasure {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.measure.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300010",
+        "200600000020",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -1265,6 +1290,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseMeasure {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.measure.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1384,6 +1412,9 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.measure.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1927,5 +1958,15 @@ impl crate::runtime::loose::Loose for UpdateResponseMeasure {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.measure.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "200600000000",
+        "200600000010",
+        "200600000020",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

@@ -457,6 +457,9 @@ impl crate::runtime::loose::Loose for AddResponsePrice {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.price.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "100", "0"];
     type Response = AddResponse;
 }
 
@@ -538,6 +541,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.price.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "-", "100", "0"];
     type Response = DeleteResponse;
 }
 
@@ -873,6 +879,9 @@ impl crate::runtime::loose::Loose for GetResponsePrice {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.price.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "-", "100", "0"];
     type Response = GetResponse;
 }
 
@@ -1264,6 +1273,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponsePrice {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.price.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1453,6 +1465,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.price.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1865,6 +1880,14 @@ impl crate::runtime::loose::Loose for ModifyResponse {
 
 impl crate::runtime::Method for ModifyRequest {
     const NAME: &'static str = "catalog.price.modify";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "200040300030",
+        "100",
+        "0",
+    ];
     type Response = ModifyResponse;
 }
 
@@ -2296,5 +2319,14 @@ impl crate::runtime::loose::Loose for UpdateResponsePrice {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.price.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "200040300030",
+        "100",
+        "-",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

@@ -532,6 +532,9 @@ impl crate::runtime::loose::Loose for AddResponsePriceType {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.priceType.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "100", "0"];
     type Response = AddResponse;
 }
 
@@ -613,6 +616,15 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.priceType.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "201000000000",
+        "BASE",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -960,6 +972,14 @@ impl crate::runtime::loose::Loose for GetResponsePriceType {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.priceType.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300010",
+        "201000000000",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -1330,6 +1350,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponsePriceType {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.priceType.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1449,6 +1472,9 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.priceType.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1984,5 +2010,13 @@ impl crate::runtime::loose::Loose for UpdateResponsePriceType {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.priceType.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "201000000000",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

@@ -432,6 +432,9 @@ impl crate::runtime::loose::Loose for AddResponsePriceTypeGroup {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.priceTypeGroup.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "100", "0"];
     type Response = AddResponse;
 }
 
@@ -513,6 +516,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.priceTypeGroup.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "0", "100"];
     type Response = DeleteResponse;
 }
 
@@ -782,6 +788,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponsePriceTypeGroup {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.priceTypeGroup.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010"];
     type Response = GetFieldsResponse;
 }
 
@@ -973,5 +982,8 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.priceTypeGroup.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010"];
     type Response = ListResponse;
 }

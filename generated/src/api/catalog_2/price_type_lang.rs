@@ -370,6 +370,16 @@ impl crate::runtime::loose::Loose for AddResponsePriceTypeLang {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.priceTypeLang.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "201200000010",
+        "201000000000",
+        "400",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -451,6 +461,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.priceTypeLang.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "201200000000",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -717,6 +735,14 @@ impl crate::runtime::loose::Loose for GetResponsePriceTypeLang {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.priceTypeLang.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300010",
+        "201200000000",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -986,6 +1012,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponsePriceTypeLang {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.priceTypeLang.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1148,6 +1177,9 @@ impl crate::runtime::loose::Loose for GetLanguagesResponse {
 
 impl crate::runtime::Method for GetLanguagesRequest {
     const NAME: &'static str = "catalog.priceTypeLang.getLanguages";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetLanguagesResponse;
 }
 
@@ -1339,6 +1371,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.priceTypeLang.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1714,5 +1749,16 @@ impl crate::runtime::loose::Loose for UpdateResponsePriceTypeLang {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.priceTypeLang.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "201200000000",
+        "201200000010",
+        "201000000000",
+        "400",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

@@ -2156,6 +2156,17 @@ impl crate::runtime::loose::Loose for AddResponseElement {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.product.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300050",
+        "200040300040",
+        "200040300000",
+        "200040300043",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -2237,6 +2248,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.product.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300040",
+        "200040300010",
+        "200040300000",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -2487,6 +2506,9 @@ pub type DownloadResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DownloadRequest {
     const NAME: &'static str = "catalog.product.download";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = DownloadResponse;
 }
 
@@ -3327,6 +3349,15 @@ impl crate::runtime::loose::Loose for GetResponseProduct {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.product.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300000",
+        "200040300040",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -4430,6 +4461,9 @@ impl crate::runtime::loose::Loose for GetFieldsByFilterResponseProduct {
 
 impl crate::runtime::Method for GetFieldsByFilterRequest {
     const NAME: &'static str = "catalog.product.getFieldsByFilter";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "100", "0"];
     type Response = GetFieldsByFilterResponse;
 }
 
@@ -4619,6 +4653,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.product.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -6757,5 +6794,16 @@ impl crate::runtime::loose::Loose for UpdateResponseElement {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.product.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300043",
+        "200040300050",
+        "200040300040",
+        "200040300000",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

@@ -489,6 +489,9 @@ impl crate::runtime::loose::Loose for AddResponseProductImage {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.productImage.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "100", "0"];
     type Response = AddResponse;
 }
 
@@ -583,6 +586,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.productImage.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "100", "0"];
     type Response = DeleteResponse;
 }
 
@@ -913,6 +919,9 @@ impl crate::runtime::loose::Loose for GetResponseProductImage {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.productImage.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "100", "0"];
     type Response = GetResponse;
 }
 
@@ -1245,6 +1254,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseProductImage {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.productImage.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1430,5 +1442,8 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.productImage.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "100", "0"];
     type Response = ListResponse;
 }

@@ -1590,6 +1590,9 @@ impl crate::runtime::loose::Loose for AddResponseProductProperty {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.productProperty.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = AddResponse;
 }
 
@@ -1671,6 +1674,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.productProperty.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = DeleteResponse;
 }
 
@@ -2231,6 +2237,9 @@ impl crate::runtime::loose::Loose for GetResponseProductProperty {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.productProperty.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = GetResponse;
 }
 
@@ -2479,6 +2488,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseProductProperty {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.productProperty.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = GetFieldsResponse;
 }
 
@@ -2670,6 +2682,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.productProperty.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = ListResponse;
 }
 
@@ -4054,5 +4069,8 @@ impl crate::runtime::loose::Loose for UpdateResponseProductProperty {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.productProperty.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = UpdateResponse;
 }

@@ -496,6 +496,9 @@ impl crate::runtime::loose::Loose for AddResponseProductPropertyEnum {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.productPropertyEnum.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "BX_INVALID_VALUE"];
     type Response = AddResponse;
 }
 
@@ -580,6 +583,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.productPropertyEnum.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = DeleteResponse;
 }
 
@@ -879,6 +885,9 @@ impl crate::runtime::loose::Loose for GetResponseProductPropertyEnum {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.productPropertyEnum.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = GetResponse;
 }
 
@@ -1186,6 +1195,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseProductPropertyEnum {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.productPropertyEnum.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1379,6 +1391,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.productPropertyEnum.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = ListResponse;
 }
 
@@ -1881,5 +1896,8 @@ impl crate::runtime::loose::Loose for UpdateResponseProductPropertyEnum {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.productPropertyEnum.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = UpdateResponse;
 }

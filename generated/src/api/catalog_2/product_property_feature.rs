@@ -478,6 +478,9 @@ impl crate::runtime::loose::Loose for AddResponseProductPropertyFeature {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = AddResponse;
 }
 
@@ -768,6 +771,9 @@ impl crate::runtime::loose::Loose for GetResponseProductPropertyFeature {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = GetResponse;
 }
 
@@ -923,6 +929,9 @@ impl crate::runtime::loose::Loose for GetAvailableFeaturesByPropertyResponse {
 
 impl crate::runtime::Method for GetAvailableFeaturesByPropertyRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.getAvailableFeaturesByProperty";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = GetAvailableFeaturesByPropertyResponse;
 }
 
@@ -1217,6 +1226,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseProductPropertyFeature {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1412,6 +1424,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = ListResponse;
 }
 
@@ -1896,5 +1911,8 @@ impl crate::runtime::loose::Loose for UpdateResponseProductPropertyFeature {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.productPropertyFeature.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = UpdateResponse;
 }

@@ -298,6 +298,9 @@ impl crate::runtime::loose::Loose for GetResponseProductPropertySection {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.productPropertySection.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = GetResponse;
 }
 
@@ -493,6 +496,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.productPropertySection.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = ListResponse;
 }
 
@@ -1143,5 +1149,8 @@ impl crate::runtime::loose::Loose for SetResponseProductPropertySection {
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "catalog.productPropertySection.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = SetResponse;
 }

@@ -269,6 +269,9 @@ impl crate::runtime::loose::Loose for GetResponseRatio {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.ratio.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "100", "0"];
     type Response = GetResponse;
 }
 
@@ -538,6 +541,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseRatio {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.ratio.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -727,5 +733,8 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.ratio.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }

@@ -541,6 +541,9 @@ impl crate::runtime::loose::Loose for AddResponseRoundingRule {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.roundingRule.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "100", "0"];
     type Response = AddResponse;
 }
 
@@ -622,6 +625,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.roundingRule.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "200900000000",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -975,6 +986,14 @@ impl crate::runtime::loose::Loose for GetResponseRoundingRule {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.roundingRule.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300010",
+        "200900000000",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -1351,6 +1370,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseRoundingRule {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.roundingRule.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1470,6 +1492,9 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.roundingRule.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -2015,5 +2040,13 @@ impl crate::runtime::loose::Loose for UpdateResponseRoundingRule {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.roundingRule.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "200900000000",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

@@ -618,6 +618,16 @@ impl crate::runtime::loose::Loose for AddResponseSection {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.section.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300040",
+        "200700300000",
+        "200700300040",
+        "200700300050",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -699,6 +709,15 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.section.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300050",
+        "200040300020",
+        "200700300030",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -1057,6 +1076,14 @@ impl crate::runtime::loose::Loose for GetResponseSection {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.section.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300040",
+        "200700300030",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -1442,6 +1469,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseSection {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.section.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1561,6 +1591,9 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.section.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300030", "0"];
     type Response = ListResponse;
 }
 
@@ -2182,5 +2215,16 @@ impl crate::runtime::loose::Loose for UpdateResponseSection {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.section.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300040",
+        "200700300010",
+        "200700300030",
+        "200700300040",
+        "200700300050",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

@@ -950,6 +950,9 @@ impl crate::runtime::loose::Loose for AddResponseStore {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.store.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "100", "0"];
     type Response = AddResponse;
 }
 
@@ -1031,6 +1034,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.store.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "201100000000",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -1527,6 +1538,14 @@ impl crate::runtime::loose::Loose for GetResponseStore {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.store.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300010",
+        "201100000000",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -2087,6 +2106,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseStore {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.store.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -2276,6 +2298,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.store.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -3229,5 +3254,13 @@ impl crate::runtime::loose::Loose for UpdateResponseStore {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.store.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "201100000000",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

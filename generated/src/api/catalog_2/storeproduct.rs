@@ -284,6 +284,9 @@ impl crate::runtime::loose::Loose for GetResponseStoreProduct {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.storeproduct.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "-", "100", "0"];
     type Response = GetResponse;
 }
 
@@ -574,6 +577,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseStoreProduct {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.storeproduct.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -765,5 +771,8 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.storeproduct.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }

@@ -474,6 +474,9 @@ impl crate::runtime::loose::Loose for AddResponseVat {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.vat.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "100", "0"];
     type Response = AddResponse;
 }
 
@@ -555,6 +558,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.vat.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "200800000000",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -636,6 +647,14 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.vat.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300010",
+        "200800000000",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -941,6 +960,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseVat {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.vat.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1060,6 +1082,9 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.vat.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1539,5 +1564,13 @@ impl crate::runtime::loose::Loose for UpdateResponseVat {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.vat.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "200800000000",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

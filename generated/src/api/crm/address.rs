@@ -340,6 +340,8 @@ pub type AddResponse = bool;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.address.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -530,6 +532,8 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.address.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
 
@@ -764,6 +768,8 @@ impl crate::runtime::loose::Loose for FieldsResponse {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.address.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
 
@@ -1452,6 +1458,8 @@ impl crate::runtime::loose::Loose for ListResponseItem {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.address.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
 
@@ -1787,5 +1795,7 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.address.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

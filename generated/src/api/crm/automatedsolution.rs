@@ -348,6 +348,13 @@ impl crate::runtime::loose::Loose for AddResponseAutomatedSolution {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.automatedsolution.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "LIMIT_EXCEEDED",
+        "BX_EMPTY_REQUIRED",
+    ];
     type Response = AddResponse;
 }
 
@@ -432,6 +439,9 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.automatedsolution.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "HAS_BOUND_TYPES"];
     type Response = DeleteResponse;
 }
 
@@ -1157,6 +1167,8 @@ impl crate::runtime::loose::Loose for FieldsResponseTypeIds {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.automatedsolution.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
 
@@ -1411,6 +1423,9 @@ impl crate::runtime::loose::Loose for GetResponseAutomatedSolution {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.automatedsolution.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "NOT_FOUND"];
     type Response = GetResponse;
 }
 
@@ -1592,6 +1607,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.automatedsolution.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "INVALID_ARG_VALUE"];
     type Response = ListResponse;
 }
 
@@ -1946,5 +1964,8 @@ impl crate::runtime::loose::Loose for UpdateResponseAutomatedSolution {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.automatedsolution.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "BX_EMPTY_REQUIRED"];
     type Response = UpdateResponse;
 }

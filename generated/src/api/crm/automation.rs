@@ -106,5 +106,8 @@ pub type TriggerResponse = bool;
 
 impl crate::runtime::Method for TriggerRequest {
     const NAME: &'static str = "crm.automation.trigger";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = TriggerResponse;
 }

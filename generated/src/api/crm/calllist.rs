@@ -192,6 +192,16 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.calllist.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ENTITIES_ERROR",
+        "ENTITY_TYPE_ERROR",
+        "ENTITY_ERROR",
+        "WEBFORM_ERROR",
+        "ACCESS_ERROR",
+    ];
     type Response = AddResponse;
 }
 
@@ -429,6 +439,9 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.calllist.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_ARGUMENT", "LIST_ID_ERROR"];
     type Response = GetResponse;
 }
 
@@ -531,6 +544,9 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.calllist.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100"];
     type Response = ListResponse;
 }
 
@@ -714,6 +730,8 @@ impl crate::runtime::loose::Loose for StatuslistResponseItem {
 
 impl crate::runtime::Method for StatuslistRequest {
     const NAME: &'static str = "crm.calllist.statuslist";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = StatuslistResponse;
 }
 
@@ -909,5 +927,15 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.calllist.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ENTITY_TYPE_ERROR",
+        "ENTITIES_ERROR",
+        "LIST_ID_ERROR",
+        "WEBFORM_ERROR",
+        "ACCESS_ERROR",
+    ];
     type Response = UpdateResponse;
 }

@@ -410,6 +410,15 @@ impl crate::runtime::loose::Loose for AddResponseCategory {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.category.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "NOT_FOUND",
+        "ENTITY_TYPE_NOT_SUPPORTED",
+        "ADDING_DISABLED",
+        "ACCESS_DENIED",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -512,6 +521,16 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.category.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "NOT_FOUND",
+        "ENTITY_TYPE_NOT_SUPPORTED",
+        "REMOVING_DISABLED",
+        "ACCESS_DENIED",
+        "0",
+        "BX_ERROR",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -794,6 +813,9 @@ impl crate::runtime::loose::Loose for FieldsResponse {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.category.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["NOT_FOUND", "ENTITY_TYPE_NOT_SUPPORTED"];
     type Response = FieldsResponse;
 }
 
@@ -1128,6 +1150,13 @@ impl crate::runtime::loose::Loose for GetResponseCategory {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.category.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "NOT_FOUND",
+        "ENTITY_TYPE_NOT_SUPPORTED",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -1308,6 +1337,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.category.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["NOT_FOUND", "ENTITY_TYPE_NOT_SUPPORTED"];
     type Response = ListResponse;
 }
 
@@ -1725,5 +1757,12 @@ impl crate::runtime::loose::Loose for UpdateResponseCategory {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.category.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "NOT_FOUND",
+        "ENTITY_TYPE_NOT_SUPPORTED",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdateResponse;
 }

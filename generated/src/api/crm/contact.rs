@@ -763,6 +763,9 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.contact.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = AddResponse;
 }
 
@@ -848,6 +851,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.contact.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = DeleteResponse;
 }
 
@@ -1895,6 +1901,8 @@ impl crate::runtime::loose::Loose for FieldsResponseUtmMedium {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.contact.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
 
@@ -1980,6 +1988,8 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.contact.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -2105,6 +2115,8 @@ pub type ListResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.contact.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
 
@@ -2852,5 +2864,8 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.contact.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = UpdateResponse;
 }

@@ -344,5 +344,8 @@ impl crate::runtime::loose::Loose for FindbycommResponse {
 
 impl crate::runtime::Method for FindbycommRequest {
     const NAME: &'static str = "crm.duplicate.findbycomm";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["403", "400"];
     type Response = FindbycommResponse;
 }

@@ -404,5 +404,8 @@ impl crate::runtime::loose::Loose for MergeBatchResponseStatus {
 
 impl crate::runtime::Method for MergeBatchRequest {
     const NAME: &'static str = "crm.entity.mergeBatch";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["403", "400"];
     type Response = MergeBatchResponse;
 }

@@ -199,6 +199,8 @@ impl crate::runtime::loose::Loose for ActivitydirectionResponseItem {
 
 impl crate::runtime::Method for ActivitydirectionRequest {
     const NAME: &'static str = "crm.enum.activitydirection";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ActivitydirectionResponse;
 }
 
@@ -385,6 +387,8 @@ impl crate::runtime::loose::Loose for ActivitynotifytypeResponseItem {
 
 impl crate::runtime::Method for ActivitynotifytypeRequest {
     const NAME: &'static str = "crm.enum.activitynotifytype";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ActivitynotifytypeResponse;
 }
 
@@ -571,6 +575,8 @@ impl crate::runtime::loose::Loose for ActivitypriorityResponseItem {
 
 impl crate::runtime::Method for ActivitypriorityRequest {
     const NAME: &'static str = "crm.enum.activitypriority";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ActivitypriorityResponse;
 }
 
@@ -757,6 +763,8 @@ impl crate::runtime::loose::Loose for ActivitystatusResponseItem {
 
 impl crate::runtime::Method for ActivitystatusRequest {
     const NAME: &'static str = "crm.enum.activitystatus";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ActivitystatusResponse;
 }
 
@@ -943,6 +951,8 @@ impl crate::runtime::loose::Loose for ActivitytypeResponseItem {
 
 impl crate::runtime::Method for ActivitytypeRequest {
     const NAME: &'static str = "crm.enum.activitytype";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ActivitytypeResponse;
 }
 
@@ -1128,6 +1138,8 @@ impl crate::runtime::loose::Loose for AddresstypeResponseItem {
 
 impl crate::runtime::Method for AddresstypeRequest {
     const NAME: &'static str = "crm.enum.addresstype";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddresstypeResponse;
 }
 
@@ -1314,6 +1326,8 @@ impl crate::runtime::loose::Loose for ContenttypeResponseItem {
 
 impl crate::runtime::Method for ContenttypeRequest {
     const NAME: &'static str = "crm.enum.contenttype";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ContenttypeResponse;
 }
 
@@ -1483,6 +1497,8 @@ impl crate::runtime::loose::Loose for FieldsResponse {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.enum.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
 
@@ -1666,6 +1682,8 @@ impl crate::runtime::loose::Loose for GetorderownertypesResponseItem {
 
 impl crate::runtime::Method for GetorderownertypesRequest {
     const NAME: &'static str = "crm.enum.getorderownertypes";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetorderownertypesResponse;
 }
 
@@ -1851,5 +1869,7 @@ impl crate::runtime::loose::Loose for OwnertypeResponseItem {
 
 impl crate::runtime::Method for OwnertypeRequest {
     const NAME: &'static str = "crm.enum.ownertype";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = OwnertypeResponse;
 }

@@ -1839,6 +1839,16 @@ impl crate::runtime::loose::Loose for AddResponseItem {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.item.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "allowed_only_intranet_user",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+        "CRM_FIELD_ERROR_VALUE_NOT_VALID",
+        "100",
+        "CREATE_DYNAMIC_ITEM_RESTRICTED",
+    ];
     type Response = AddResponse;
 }
 
@@ -2025,6 +2035,18 @@ impl crate::runtime::loose::Loose for BatchImportResponse {
 
 impl crate::runtime::Method for BatchImportRequest {
     const NAME: &'static str = "crm.item.batchImport";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+        "CRM_FIELD_ERROR_VALUE_NOT_VALID",
+        "100",
+        "CREATE_DYNAMIC_ITEM_RESTRICTED",
+        "MAX_IMPORT_BATCH_SIZE_EXCEEDED",
+        "INVALID_CREDENTIALS",
+        "allowed_only_intranet_user",
+    ];
     type Response = BatchImportResponse;
 }
 
@@ -2127,6 +2149,13 @@ pub type DeleteResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.item.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "allowed_only_intranet_user",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -3051,6 +3080,13 @@ impl crate::runtime::loose::Loose for FieldsResponseFields {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.item.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "allowed_only_intranet_user",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = FieldsResponse;
 }
 
@@ -4465,6 +4501,13 @@ impl crate::runtime::loose::Loose for GetResponseItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.item.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "allowed_only_intranet_user",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -5264,6 +5307,17 @@ impl crate::runtime::loose::Loose for ImportResponseItem {
 
 impl crate::runtime::Method for ImportRequest {
     const NAME: &'static str = "crm.item.import";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+        "CRM_FIELD_ERROR_VALUE_NOT_VALID",
+        "100",
+        "CREATE_DYNAMIC_ITEM_RESTRICTED",
+        "INVALID_CREDENTIALS",
+        "allowed_only_intranet_user",
+    ];
     type Response = ImportResponse;
 }
 
@@ -5488,6 +5542,13 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "allowed_only_intranet_user",
+        "NOT_FOUND",
+        "INVALID_ARG_VALUE",
+    ];
     type Response = ListResponse;
 }
 
@@ -7294,5 +7355,16 @@ impl crate::runtime::loose::Loose for UpdateResponseItem {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.item.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "allowed_only_intranet_user",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+        "CRM_FIELD_ERROR_VALUE_NOT_VALID",
+        "100",
+        "-",
+        "UPDATE_DYNAMIC_ITEM_RESTRICTED",
+    ];
     type Response = UpdateResponse;
 }

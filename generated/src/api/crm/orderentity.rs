@@ -357,6 +357,14 @@ impl crate::runtime::loose::Loose for AddResponseDealOrder {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.orderentity.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "201650000001",
+        "200540400001",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -542,6 +550,14 @@ pub type DeleteByFilterResponse = bool;
 
 impl crate::runtime::Method for DeleteByFilterRequest {
     const NAME: &'static str = "crm.orderentity.deleteByFilter";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "201640400004",
+        "200540400001",
+        "0",
+    ];
     type Response = DeleteByFilterResponse;
 }
 
@@ -792,6 +808,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseOrderEntity {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "crm.orderentity.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010"];
     type Response = GetFieldsResponse;
 }
 
@@ -983,5 +1002,8 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.orderentity.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "200540400002"];
     type Response = ListResponse;
 }

@@ -316,5 +316,12 @@ impl crate::runtime::loose::Loose for ListResponseItemTypeId {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.stagehistory.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "allowed_only_intranet_user",
+        "ENTITY_TYPE_NOT_SUPPORTED",
+        "INVALID_ARG_VALUE",
+    ];
     type Response = ListResponse;
 }

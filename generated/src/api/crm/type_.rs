@@ -1286,6 +1286,16 @@ impl crate::runtime::loose::Loose for AddResponseType {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.type.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "INVALID_ARG_VALUE",
+        "ACCESS_DENIED",
+        "allowed_only_intranet_user",
+        "100",
+        "0",
+        "CREATE_DYNAMIC_TYPE_RESTRICTED",
+    ];
     type Response = AddResponse;
 }
 
@@ -1370,6 +1380,14 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.type.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "allowed_only_intranet_user",
+        "ACCESS_DENIED",
+        "BX_ERROR",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -2054,6 +2072,12 @@ impl crate::runtime::loose::Loose for FieldsResponseFields {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.type.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "allowed_only_intranet_user",
+        "ACCESS_DENIED",
+    ];
     type Response = FieldsResponse;
 }
 
@@ -2749,6 +2773,13 @@ impl crate::runtime::loose::Loose for GetResponseType {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.type.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "allowed_only_intranet_user",
+        "ACCESS_DENIED",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -3450,6 +3481,13 @@ impl crate::runtime::loose::Loose for GetByEntityTypeIdResponseType {
 
 impl crate::runtime::Method for GetByEntityTypeIdRequest {
     const NAME: &'static str = "crm.type.getByEntityTypeId";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "allowed_only_intranet_user",
+        "ACCESS_DENIED",
+        "0",
+    ];
     type Response = GetByEntityTypeIdResponse;
 }
 
@@ -3629,6 +3667,13 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.type.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "allowed_only_intranet_user",
+        "ACCESS_DENIED",
+        "INVALID_ARG_VALUE",
+    ];
     type Response = ListResponse;
 }
 
@@ -4735,5 +4780,13 @@ impl crate::runtime::loose::Loose for UpdateResponseType {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.type.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "allowed_only_intranet_user",
+        "UPDATE_DYNAMIC_TYPE_RESTRICTED",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

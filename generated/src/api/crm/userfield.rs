@@ -428,6 +428,8 @@ impl crate::runtime::loose::Loose for FieldsResponse {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.userfield.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
 
@@ -579,5 +581,7 @@ impl crate::runtime::loose::Loose for TypesResponseItem {
 
 impl crate::runtime::Method for TypesRequest {
     const NAME: &'static str = "crm.userfield.types";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = TypesResponse;
 }

@@ -115,6 +115,15 @@ pub type CopyToResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for CopyToRequest {
     const NAME: &'static str = "disk.file.copyTo";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "DISK_OBJ_22000",
+        "DISK_FILE_22003",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = CopyToResponse;
 }
 
@@ -199,6 +208,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "disk.file.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "DISK_FILE_22007",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -283,6 +300,13 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "disk.file.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -367,6 +391,13 @@ pub type GetExternalLinkResponse = String;
 
 impl crate::runtime::Method for GetExternalLinkRequest {
     const NAME: &'static str = "disk.file.getExternalLink";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetExternalLinkResponse;
 }
 
@@ -435,6 +466,8 @@ pub type GetFieldsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "disk.file.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetFieldsResponse;
 }
 
@@ -546,6 +579,13 @@ pub type GetVersionsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetVersionsRequest {
     const NAME: &'static str = "disk.file.getVersions";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetVersionsResponse;
 }
 
@@ -630,6 +670,13 @@ pub type MarkDeletedResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for MarkDeletedRequest {
     const NAME: &'static str = "disk.file.markDeleted";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = MarkDeletedResponse;
 }
 
@@ -732,6 +779,15 @@ pub type MoveToResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for MoveToRequest {
     const NAME: &'static str = "disk.file.moveTo";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "DISK_OBJ_22000",
+        "DISK_FILE_22007",
+        "ACCESS_DENIED",
+    ];
     type Response = MoveToResponse;
 }
 
@@ -832,6 +888,15 @@ pub type RenameResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RenameRequest {
     const NAME: &'static str = "disk.file.rename";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "DISK_OBJ_22000",
+        "0",
+        "ACCESS_DENIED",
+    ];
     type Response = RenameResponse;
 }
 
@@ -916,6 +981,13 @@ pub type RestoreResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RestoreRequest {
     const NAME: &'static str = "disk.file.restore";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = RestoreResponse;
 }
 
@@ -1016,6 +1088,15 @@ pub type RestoreFromVersionResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RestoreFromVersionRequest {
     const NAME: &'static str = "disk.file.restoreFromVersion";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "DISK_FILE_22003",
+        "DISK_FILE_22004",
+        "ACCESS_DENIED",
+    ];
     type Response = RestoreFromVersionResponse;
 }
 
@@ -1674,6 +1755,16 @@ impl crate::runtime::loose::Loose for SearchResponseItem {
 
 impl crate::runtime::Method for SearchRequest {
     const NAME: &'static str = "disk.file.search";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "INVALID_QUERY",
+        "INVALID_TYPE",
+        "INVALID_FILTER",
+        "NOT_FOUND",
+        "UNSUPPORTED_STORAGE",
+    ];
     type Response = SearchResponse;
 }
 
@@ -1773,5 +1864,15 @@ pub type UploadVersionResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UploadVersionRequest {
     const NAME: &'static str = "disk.file.uploadVersion";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "DISK_FILE_22002",
+        "DISK_FILE_22005",
+        "DISK_FILE_22006",
+        "ACCESS_DENIED",
+    ];
     type Response = UploadVersionResponse;
 }

@@ -106,6 +106,14 @@ pub type AddSubFolderResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddSubFolderRequest {
     const NAME: &'static str = "disk.folder.addSubFolder";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "DISK_OBJ_22000",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = AddSubFolderResponse;
 }
 
@@ -208,6 +216,14 @@ pub type CopyToResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for CopyToRequest {
     const NAME: &'static str = "disk.folder.copyTo";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "DISK_OBJ_22000",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = CopyToResponse;
 }
 
@@ -292,6 +308,14 @@ pub type DeleteTreeResponse = bool;
 
 impl crate::runtime::Method for DeleteTreeRequest {
     const NAME: &'static str = "disk.folder.deleteTree";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "DISK_OBJ_22000",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteTreeResponse;
 }
 
@@ -376,6 +400,13 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "disk.folder.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -497,6 +528,9 @@ pub type GetChildrenResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetChildrenRequest {
     const NAME: &'static str = "disk.folder.getChildren";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_ARGUMENT", "ERROR_NOT_FOUND"];
     type Response = GetChildrenResponse;
 }
 
@@ -581,6 +615,13 @@ pub type GetExternalLinkResponse = String;
 
 impl crate::runtime::Method for GetExternalLinkRequest {
     const NAME: &'static str = "disk.folder.getExternalLink";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetExternalLinkResponse;
 }
 
@@ -649,6 +690,8 @@ pub type GetFieldsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "disk.folder.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetFieldsResponse;
 }
 
@@ -733,6 +776,14 @@ pub type MarkDeletedResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for MarkDeletedRequest {
     const NAME: &'static str = "disk.folder.markDeleted";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "DISK_OBJ_22000",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = MarkDeletedResponse;
 }
 
@@ -835,6 +886,14 @@ pub type MoveToResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for MoveToRequest {
     const NAME: &'static str = "disk.folder.moveTo";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "DISK_OBJ_22000",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = MoveToResponse;
 }
 
@@ -935,6 +994,13 @@ pub type RenameResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RenameRequest {
     const NAME: &'static str = "disk.folder.rename";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = RenameResponse;
 }
 
@@ -1019,6 +1085,13 @@ pub type RestoreResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RestoreRequest {
     const NAME: &'static str = "disk.folder.restore";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = RestoreResponse;
 }
 
@@ -1202,6 +1275,13 @@ pub type ShareToUserResponse = bool;
 
 impl crate::runtime::Method for ShareToUserRequest {
     const NAME: &'static str = "disk.folder.shareToUser";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = ShareToUserResponse;
 }
 
@@ -1337,5 +1417,14 @@ pub type UploadFileResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UploadFileRequest {
     const NAME: &'static str = "disk.folder.uploadFile";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "DISK_BASE_SERVICE_22001",
+        "ERROR_COULD_NOT_SAVE_FILE",
+        "ACCESS_DENIED",
+    ];
     type Response = UploadFileResponse;
 }

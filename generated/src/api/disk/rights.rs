@@ -69,5 +69,7 @@ pub type GetTasksResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetTasksRequest {
     const NAME: &'static str = "disk.rights.getTasks";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetTasksResponse;
 }

@@ -112,6 +112,14 @@ pub type AddFolderResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddFolderRequest {
     const NAME: &'static str = "disk.storage.addFolder";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "DISK_OBJ_22000",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = AddFolderResponse;
 }
 
@@ -196,6 +204,13 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "disk.storage.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -317,6 +332,9 @@ pub type GetChildrenResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetChildrenRequest {
     const NAME: &'static str = "disk.storage.getChildren";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_ARGUMENT", "ERROR_NOT_FOUND"];
     type Response = GetChildrenResponse;
 }
 
@@ -385,6 +403,8 @@ pub type GetFieldsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "disk.storage.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetFieldsResponse;
 }
 
@@ -453,6 +473,9 @@ pub type GetForAppResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetForAppRequest {
     const NAME: &'static str = "disk.storage.getForApp";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "ERROR_NOT_FOUND"];
     type Response = GetForAppResponse;
 }
 
@@ -562,6 +585,8 @@ pub type GetListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetListRequest {
     const NAME: &'static str = "disk.storage.getList";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetListResponse;
 }
 
@@ -630,6 +655,8 @@ pub type GetTypesResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetTypesRequest {
     const NAME: &'static str = "disk.storage.getTypes";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetTypesResponse;
 }
 
@@ -730,6 +757,9 @@ pub type RenameResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RenameRequest {
     const NAME: &'static str = "disk.storage.rename";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_NOT_FOUND", "ACCESS_DENIED"];
     type Response = RenameResponse;
 }
 
@@ -865,5 +895,14 @@ pub type UploadFileResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UploadFileRequest {
     const NAME: &'static str = "disk.storage.uploadFile";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_NOT_FOUND",
+        "DISK_BASE_SERVICE_22001",
+        "ERROR_COULD_NOT_SAVE_FILE",
+        "ACCESS_DENIED",
+    ];
     type Response = UploadFileResponse;
 }

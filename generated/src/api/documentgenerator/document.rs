@@ -993,6 +993,9 @@ impl crate::runtime::loose::Loose for AddResponseDocumentValues {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.document.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0", "DOCGEN_ACCESS_ERROR"];
     type Response = AddResponse;
 }
 
@@ -1077,6 +1080,9 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "documentgenerator.document.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = DeleteResponse;
 }
 
@@ -1299,6 +1305,9 @@ impl crate::runtime::loose::Loose for EnablepublicurlResponse {
 
 impl crate::runtime::Method for EnablepublicurlRequest {
     const NAME: &'static str = "documentgenerator.document.enablepublicurl";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = EnablepublicurlResponse;
 }
 
@@ -2179,6 +2188,9 @@ impl crate::runtime::loose::Loose for GetResponseDocumentValues {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.document.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = GetResponse;
 }
 
@@ -2557,6 +2569,9 @@ impl crate::runtime::loose::Loose for GetfieldsResponseDocumentFieldsRequired {
 
 impl crate::runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "documentgenerator.document.getfields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = GetfieldsResponse;
 }
 
@@ -3596,6 +3611,9 @@ impl crate::runtime::loose::Loose for ListResponseDocumentsItemValues {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.document.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = ListResponse;
 }
 
@@ -4809,5 +4827,8 @@ impl crate::runtime::loose::Loose for UpdateResponseDocumentValues {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.document.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = UpdateResponse;
 }

@@ -905,6 +905,9 @@ for AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerat
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.numerator.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = AddResponse;
 }
 
@@ -989,6 +992,9 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "documentgenerator.numerator.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0", "DOCGEN_ACCESS_ERROR"];
     type Response = DeleteResponse;
 }
 
@@ -1530,6 +1536,9 @@ for GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerat
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.numerator.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = GetResponse;
 }
 
@@ -2076,6 +2085,9 @@ for ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberG
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.numerator.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = ListResponse;
 }
 
@@ -2917,5 +2929,8 @@ for UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.numerator.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0", "DOCGEN_ACCESS_ERROR"];
     type Response = UpdateResponse;
 }

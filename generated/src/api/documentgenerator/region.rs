@@ -467,6 +467,9 @@ impl crate::runtime::loose::Loose for AddResponseRegion {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.region.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "BX_EMPTY_REQUIRED", "0"];
     type Response = AddResponse;
 }
 
@@ -551,6 +554,9 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "documentgenerator.region.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["BX_ERROR", "100", "0"];
     type Response = DeleteResponse;
 }
 
@@ -866,6 +872,9 @@ impl crate::runtime::loose::Loose for GetResponseRegion {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.region.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = GetResponse;
 }
 
@@ -1166,6 +1175,9 @@ impl crate::runtime::loose::Loose for ListResponseRegions {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.region.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = ListResponse;
 }
 
@@ -1640,5 +1652,8 @@ impl crate::runtime::loose::Loose for UpdateResponseRegion {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.region.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = UpdateResponse;
 }

@@ -1033,6 +1033,14 @@ impl crate::runtime::loose::Loose for AddResponseRolePermissionsTemplates {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.role.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "BX_EMPTY_REQUIRED",
+        "0",
+        "DOCGEN_ACCESS_ERROR",
+    ];
     type Response = AddResponse;
 }
 
@@ -1117,6 +1125,9 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "documentgenerator.role.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0", "DOCGEN_ACCESS_ERROR"];
     type Response = DeleteResponse;
 }
 
@@ -1291,6 +1302,13 @@ pub type FillaccessesResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for FillaccessesRequest {
     const NAME: &'static str = "documentgenerator.role.fillaccesses";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BX_EMPTY_REQUIRED",
+        "0",
+        "DOCGEN_ACCESS_ERROR",
+    ];
     type Response = FillaccessesResponse;
 }
 
@@ -1887,6 +1905,9 @@ impl crate::runtime::loose::Loose for GetResponseRolePermissionsTemplates {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.role.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0", "DOCGEN_ACCESS_ERROR"];
     type Response = GetResponse;
 }
 
@@ -2142,6 +2163,9 @@ impl crate::runtime::loose::Loose for ListResponseRolesItem {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.role.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "DOCGEN_ACCESS_ERROR"];
     type Response = ListResponse;
 }
 
@@ -3182,5 +3206,8 @@ impl crate::runtime::loose::Loose for UpdateResponseRolePermissionsTemplates {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.role.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0", "DOCGEN_ACCESS_ERROR"];
     type Response = UpdateResponse;
 }

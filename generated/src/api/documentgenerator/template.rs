@@ -960,6 +960,9 @@ impl crate::runtime::loose::Loose for AddResponseTemplateWithStamps {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "documentgenerator.template.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = AddResponse;
 }
 
@@ -1044,6 +1047,9 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "documentgenerator.template.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = DeleteResponse;
 }
 
@@ -1661,6 +1667,9 @@ impl crate::runtime::loose::Loose for GetResponseTemplateWithStamps {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "documentgenerator.template.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = GetResponse;
 }
 
@@ -2019,6 +2028,9 @@ impl crate::runtime::loose::Loose for GetfieldsResponseTemplateFieldsRequired {
 
 impl crate::runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "documentgenerator.template.getfields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = GetfieldsResponse;
 }
 
@@ -3213,6 +3225,9 @@ impl crate::runtime::loose::Loose for ListResponseTemplatesWithStamps {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "documentgenerator.template.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = ListResponse;
 }
 
@@ -4178,5 +4193,8 @@ impl crate::runtime::loose::Loose for UpdateResponseTemplateWithStamps {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "documentgenerator.template.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = UpdateResponse;
 }

@@ -280,6 +280,14 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "entity.section.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_ENTITY_NOT_FOUND",
+        "ACCESS_DENIED",
+        "ERROR_CORE",
+    ];
     type Response = AddResponse;
 }
 
@@ -381,6 +389,15 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "entity.section.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_ENTITY_NOT_FOUND",
+        "ERROR_SECTION_NOT_FOUND",
+        "ACCESS_DENIED",
+        "ERROR_CORE",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -839,6 +856,12 @@ pub type GetResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "entity.section.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_ENTITY_NOT_FOUND",
+    ];
     type Response = GetResponse;
 }
 
@@ -1128,5 +1151,14 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "entity.section.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_ENTITY_NOT_FOUND",
+        "ERROR_SECTION_NOT_FOUND",
+        "ACCESS_DENIED",
+        "ERROR_CORE",
+    ];
     type Response = UpdateResponse;
 }

@@ -141,6 +141,8 @@ impl crate::runtime::loose::Loose for CountResponse {
 
 impl crate::runtime::Method for CountRequest {
     const NAME: &'static str = "humanresources.employee.count";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CountResponse;
 }
 
@@ -296,6 +298,8 @@ impl crate::runtime::loose::Loose for MultidepartmentResponse {
 
 impl crate::runtime::Method for MultidepartmentRequest {
     const NAME: &'static str = "humanresources.employee.multidepartment";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = MultidepartmentResponse;
 }
 
@@ -477,6 +481,8 @@ impl crate::runtime::loose::Loose for SearchResponse {
 
 impl crate::runtime::Method for SearchRequest {
     const NAME: &'static str = "humanresources.employee.search";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SearchResponse;
 }
 
@@ -648,5 +654,7 @@ impl crate::runtime::loose::Loose for SubordinatesResponse {
 
 impl crate::runtime::Method for SubordinatesRequest {
     const NAME: &'static str = "humanresources.employee.subordinates";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SubordinatesResponse;
 }

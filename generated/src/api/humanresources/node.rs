@@ -934,6 +934,8 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "humanresources.node.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -1098,6 +1100,8 @@ impl crate::runtime::loose::Loose for ChildrenResponse {
 
 impl crate::runtime::Method for ChildrenRequest {
     const NAME: &'static str = "humanresources.node.children";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ChildrenResponse;
 }
 
@@ -1249,6 +1253,8 @@ impl crate::runtime::loose::Loose for CountResponse {
 
 impl crate::runtime::Method for CountRequest {
     const NAME: &'static str = "humanresources.node.count";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CountResponse;
 }
 
@@ -1694,6 +1700,8 @@ impl crate::runtime::loose::Loose for EditResponse {
 
 impl crate::runtime::Method for EditRequest {
     const NAME: &'static str = "humanresources.node.edit";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = EditResponse;
 }
 
@@ -2105,6 +2113,8 @@ impl crate::runtime::loose::Loose for GetResponseItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "humanresources.node.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -2344,6 +2354,8 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.node.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
 
@@ -2677,6 +2689,8 @@ impl crate::runtime::loose::Loose for MoveResponse {
 
 impl crate::runtime::Method for MoveRequest {
     const NAME: &'static str = "humanresources.node.move";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = MoveResponse;
 }
 
@@ -2935,5 +2949,7 @@ impl crate::runtime::loose::Loose for SearchResponse {
 
 impl crate::runtime::Method for SearchRequest {
     const NAME: &'static str = "humanresources.node.search";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SearchResponse;
 }

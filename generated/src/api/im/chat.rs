@@ -586,6 +586,8 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "im.chat.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -936,6 +938,8 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "im.chat.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -1022,6 +1026,13 @@ pub type LeaveResponse = bool;
 
 impl crate::runtime::Method for LeaveRequest {
     const NAME: &'static str = "im.chat.leave";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "ACCESS_ERROR",
+        "ACCESS_DENIED_KICK",
+    ];
     type Response = LeaveResponse;
 }
 
@@ -1267,6 +1278,13 @@ pub type MuteResponse = bool;
 
 impl crate::runtime::Method for MuteRequest {
     const NAME: &'static str = "im.chat.mute";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "DIALOG_ID_EMPTY",
+        "ACCESS_ERROR",
+    ];
     type Response = MuteResponse;
 }
 
@@ -1384,6 +1402,15 @@ pub type SetOwnerResponse = bool;
 
 impl crate::runtime::Method for SetOwnerRequest {
     const NAME: &'static str = "im.chat.setOwner";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "DIALOG_ID_EMPTY",
+        "USER_ID_EMPTY",
+        "ACCESS_ERROR",
+        "WRONG_REQUEST",
+    ];
     type Response = SetOwnerResponse;
 }
 
@@ -1503,6 +1530,16 @@ pub type UpdateAvatarResponse = bool;
 
 impl crate::runtime::Method for UpdateAvatarRequest {
     const NAME: &'static str = "im.chat.updateAvatar";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "DIALOG_ID_EMPTY",
+        "ACCESS_DENIED",
+        "ACCESS_ERROR",
+        "AVATAR_ERROR",
+        "WRONG_REQUEST",
+    ];
     type Response = UpdateAvatarResponse;
 }
 
@@ -1739,6 +1776,15 @@ pub type UpdateColorResponse = bool;
 
 impl crate::runtime::Method for UpdateColorRequest {
     const NAME: &'static str = "im.chat.updateColor";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "DIALOG_ID_EMPTY",
+        "ACCESS_ERROR",
+        "WRONG_COLOR",
+        "WRONG_REQUEST",
+    ];
     type Response = UpdateColorResponse;
 }
 
@@ -1858,5 +1904,13 @@ pub type UpdateTitleResponse = bool;
 
 impl crate::runtime::Method for UpdateTitleRequest {
     const NAME: &'static str = "im.chat.updateTitle";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "DIALOG_ID_EMPTY",
+        "TITLE_EMPTY",
+        "ACCESS_ERROR",
+    ];
     type Response = UpdateTitleResponse;
 }

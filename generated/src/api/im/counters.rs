@@ -392,5 +392,7 @@ impl crate::runtime::loose::Loose for GetResponseType {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "im.counters.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }

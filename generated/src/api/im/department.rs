@@ -883,5 +883,8 @@ impl crate::runtime::loose::Loose for GetResponseItemManagerUserDataPhones {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "im.department.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["INVALID_FORMAT", "ACCESS_ERROR"];
     type Response = GetResponse;
 }

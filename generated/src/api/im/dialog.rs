@@ -1532,6 +1532,9 @@ impl crate::runtime::loose::Loose for GetResponseRestrictions {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "im.dialog.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY", "ACCESS_ERROR"];
     type Response = GetResponse;
 }
 
@@ -1813,6 +1816,9 @@ impl crate::runtime::loose::Loose for ReadResponse {
 
 impl crate::runtime::Method for ReadRequest {
     const NAME: &'static str = "im.dialog.read";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY"];
     type Response = ReadResponse;
 }
 
@@ -1982,6 +1988,9 @@ pub type UnreadResponse = bool;
 
 impl crate::runtime::Method for UnreadRequest {
     const NAME: &'static str = "im.dialog.unread";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["MESSAGE_ID_ERROR", "DIALOG_ID_EMPTY"];
     type Response = UnreadResponse;
 }
 
@@ -2135,5 +2144,8 @@ pub type WritingResponse = bool;
 
 impl crate::runtime::Method for WritingRequest {
     const NAME: &'static str = "im.dialog.writing";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY", "ACCESS_ERROR"];
     type Response = WritingResponse;
 }

@@ -374,6 +374,22 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "im.message.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MESSAGE_EMPTY",
+        "USER_ID_EMPTY",
+        "USER_NOT_FOUND",
+        "CHAT_ID",
+        "ACCESS_ERROR",
+        "PARAMS_ERROR",
+        "ATTACH_ERROR",
+        "ATTACH_OVERSIZE",
+        "KEYBOARD_ERROR",
+        "MENU_ERROR",
+        "REPLY_ACCESS_ERROR",
+        "REPLY_FROM_OTHER_CHAT_ERROR",
+    ];
     type Response = AddResponse;
 }
 
@@ -509,6 +525,14 @@ pub type CommandResponse = bool;
 
 impl crate::runtime::Method for CommandRequest {
     const NAME: &'static str = "im.message.command";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MESSAGE_ID_ERROR",
+        "BOT_ID_ERROR",
+        "COMMAND_ERROR",
+        "PARAMS_ERROR",
+    ];
     type Response = CommandResponse;
 }
 
@@ -597,6 +621,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "im.message.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["MESSAGE_ID_ERROR", "CANT_EDIT_MESSAGE"];
     type Response = DeleteResponse;
 }
 
@@ -765,6 +792,9 @@ pub type LikeResponse = bool;
 
 impl crate::runtime::Method for LikeRequest {
     const NAME: &'static str = "im.message.like";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["MESSAGE_ID_ERROR", "WITHOUT_CHANGES"];
     type Response = LikeResponse;
 }
 
@@ -1017,6 +1047,14 @@ pub type ShareResponse = bool;
 
 impl crate::runtime::Method for ShareRequest {
     const NAME: &'static str = "im.message.share";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MESSAGE_ID_ERROR",
+        "DIALOG_ID_EMPTY",
+        "ACCESS_ERROR",
+        "PARAMS_ERROR",
+    ];
     type Response = ShareResponse;
 }
 
@@ -1306,5 +1344,17 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "im.message.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MESSAGE_ID_ERROR",
+        "CANT_EDIT_MESSAGE",
+        "ATTACH_ERROR",
+        "ATTACH_OVERSIZE",
+        "KEYBOARD_ERROR",
+        "KEYBOARD_OVERSIZE",
+        "menu_ERROR",
+        "MENU_OVERSIZE",
+    ];
     type Response = UpdateResponse;
 }

@@ -191,6 +191,9 @@ impl crate::runtime::loose::Loose for AnswerResponse {
 
 impl crate::runtime::Method for AnswerRequest {
     const NAME: &'static str = "im.notify.answer";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ID_ERROR", "ANSWER_TEXT_ERROR"];
     type Response = AnswerResponse;
 }
 
@@ -362,6 +365,9 @@ impl crate::runtime::loose::Loose for ConfirmResponse {
 
 impl crate::runtime::Method for ConfirmRequest {
     const NAME: &'static str = "im.notify.confirm";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ID_ERROR", "NOTIFY_VALUE_ERROR"];
     type Response = ConfirmResponse;
 }
 
@@ -496,6 +502,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "im.notify.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["PARAMS_ERROR", "ACCESS_DENIED"];
     type Response = DeleteResponse;
 }
 
@@ -1710,6 +1719,9 @@ impl crate::runtime::loose::Loose for GetResponseUsersItemPhones {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "im.notify.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["LAST_ID_AND_LAST_TYPE", "LAST_ID_STRING"];
     type Response = GetResponse;
 }
 
@@ -1890,5 +1902,7 @@ pub type ReadResponse = bool;
 
 impl crate::runtime::Method for ReadRequest {
     const NAME: &'static str = "im.notify.read";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ReadResponse;
 }

@@ -2308,6 +2308,8 @@ impl crate::runtime::loose::Loose for GetResponseItemUser {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "im.recent.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -2461,6 +2463,9 @@ pub type HideResponse = bool;
 
 impl crate::runtime::Method for HideRequest {
     const NAME: &'static str = "im.recent.hide";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY"];
     type Response = HideResponse;
 }
 
@@ -5729,6 +5734,8 @@ impl crate::runtime::loose::Loose for ListResponseItemsItemUser {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "im.recent.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
 
@@ -5956,6 +5963,9 @@ pub type PinResponse = bool;
 
 impl crate::runtime::Method for PinRequest {
     const NAME: &'static str = "im.recent.pin";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY", "ACCESS_ERROR"];
     type Response = PinResponse;
 }
 
@@ -6185,5 +6195,8 @@ pub type UnreadResponse = bool;
 
 impl crate::runtime::Method for UnreadRequest {
     const NAME: &'static str = "im.recent.unread";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY"];
     type Response = UnreadResponse;
 }

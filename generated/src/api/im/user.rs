@@ -703,5 +703,12 @@ impl crate::runtime::loose::Loose for GetResponsePhones {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "im.user.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ID_EMPTY",
+        "USER_NOT_EXISTS",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }

@@ -194,6 +194,17 @@ pub type RegisterResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RegisterRequest {
     const NAME: &'static str = "imbot.app.register";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+        "IFRAME_HTTPS",
+        "HASH_ERROR",
+        "PARAMS_ERROR",
+        "LANG_ERROR",
+        "WRONG_REQUEST",
+    ];
     type Response = RegisterResponse;
 }
 
@@ -276,6 +287,13 @@ pub type UnregisterResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UnregisterRequest {
     const NAME: &'static str = "imbot.app.unregister";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_APP_ID_ERROR",
+        "APP_ID_ERROR",
+        "WRONG_REQUEST",
+    ];
     type Response = UnregisterResponse;
 }
 
@@ -508,5 +526,13 @@ pub type UpdateResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.app.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_APP_ID_ERROR",
+        "APP_ID_ERROR",
+        "IFRAME_HTTPS",
+        "WRONG_REQUEST",
+    ];
     type Response = UpdateResponse;
 }

@@ -429,6 +429,14 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "imbot.chat.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "INVALID_FORMAT",
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+        "WRONG_REQUEST",
+    ];
     type Response = AddResponse;
 }
 
@@ -606,6 +614,9 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "imbot.chat.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["AUTHORIZE_ERROR", "ACCESS_ERROR"];
     type Response = GetResponse;
 }
 
@@ -725,6 +736,15 @@ pub type LeaveResponse = bool;
 
 impl crate::runtime::Method for LeaveRequest {
     const NAME: &'static str = "imbot.chat.leave";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "ACCESS_ERROR",
+        "WRONG_REQUEST",
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+    ];
     type Response = LeaveResponse;
 }
 
@@ -909,6 +929,13 @@ pub type SendTypingResponse = bool;
 
 impl crate::runtime::Method for SendTypingRequest {
     const NAME: &'static str = "imbot.chat.sendTyping";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+        "DIALOG_ID_EMPTY",
+    ];
     type Response = SendTypingResponse;
 }
 
@@ -1120,6 +1147,15 @@ pub type SetManagerResponse = bool;
 
 impl crate::runtime::Method for SetManagerRequest {
     const NAME: &'static str = "imbot.chat.setManager";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "USER_ID_EMPTY",
+        "WRONG_REQUEST",
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+    ];
     type Response = SetManagerResponse;
 }
 
@@ -1253,6 +1289,16 @@ pub type SetOwnerResponse = bool;
 
 impl crate::runtime::Method for SetOwnerRequest {
     const NAME: &'static str = "imbot.chat.setOwner";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "USER_ID_EMPTY",
+        "ACCESS_ERROR",
+        "WRONG_REQUEST",
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+    ];
     type Response = SetOwnerResponse;
 }
 
@@ -1388,6 +1434,17 @@ pub type UpdateAvatarResponse = bool;
 
 impl crate::runtime::Method for UpdateAvatarRequest {
     const NAME: &'static str = "imbot.chat.updateAvatar";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "ACCESS_DENIED",
+        "ACCESS_ERROR",
+        "AVATAR_ERROR",
+        "WRONG_REQUEST",
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+    ];
     type Response = UpdateAvatarResponse;
 }
 
@@ -1640,6 +1697,16 @@ pub type UpdateColorResponse = bool;
 
 impl crate::runtime::Method for UpdateColorRequest {
     const NAME: &'static str = "imbot.chat.updateColor";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "ACCESS_ERROR",
+        "WRONG_COLOR",
+        "WRONG_REQUEST",
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+    ];
     type Response = UpdateColorResponse;
 }
 
@@ -1775,5 +1842,14 @@ pub type UpdateTitleResponse = bool;
 
 impl crate::runtime::Method for UpdateTitleRequest {
     const NAME: &'static str = "imbot.chat.updateTitle";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "TITLE_EMPTY",
+        "ACCESS_ERROR",
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+    ];
     type Response = UpdateTitleResponse;
 }

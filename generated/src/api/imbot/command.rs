@@ -342,6 +342,20 @@ pub type AnswerResponse = i64;
 
 impl crate::runtime::Method for AnswerRequest {
     const NAME: &'static str = "imbot.command.answer";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "COMMAND_ID_ERROR",
+        "APP_ID_ERROR",
+        "MESSAGE_ID_EMPTY",
+        "MESSAGE_EMPTY",
+        "ATTACH_ERROR",
+        "ATTACH_OVERSIZE",
+        "KEYBOARD_ERROR",
+        "KEYBOARD_OVERSIZE",
+        "MENU_ERROR",
+        "WRONG_REQUEST",
+    ];
     type Response = AnswerResponse;
 }
 
@@ -833,6 +847,16 @@ pub type RegisterResponse = i64;
 
 impl crate::runtime::Method for RegisterRequest {
     const NAME: &'static str = "imbot.command.register";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "EVENT_COMMAND_ADD_ERROR",
+        "COMMAND_ERROR",
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+        "LANG_ERROR",
+        "WRONG_REQUEST",
+    ];
     type Response = RegisterResponse;
 }
 
@@ -939,6 +963,13 @@ pub type UnregisterResponse = bool;
 
 impl crate::runtime::Method for UnregisterRequest {
     const NAME: &'static str = "imbot.command.unregister";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "COMMAND_ID_ERROR",
+        "APP_ID_ERROR",
+        "WRONG_REQUEST",
+    ];
     type Response = UnregisterResponse;
 }
 
@@ -1421,5 +1452,13 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.command.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "COMMAND_ID_ERROR",
+        "APP_ID_ERROR",
+        "EVENT_COMMAND_ADD_ERROR",
+        "WRONG_REQUEST",
+    ];
     type Response = UpdateResponse;
 }

@@ -499,6 +499,21 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "imbot.message.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+        "DIALOG_ID_EMPTY",
+        "MESSAGE_EMPTY",
+        "ATTACH_OVERSIZE",
+        "ATTACH_ERROR",
+        "KEYBOARD_ERROR",
+        "KEYBOARD_OVERSIZE",
+        "MENU_ERROR",
+        "MENU_OVERSIZE",
+        "WRONG_REQUEST",
+    ];
     type Response = AddResponse;
 }
 
@@ -696,6 +711,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "imbot.message.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+        "MESSAGE_ID_ERROR",
+        "CANT_EDIT_MESSAGE",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -897,6 +920,14 @@ pub type LikeResponse = bool;
 
 impl crate::runtime::Method for LikeRequest {
     const NAME: &'static str = "imbot.message.like";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+        "MESSAGE_ID_ERROR",
+        "WITHOUT_CHANGES",
+    ];
     type Response = LikeResponse;
 }
 
@@ -1219,5 +1250,19 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.message.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+        "MESSAGE_ID_ERROR",
+        "ATTACH_ERROR",
+        "ATTACH_OVERSIZE",
+        "KEYBOARD_ERROR",
+        "KEYBOARD_OVERSIZE",
+        "menu_ERROR",
+        "MENU_OVERSIZE",
+        "CANT_EDIT_MESSAGE",
+    ];
     type Response = UpdateResponse;
 }

@@ -1339,5 +1339,14 @@ impl crate::runtime::loose::Loose for MessagesResponseDataResultItemSession {
 
 impl crate::runtime::Method for MessagesRequest {
     const NAME: &'static str = "imconnector.send.messages";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "WRONG_AUTH_TYPE",
+        "ERROR_ARGUMENT",
+        "NOT_ACTIVE_LINE",
+        "IMCONNECTOR_NO_CORRECT_PROVIDER",
+        "IMCONNECTOR_NOT_SPECIFIED_CORRECT_COMMAND",
+    ];
     type Response = MessagesResponse;
 }

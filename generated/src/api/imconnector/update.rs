@@ -1236,5 +1236,13 @@ impl crate::runtime::loose::Loose for MessagesResponseDataResultItemMessage {
 
 impl crate::runtime::Method for MessagesRequest {
     const NAME: &'static str = "imconnector.update.messages";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "WRONG_AUTH_TYPE",
+        "ERROR_ARGUMENT",
+        "NOT_ACTIVE_LINE",
+        "IMCONNECTOR_NO_CORRECT_PROVIDER",
+    ];
     type Response = MessagesResponse;
 }

@@ -3611,6 +3611,8 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "imopenlines.config.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -3699,6 +3701,12 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "imopenlines.config.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CONFIG_ID_EMPTY",
+        "CONFIG_WRONG_USER_PERMISSION",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -7986,6 +7994,9 @@ impl crate::runtime::loose::Loose for GetResponseXmlId {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "imopenlines.config.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["CONFIG_ID_EMPTY"];
     type Response = GetResponse;
 }
 
@@ -8084,5 +8095,11 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "imopenlines.config.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CONFIG_ID_EMPTY",
+        "CONFIG_WRONG_USER_PERMISSION",
+    ];
     type Response = UpdateResponse;
 }

@@ -1583,5 +1583,8 @@ impl crate::runtime::loose::Loose for GetResponseRestrictions {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "imopenlines.dialog.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["IM_NOT_INSTALLED", "ACCESS_ERROR"];
     type Response = GetResponse;
 }

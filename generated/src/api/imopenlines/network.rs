@@ -91,5 +91,13 @@ pub type JoinResponse = i64;
 
 impl crate::runtime::Method for JoinRequest {
     const NAME: &'static str = "imopenlines.network.join";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CODE",
+        "IMBOT_ERROR",
+        "NOT_FOUND",
+        "INACTIVE",
+    ];
     type Response = JoinResponse;
 }

@@ -94,6 +94,14 @@ pub type AnswerResponse = bool;
 
 impl crate::runtime::Method for AnswerRequest {
     const NAME: &'static str = "imopenlines.operator.answer";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID",
+        "CHAT_TYPE",
+        "ACCESS_DENIED",
+        "USER_ID",
+    ];
     type Response = AnswerResponse;
 }
 
@@ -180,6 +188,14 @@ pub type FinishResponse = bool;
 
 impl crate::runtime::Method for FinishRequest {
     const NAME: &'static str = "imopenlines.operator.finish";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID",
+        "CHAT_TYPE",
+        "ACCESS_DENIED",
+        "USER_ID",
+    ];
     type Response = FinishResponse;
 }
 
@@ -266,6 +282,15 @@ pub type SkipResponse = bool;
 
 impl crate::runtime::Method for SkipRequest {
     const NAME: &'static str = "imopenlines.operator.skip";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID",
+        "CHAT_TYPE",
+        "ACCESS_DENIED",
+        "ACCESS_DENIED_KICK",
+        "USER_ID",
+    ];
     type Response = SkipResponse;
 }
 
@@ -352,6 +377,14 @@ pub type SpamResponse = bool;
 
 impl crate::runtime::Method for SpamRequest {
     const NAME: &'static str = "imopenlines.operator.spam";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID",
+        "CHAT_TYPE",
+        "ACCESS_DENIED",
+        "USER_ID",
+    ];
     type Response = SpamResponse;
 }
 
@@ -485,5 +518,14 @@ pub type TransferResponse = bool;
 
 impl crate::runtime::Method for TransferRequest {
     const NAME: &'static str = "imopenlines.operator.transfer";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "USER_ID_EMPTY",
+        "QUEUE_ID_EMPTY",
+        "TRANSFER_ID_EMPTY",
+        "OPERATOR_WRONG",
+    ];
     type Response = TransferResponse;
 }

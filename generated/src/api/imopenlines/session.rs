@@ -99,6 +99,9 @@ pub type InterceptResponse = bool;
 
 impl crate::runtime::Method for InterceptRequest {
     const NAME: &'static str = "imopenlines.session.intercept";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["CHAT_ID_EMPTY", "OPERATOR_WRONG"];
     type Response = InterceptResponse;
 }
 
@@ -185,6 +188,14 @@ pub type JoinResponse = bool;
 
 impl crate::runtime::Method for JoinRequest {
     const NAME: &'static str = "imopenlines.session.join";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID",
+        "CHAT_TYPE",
+        "ACCESS_DENIED",
+        "USER_ID",
+    ];
     type Response = JoinResponse;
 }
 
@@ -341,6 +352,9 @@ impl crate::runtime::loose::Loose for OpenResponse {
 
 impl crate::runtime::Method for OpenRequest {
     const NAME: &'static str = "imopenlines.session.open";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = OpenResponse;
 }
 
@@ -427,5 +441,13 @@ pub type StartResponse = bool;
 
 impl crate::runtime::Method for StartRequest {
     const NAME: &'static str = "imopenlines.session.start";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID",
+        "CHAT_TYPE",
+        "ACCESS_DENIED",
+        "USER_ID",
+    ];
     type Response = StartResponse;
 }

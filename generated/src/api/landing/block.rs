@@ -177,6 +177,15 @@ pub type AddcardResponse = bool;
 
 impl crate::runtime::Method for AddcardRequest {
     const NAME: &'static str = "landing.block.addcard";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+        "CARD_NOT_FOUND",
+    ];
     type Response = AddcardResponse;
 }
 
@@ -320,6 +329,15 @@ pub type ChangeAnchorResponse = bool;
 
 impl crate::runtime::Method for ChangeAnchorRequest {
     const NAME: &'static str = "landing.block.changeAnchor";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "BLOCK_NOT_FOUND",
+        "ACCESS_DENIED",
+        "BAD_ANCHOR",
+    ];
     type Response = ChangeAnchorResponse;
 }
 
@@ -458,6 +476,16 @@ pub type ChangeNodeNameResponse = bool;
 
 impl crate::runtime::Method for ChangeNodeNameRequest {
     const NAME: &'static str = "landing.block.changeNodeName";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+        "NODES_NOT_FOUND",
+        "TYPE_ERROR",
+    ];
     type Response = ChangeNodeNameResponse;
 }
 
@@ -602,6 +630,15 @@ pub type ClonecardResponse = bool;
 
 impl crate::runtime::Method for ClonecardRequest {
     const NAME: &'static str = "landing.block.clonecard";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+        "CARD_NOT_FOUND",
+    ];
     type Response = ClonecardResponse;
 }
 
@@ -688,6 +725,9 @@ pub type GetContentFromRepositoryResponse = String;
 
 impl crate::runtime::Method for GetContentFromRepositoryRequest {
     const NAME: &'static str = "landing.block.getContentFromRepository";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["MISSING_PARAMS", "ACCESS_DENIED"];
     type Response = GetContentFromRepositoryResponse;
 }
 
@@ -1348,6 +1388,15 @@ impl crate::runtime::loose::Loose for GetbyidResponseMeta {
 
 impl crate::runtime::Method for GetbyidRequest {
     const NAME: &'static str = "landing.block.getbyid";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = GetbyidResponse;
 }
 
@@ -1867,6 +1916,14 @@ impl crate::runtime::loose::Loose for GetcontentResponse {
 
 impl crate::runtime::Method for GetcontentRequest {
     const NAME: &'static str = "landing.block.getcontent";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+    ];
     type Response = GetcontentResponse;
 }
 
@@ -2494,6 +2551,15 @@ impl crate::runtime::loose::Loose for GetlistResponseItemMeta {
 
 impl crate::runtime::Method for GetlistRequest {
     const NAME: &'static str = "landing.block.getlist";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = GetlistResponse;
 }
 
@@ -3142,6 +3208,14 @@ impl crate::runtime::loose::Loose for GetmanifestResponseBlock {
 
 impl crate::runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "landing.block.getmanifest";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "LANDING_NOT_EXIST",
+        "BLOCK_NOT_FOUND",
+    ];
     type Response = GetmanifestResponse;
 }
 
@@ -3349,6 +3423,9 @@ impl crate::runtime::loose::Loose for GetmanifestfileResponse {
 
 impl crate::runtime::Method for GetmanifestfileRequest {
     const NAME: &'static str = "landing.block.getmanifestfile";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["MISSING_PARAMS", "ACCESS_DENIED"];
     type Response = GetmanifestfileResponse;
 }
 
@@ -3955,6 +4032,9 @@ impl crate::runtime::loose::Loose for GetrepositoryResponseItems {
 
 impl crate::runtime::Method for GetrepositoryRequest {
     const NAME: &'static str = "landing.block.getrepository";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = GetrepositoryResponse;
 }
 
@@ -4099,6 +4179,15 @@ pub type RemovecardResponse = bool;
 
 impl crate::runtime::Method for RemovecardRequest {
     const NAME: &'static str = "landing.block.removecard";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+        "CARD_NOT_FOUND",
+    ];
     type Response = RemovecardResponse;
 }
 
@@ -4220,6 +4309,15 @@ pub type UpdateCardsResponse = bool;
 
 impl crate::runtime::Method for UpdateCardsRequest {
     const NAME: &'static str = "landing.block.updateCards";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "BLOCK_NOT_FOUND",
+        "ACCESS_DENIED",
+        "INCORRECT_AFFECTED",
+    ];
     type Response = UpdateCardsResponse;
 }
 
@@ -4358,6 +4456,15 @@ pub type UpdateStylesResponse = bool;
 
 impl crate::runtime::Method for UpdateStylesRequest {
     const NAME: &'static str = "landing.block.updateStyles";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "LANDING_NOT_EXIST",
+        "BLOCK_NOT_FOUND",
+        "TYPE_ERROR",
+    ];
     type Response = UpdateStylesResponse;
 }
 
@@ -4479,6 +4586,14 @@ pub type UpdateattrsResponse = bool;
 
 impl crate::runtime::Method for UpdateattrsRequest {
     const NAME: &'static str = "landing.block.updateattrs";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "LANDING_NOT_EXIST",
+        "BLOCK_NOT_FOUND",
+    ];
     type Response = UpdateattrsResponse;
 }
 
@@ -4638,6 +4753,14 @@ pub type UpdatecontentResponse = bool;
 
 impl crate::runtime::Method for UpdatecontentRequest {
     const NAME: &'static str = "landing.block.updatecontent";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "BLOCK_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdatecontentResponse;
 }
 
@@ -4865,6 +4988,17 @@ pub type UpdatenodesResponse = bool;
 
 impl crate::runtime::Method for UpdatenodesRequest {
     const NAME: &'static str = "landing.block.updatenodes";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "TYPE_ERROR",
+        "LANDING_NOT_EXIST",
+        "BLOCK_NOT_FOUND",
+        "ACCESS_DENIED",
+        "NODES_NOT_FOUND",
+        "INCORRECT_AFFECTED",
+    ];
     type Response = UpdatenodesResponse;
 }
 
@@ -5208,5 +5342,12 @@ impl crate::runtime::loose::Loose for UploadfileResponse {
 
 impl crate::runtime::Method for UploadfileRequest {
     const NAME: &'static str = "landing.block.uploadfile";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "BLOCK_NOT_FOUND",
+        "FILE_ERROR",
+    ];
     type Response = UploadfileResponse;
 }

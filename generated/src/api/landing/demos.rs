@@ -1223,6 +1223,14 @@ impl crate::runtime::loose::Loose for GetListResponseItemType {
 
 impl crate::runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.demos.getList";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = GetListResponse;
 }
 
@@ -2975,6 +2983,15 @@ impl crate::runtime::loose::Loose for GetPageListResponseData {
 
 impl crate::runtime::Method for GetPageListRequest {
     const NAME: &'static str = "landing.demos.getPageList";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = GetPageListResponse;
 }
 
@@ -4565,6 +4582,15 @@ impl crate::runtime::loose::Loose for GetSiteListResponseData {
 
 impl crate::runtime::Method for GetSiteListRequest {
     const NAME: &'static str = "landing.demos.getSiteList";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = GetSiteListResponse;
 }
 
@@ -5781,6 +5807,15 @@ pub type RegisterResponse = Vec<i64>;
 
 impl crate::runtime::Method for RegisterRequest {
     const NAME: &'static str = "landing.demos.register";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "REGISTER_ERROR_DATA",
+        "CONTENT_IS_BAD",
+        "BX_EMPTY_REQUIRED",
+        "ACCESS_DENIED",
+    ];
     type Response = RegisterResponse;
 }
 
@@ -5867,5 +5902,8 @@ pub type UnregisterResponse = bool;
 
 impl crate::runtime::Method for UnregisterRequest {
     const NAME: &'static str = "landing.demos.unregister";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["MISSING_PARAMS", "ACCESS_DENIED"];
     type Response = UnregisterResponse;
 }

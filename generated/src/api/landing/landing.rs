@@ -369,6 +369,17 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "landing.landing.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "SITE_NOT_FOUND",
+        "FOLDER_NOT_FOUND",
+        "SLASH_IS_NOT_ALLOWED",
+        "CANT_BE_EMPTY",
+        "WRONG_CODE_FORMAT",
+    ];
     type Response = AddResponse;
 }
 
@@ -800,6 +811,19 @@ pub type AddByTemplateResponse = i64;
 
 impl crate::runtime::Method for AddByTemplateRequest {
     const NAME: &'static str = "landing.landing.addByTemplate";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "SITE_ERROR",
+        "LANDING_ERROR",
+        "ACCESS_DENIED",
+        "FOLDER_NOT_FOUND",
+        "WRONG_DATA",
+        "SLASH_IS_NOT_ALLOWED",
+        "CANT_BE_EMPTY",
+        "WRONG_CODE_FORMAT",
+    ];
     type Response = AddByTemplateResponse;
 }
 
@@ -1061,6 +1085,16 @@ pub type AddblockResponse = i64;
 
 impl crate::runtime::Method for AddblockRequest {
     const NAME: &'static str = "landing.landing.addblock";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_CANT_BE_ADDED",
+        "BLOCK_WRONG_VERSION",
+        "BLOCK_NOT_FOUND",
+    ];
     type Response = AddblockResponse;
 }
 
@@ -1209,6 +1243,13 @@ pub type CopyResponse = i64;
 
 impl crate::runtime::Method for CopyRequest {
     const NAME: &'static str = "landing.landing.copy";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "LANDING_NOT_EXIST",
+        "SITE_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = CopyResponse;
 }
 
@@ -1423,6 +1464,14 @@ pub type CopyblockResponse = i64;
 
 impl crate::runtime::Method for CopyblockRequest {
     const NAME: &'static str = "landing.landing.copyblock";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+    ];
     type Response = CopyblockResponse;
 }
 
@@ -1522,6 +1571,16 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "landing.landing.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "LANDING_IS_LOCK",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -1634,6 +1693,14 @@ pub type DeleteblockResponse = bool;
 
 impl crate::runtime::Method for DeleteblockRequest {
     const NAME: &'static str = "landing.landing.deleteblock";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+    ];
     type Response = DeleteblockResponse;
 }
 
@@ -1763,6 +1830,16 @@ pub type DownblockResponse = bool;
 
 impl crate::runtime::Method for DownblockRequest {
     const NAME: &'static str = "landing.landing.downblock";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+        "BLOCK_WRONG_SORT",
+        "TYPE_ERROR",
+    ];
     type Response = DownblockResponse;
 }
 
@@ -2000,6 +2077,17 @@ pub type FavoriteBlockResponse = i64;
 
 impl crate::runtime::Method for FavoriteBlockRequest {
     const NAME: &'static str = "landing.landing.favoriteBlock";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "TYPE_ERROR",
+        "LANDING_NOT_EXIST",
+        "BLOCK_NOT_FOUND",
+        "BLOCK_CANT_BE_ADDED",
+        "BLOCK_WRONG_VERSION",
+        "ACCESS_DENIED",
+    ];
     type Response = FavoriteBlockResponse;
 }
 
@@ -2413,6 +2501,13 @@ impl crate::runtime::loose::Loose for GetListResponseItem {
 
 impl crate::runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.landing.getList";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = GetListResponse;
 }
 
@@ -2757,6 +2852,13 @@ impl crate::runtime::loose::Loose for GetadditionalfieldsResponse {
 
 impl crate::runtime::Method for GetadditionalfieldsRequest {
     const NAME: &'static str = "landing.landing.getadditionalfields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+    ];
     type Response = GetadditionalfieldsResponse;
 }
 
@@ -2856,6 +2958,9 @@ pub type GetpreviewResponse = String;
 
 impl crate::runtime::Method for GetpreviewRequest {
     const NAME: &'static str = "landing.landing.getpreview";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["MISSING_PARAMS", "LANDING_NOT_EXIST"];
     type Response = GetpreviewResponse;
 }
 
@@ -2955,6 +3060,15 @@ pub type GetpublicurlResponse = String;
 
 impl crate::runtime::Method for GetpublicurlRequest {
     const NAME: &'static str = "landing.landing.getpublicurl";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = GetpublicurlResponse;
 }
 
@@ -3067,6 +3181,14 @@ pub type HideblockResponse = bool;
 
 impl crate::runtime::Method for HideblockRequest {
     const NAME: &'static str = "landing.landing.hideblock";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+    ];
     type Response = HideblockResponse;
 }
 
@@ -3181,6 +3303,16 @@ pub type MarkDeleteResponse = i64;
 
 impl crate::runtime::Method for MarkDeleteRequest {
     const NAME: &'static str = "landing.landing.markDelete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "CANT_DELETE_MAIN",
+        "UNABLE_DELETE_INCLUDE",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = MarkDeleteResponse;
 }
 
@@ -3265,6 +3397,14 @@ pub type MarkUnDeleteResponse = i64;
 
 impl crate::runtime::Method for MarkUnDeleteRequest {
     const NAME: &'static str = "landing.landing.markUnDelete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = MarkUnDeleteResponse;
 }
 
@@ -3409,6 +3549,15 @@ pub type MarkdeletedblockResponse = bool;
 
 impl crate::runtime::Method for MarkdeletedblockRequest {
     const NAME: &'static str = "landing.landing.markdeletedblock";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+        "TYPE_ERROR",
+    ];
     type Response = MarkdeletedblockResponse;
 }
 
@@ -3538,6 +3687,15 @@ pub type MarkundeletedblockResponse = bool;
 
 impl crate::runtime::Method for MarkundeletedblockRequest {
     const NAME: &'static str = "landing.landing.markundeletedblock";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+        "TYPE_ERROR",
+    ];
     type Response = MarkundeletedblockResponse;
 }
 
@@ -3669,6 +3827,17 @@ pub type MoveResponse = bool;
 
 impl crate::runtime::Method for MoveRequest {
     const NAME: &'static str = "landing.landing.move";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "DELETE_ACCESS_DENIED",
+        "FOLDER_NOT_FOUND",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = MoveResponse;
 }
 
@@ -3883,6 +4052,14 @@ pub type MoveblockResponse = i64;
 
 impl crate::runtime::Method for MoveblockRequest {
     const NAME: &'static str = "landing.landing.moveblock";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+    ];
     type Response = MoveblockResponse;
 }
 
@@ -3982,6 +4159,23 @@ pub type PublicationResponse = bool;
 
 impl crate::runtime::Method for PublicationRequest {
     const NAME: &'static str = "landing.landing.publication";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "PUBLIC_PAGE_REACHED",
+        "LANDING_PAYMENT_FAILED",
+        "LANDING_PAYMENT_FAILED_BLOCK",
+        "PUBLIC_SITE_REACHED",
+        "PUBLIC_SITE_REACHED_FREE",
+        "PHONE_NOT_CONFIRMED",
+        "EMAIL_NOT_CONFIRMED",
+        "URLCHECKER_FAIL",
+        "LICENSE_EXPIRED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = PublicationResponse;
 }
 
@@ -4261,6 +4455,14 @@ pub type RemoveEntitiesResponse = bool;
 
 impl crate::runtime::Method for RemoveEntitiesRequest {
     const NAME: &'static str = "landing.landing.removeEntities";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = RemoveEntitiesResponse;
 }
 
@@ -4380,6 +4582,14 @@ pub type ResolveIdByPublicUrlResponse = i64;
 
 impl crate::runtime::Method for ResolveIdByPublicUrlRequest {
     const NAME: &'static str = "landing.landing.resolveIdByPublicUrl";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = ResolveIdByPublicUrlResponse;
 }
 
@@ -4492,6 +4702,14 @@ pub type ShowblockResponse = bool;
 
 impl crate::runtime::Method for ShowblockRequest {
     const NAME: &'static str = "landing.landing.showblock";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+    ];
     type Response = ShowblockResponse;
 }
 
@@ -4578,6 +4796,14 @@ pub type UnFavoriteBlockResponse = bool;
 
 impl crate::runtime::Method for UnFavoriteBlockRequest {
     const NAME: &'static str = "landing.landing.unFavoriteBlock";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "TYPE_ERROR",
+        "BLOCK_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = UnFavoriteBlockResponse;
 }
 
@@ -4677,6 +4903,15 @@ pub type UnpublicResponse = bool;
 
 impl crate::runtime::Method for UnpublicRequest {
     const NAME: &'static str = "landing.landing.unpublic";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = UnpublicResponse;
 }
 
@@ -4806,6 +5041,16 @@ pub type UpblockResponse = bool;
 
 impl crate::runtime::Method for UpblockRequest {
     const NAME: &'static str = "landing.landing.upblock";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "LANDING_NOT_EXIST",
+        "ACCESS_DENIED",
+        "BLOCK_NOT_FOUND",
+        "BLOCK_WRONG_SORT",
+        "TYPE_ERROR",
+    ];
     type Response = UpblockResponse;
 }
 
@@ -5144,5 +5389,19 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "landing.landing.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "SITE_NOT_FOUND",
+        "FOLDER_NOT_FOUND",
+        "SLASH_IS_NOT_ALLOWED",
+        "CANT_BE_EMPTY",
+        "WRONG_CODE_FORMAT",
+        "CANT_DELETE_MAIN",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = UpdateResponse;
 }

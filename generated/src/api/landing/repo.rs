@@ -188,6 +188,14 @@ impl crate::runtime::loose::Loose for CheckContentResponse {
 
 impl crate::runtime::Method for CheckContentRequest {
     const NAME: &'static str = "landing.repo.checkContent";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ERROR_ARGUMENT",
+        "ACCESS_DENIED",
+        "insufficient_scope",
+    ];
     type Response = CheckContentResponse;
 }
 
@@ -982,6 +990,14 @@ impl crate::runtime::loose::Loose for GetListResponseItem {
 
 impl crate::runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.repo.getList";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_ARGUMENT",
+        "SYSTEM_ERROR",
+        "insufficient_scope",
+    ];
     type Response = GetListResponse;
 }
 
@@ -1273,6 +1289,21 @@ pub type RegisterResponse = i64;
 
 impl crate::runtime::Method for RegisterRequest {
     const NAME: &'static str = "landing.repo.register";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_ARGUMENT",
+        "MISSING_PARAMS",
+        "REQUIRED_FIELD_NO_EXISTS",
+        "MANIFEST_INTERSECT_IMG",
+        "CONTENT_IS_BAD",
+        "PRESET_CONTENT_IS_BAD",
+        "UNSUPPORTED_BLOCK_TYPE",
+        "UNSUPPORTED_BLOCK_SUBTYPE",
+        "insufficient_scope",
+        "SYSTEM_ERROR",
+    ];
     type Response = RegisterResponse;
 }
 
@@ -1374,6 +1405,13 @@ pub type UnbindResponse = bool;
 
 impl crate::runtime::Method for UnbindRequest {
     const NAME: &'static str = "landing.repo.unbind";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "PLACEMENT_NO_EXIST",
+        "ACCESS_DENIED",
+    ];
     type Response = UnbindResponse;
 }
 
@@ -1460,5 +1498,14 @@ pub type UnregisterResponse = bool;
 
 impl crate::runtime::Method for UnregisterRequest {
     const NAME: &'static str = "landing.repo.unregister";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ERROR_ARGUMENT",
+        "ACCESS_DENIED",
+        "insufficient_scope",
+        "-",
+    ];
     type Response = UnregisterResponse;
 }

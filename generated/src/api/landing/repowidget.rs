@@ -91,6 +91,9 @@ pub type DebugResponse = bool;
 
 impl crate::runtime::Method for DebugRequest {
     const NAME: &'static str = "landing.repowidget.debug";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["APP_NOT_FOUND"];
     type Response = DebugResponse;
 }
 
@@ -1002,6 +1005,8 @@ impl crate::runtime::loose::Loose for GetlistResponseActive {
 
 impl crate::runtime::Method for GetlistRequest {
     const NAME: &'static str = "landing.repowidget.getlist";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetlistResponse;
 }
 
@@ -1585,6 +1590,12 @@ pub type RegisterResponse = i64;
 
 impl crate::runtime::Method for RegisterRequest {
     const NAME: &'static str = "landing.repowidget.register";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "REQUIRED_FIELD_NO_EXISTS",
+        "REQUIRED_PARAM_NO_EXISTS",
+    ];
     type Response = RegisterResponse;
 }
 
@@ -1671,5 +1682,7 @@ pub type UnregisterResponse = bool;
 
 impl crate::runtime::Method for UnregisterRequest {
     const NAME: &'static str = "landing.repowidget.unregister";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UnregisterResponse;
 }

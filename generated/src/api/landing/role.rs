@@ -107,6 +107,14 @@ pub type EnableResponse = bool;
 
 impl crate::runtime::Method for EnableRequest {
     const NAME: &'static str = "landing.role.enable";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "IS_NOT_ADMIN",
+        "FEATURE_NOT_AVAIL",
+        "MISSING_PARAMS",
+    ];
     type Response = EnableResponse;
 }
 
@@ -292,6 +300,13 @@ impl crate::runtime::loose::Loose for GetListResponseItem {
 
 impl crate::runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.role.getList";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "IS_NOT_ADMIN",
+        "FEATURE_NOT_AVAIL",
+    ];
     type Response = GetListResponse;
 }
 
@@ -459,6 +474,15 @@ impl crate::runtime::loose::Loose for GetRightsResponseItem {
 
 impl crate::runtime::Method for GetRightsRequest {
     const NAME: &'static str = "landing.role.getRights";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "IS_NOT_ADMIN",
+        "FEATURE_NOT_AVAIL",
+        "MISSING_PARAMS",
+        "ROLE_SCOPE_MISMATCH",
+    ];
     type Response = GetRightsResponse;
 }
 
@@ -527,6 +551,13 @@ pub type IsEnabledResponse = bool;
 
 impl crate::runtime::Method for IsEnabledRequest {
     const NAME: &'static str = "landing.role.isEnabled";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "IS_NOT_ADMIN",
+        "FEATURE_NOT_AVAIL",
+    ];
     type Response = IsEnabledResponse;
 }
 
@@ -641,6 +672,16 @@ pub type SetAccessCodesResponse = bool;
 
 impl crate::runtime::Method for SetAccessCodesRequest {
     const NAME: &'static str = "landing.role.setAccessCodes";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "IS_NOT_ADMIN",
+        "FEATURE_NOT_AVAIL",
+        "MISSING_PARAMS",
+        "ERROR_ARGUMENT",
+        "ROLE_SCOPE_MISMATCH",
+    ];
     type Response = SetAccessCodesResponse;
 }
 
@@ -840,5 +881,14 @@ pub type SetRightsResponse = bool;
 
 impl crate::runtime::Method for SetRightsRequest {
     const NAME: &'static str = "landing.role.setRights";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "IS_NOT_ADMIN",
+        "FEATURE_NOT_AVAIL",
+        "MISSING_PARAMS",
+        "ROLE_SCOPE_MISMATCH",
+    ];
     type Response = SetRightsResponse;
 }

@@ -292,6 +292,20 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "landing.site.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "SITE_LIMIT_REACHED",
+        "DOMAIN_NOT_FOUND",
+        "DOMAIN_IS_INCORRECT",
+        "DOMAIN_EXIST_TRASH",
+        "DOMAIN_DISABLE",
+        "DOMAIN_EXIST",
+        "SLASH_IS_NOT_ALLOWED",
+        "CONTROLLER_ERROR_BADRESPONSE",
+        "CONTROLLER_ERROR_BADLICENSE",
+    ];
     type Response = AddResponse;
 }
 
@@ -524,6 +538,14 @@ pub type AddFolderResponse = i64;
 
 impl crate::runtime::Method for AddFolderRequest {
     const NAME: &'static str = "landing.site.addFolder";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "BX_EMPTY_REQUIRED",
+        "FOLDER_IS_NOT_UNIQUE",
+        "SLASH_IS_NOT_ALLOWED",
+    ];
     type Response = AddFolderResponse;
 }
 
@@ -622,6 +644,13 @@ pub type BindingToGroupResponse = bool;
 
 impl crate::runtime::Method for BindingToGroupRequest {
     const NAME: &'static str = "landing.site.bindingToGroup";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "TYPE_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = BindingToGroupResponse;
 }
 
@@ -722,6 +751,13 @@ pub type BindingToMenuResponse = bool;
 
 impl crate::runtime::Method for BindingToMenuRequest {
     const NAME: &'static str = "landing.site.bindingToMenu";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "TYPE_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = BindingToMenuResponse;
 }
 
@@ -821,6 +857,17 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "landing.site.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "ACCESS_DENIED_DELETED",
+        "SITE_IS_NOT_EMPTY",
+        "SITE_IS_LOCK",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -1644,6 +1691,15 @@ impl crate::runtime::loose::Loose for FullExportResponseLayout {
 
 impl crate::runtime::Method for FullExportRequest {
     const NAME: &'static str = "landing.site.fullExport";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "AI_SITE_EXPORT_NOT_ALLOWED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = FullExportResponse;
 }
 
@@ -2235,6 +2291,14 @@ impl crate::runtime::loose::Loose for GetFoldersResponseItem {
 
 impl crate::runtime::Method for GetFoldersRequest {
     const NAME: &'static str = "landing.site.getFolders";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = GetFoldersResponse;
 }
 
@@ -2458,6 +2522,9 @@ impl crate::runtime::loose::Loose for GetGroupBindingsResponseItem {
 
 impl crate::runtime::Method for GetGroupBindingsRequest {
     const NAME: &'static str = "landing.site.getGroupBindings";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["TYPE_ERROR", "ACCESS_DENIED"];
     type Response = GetGroupBindingsResponse;
 }
 
@@ -2890,6 +2957,13 @@ impl crate::runtime::loose::Loose for GetListResponseItem {
 
 impl crate::runtime::Method for GetListRequest {
     const NAME: &'static str = "landing.site.getList";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = GetListResponse;
 }
 
@@ -3174,6 +3248,9 @@ impl crate::runtime::loose::Loose for GetMenuBindingsResponseItemEntityType {
 
 impl crate::runtime::Method for GetMenuBindingsRequest {
     const NAME: &'static str = "landing.site.getMenuBindings";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["TYPE_ERROR", "ACCESS_DENIED"];
     type Response = GetMenuBindingsResponse;
 }
 
@@ -3273,6 +3350,9 @@ pub type GetPreviewResponse = String;
 
 impl crate::runtime::Method for GetPreviewRequest {
     const NAME: &'static str = "landing.site.getPreview";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["MISSING_PARAMS", "ACCESS_DENIED"];
     type Response = GetPreviewResponse;
 }
 
@@ -3372,6 +3452,14 @@ pub type GetPublicUrlResponse = String;
 
 impl crate::runtime::Method for GetPublicUrlRequest {
     const NAME: &'static str = "landing.site.getPublicUrl";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = GetPublicUrlResponse;
 }
 
@@ -3456,6 +3544,13 @@ pub type GetRightsResponse = Vec<String>;
 
 impl crate::runtime::Method for GetRightsRequest {
     const NAME: &'static str = "landing.site.getRights";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "FEATURE_NOT_AVAIL",
+        "MISSING_PARAMS",
+    ];
     type Response = GetRightsResponse;
 }
 
@@ -4002,6 +4097,14 @@ impl crate::runtime::loose::Loose for GetadditionalfieldsResponse {
 
 impl crate::runtime::Method for GetadditionalfieldsRequest {
     const NAME: &'static str = "landing.site.getadditionalfields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = GetadditionalfieldsResponse;
 }
 
@@ -4116,6 +4219,15 @@ pub type MarkDeleteResponse = i64;
 
 impl crate::runtime::Method for MarkDeleteRequest {
     const NAME: &'static str = "landing.site.markDelete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "ACCESS_DENIED_DELETED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = MarkDeleteResponse;
 }
 
@@ -4230,6 +4342,15 @@ pub type MarkFolderDeleteResponse = bool;
 
 impl crate::runtime::Method for MarkFolderDeleteRequest {
     const NAME: &'static str = "landing.site.markFolderDelete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "FOLDER_CONTAINS_AREAS",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = MarkFolderDeleteResponse;
 }
 
@@ -4329,6 +4450,14 @@ pub type MarkFolderUnDeleteResponse = bool;
 
 impl crate::runtime::Method for MarkFolderUnDeleteRequest {
     const NAME: &'static str = "landing.site.markFolderUnDelete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = MarkFolderUnDeleteResponse;
 }
 
@@ -4428,6 +4557,15 @@ pub type MarkUnDeleteResponse = i64;
 
 impl crate::runtime::Method for MarkUnDeleteRequest {
     const NAME: &'static str = "landing.site.markUnDelete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "TOTAL_SITE_REACHED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = MarkUnDeleteResponse;
 }
 
@@ -4527,6 +4665,23 @@ pub type PublicationResponse = i64;
 
 impl crate::runtime::Method for PublicationRequest {
     const NAME: &'static str = "landing.site.publication";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "PHONE_NOT_CONFIRMED",
+        "EMAIL_NOT_CONFIRMED",
+        "URLCHECKER_FAIL",
+        "PUBLIC_PAGE_REACHED",
+        "LANDING_PAYMENT_FAILED",
+        "LANDING_PAYMENT_FAILED_BLOCK",
+        "PUBLIC_SITE_REACHED",
+        "PUBLIC_SITE_REACHED_FREE",
+        "LICENSE_EXPIRED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = PublicationResponse;
 }
 
@@ -4643,6 +4798,14 @@ pub type PublicationFolderResponse = bool;
 
 impl crate::runtime::Method for PublicationFolderRequest {
     const NAME: &'static str = "landing.site.publicationFolder";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = PublicationFolderResponse;
 }
 
@@ -4737,6 +4900,14 @@ pub type SetRightsResponse = bool;
 
 impl crate::runtime::Method for SetRightsRequest {
     const NAME: &'static str = "landing.site.setRights";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "IS_NOT_ADMIN",
+        "FEATURE_NOT_AVAIL",
+        "MISSING_PARAMS",
+    ];
     type Response = SetRightsResponse;
 }
 
@@ -4838,6 +5009,14 @@ pub type UnPublicFolderResponse = bool;
 
 impl crate::runtime::Method for UnPublicFolderRequest {
     const NAME: &'static str = "landing.site.unPublicFolder";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = UnPublicFolderResponse;
 }
 
@@ -4936,6 +5115,13 @@ pub type UnbindingFromGroupResponse = bool;
 
 impl crate::runtime::Method for UnbindingFromGroupRequest {
     const NAME: &'static str = "landing.site.unbindingFromGroup";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "TYPE_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = UnbindingFromGroupResponse;
 }
 
@@ -5036,6 +5222,13 @@ pub type UnbindingFromMenuResponse = bool;
 
 impl crate::runtime::Method for UnbindingFromMenuRequest {
     const NAME: &'static str = "landing.site.unbindingFromMenu";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "TYPE_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = UnbindingFromMenuResponse;
 }
 
@@ -5135,6 +5328,14 @@ pub type UnpublicResponse = i64;
 
 impl crate::runtime::Method for UnpublicRequest {
     const NAME: &'static str = "landing.site.unpublic";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = UnpublicResponse;
 }
 
@@ -5447,6 +5648,21 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "landing.site.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "DOMAIN_NOT_FOUND",
+        "DOMAIN_IS_INCORRECT",
+        "DOMAIN_EXIST_TRASH",
+        "DOMAIN_DISABLE",
+        "DOMAIN_EXIST",
+        "CODE_IS_NOT_UNIQUE",
+        "SLASH_IS_NOT_ALLOWED",
+        "CONTROLLER_ERROR_BADRESPONSE",
+        "CONTROLLER_ERROR_BADLICENSE",
+    ];
     type Response = UpdateResponse;
 }
 
@@ -5709,5 +5925,13 @@ pub type UpdateFolderResponse = bool;
 
 impl crate::runtime::Method for UpdateFolderRequest {
     const NAME: &'static str = "landing.site.updateFolder";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "FOLDER_IS_NOT_UNIQUE",
+        "SLASH_IS_NOT_ALLOWED",
+    ];
     type Response = UpdateFolderResponse;
 }

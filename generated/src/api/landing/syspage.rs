@@ -104,6 +104,9 @@ pub type DeleteForLandingResponse = bool;
 
 impl crate::runtime::Method for DeleteForLandingRequest {
     const NAME: &'static str = "landing.syspage.deleteForLanding";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["MISSING_PARAMS", "ACCESS_DENIED"];
     type Response = DeleteForLandingResponse;
 }
 
@@ -188,6 +191,9 @@ pub type DeleteForSiteResponse = bool;
 
 impl crate::runtime::Method for DeleteForSiteRequest {
     const NAME: &'static str = "landing.syspage.deleteForSite";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["MISSING_PARAMS", "ACCESS_DENIED"];
     type Response = DeleteForSiteResponse;
 }
 
@@ -287,6 +293,14 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "landing.syspage.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = GetResponse;
 }
 
@@ -486,6 +500,14 @@ pub type GetSpecialPageResponse = String;
 
 impl crate::runtime::Method for GetSpecialPageRequest {
     const NAME: &'static str = "landing.syspage.getSpecialPage";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "ERROR_ARGUMENT",
+        "SYSTEM_ERROR",
+    ];
     type Response = GetSpecialPageResponse;
 }
 
@@ -684,5 +706,12 @@ pub type SetResponse = bool;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "landing.syspage.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ACCESS_DENIED",
+        "SYSTEM_ERROR",
+    ];
     type Response = SetResponse;
 }

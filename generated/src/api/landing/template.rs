@@ -89,6 +89,13 @@ pub type GetLandingRefResponse = ::serde_json::Map<String, ::serde_json::Value>;
 
 impl crate::runtime::Method for GetLandingRefRequest {
     const NAME: &'static str = "landing.template.getLandingRef";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ENTITY_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetLandingRefResponse;
 }
 
@@ -173,6 +180,13 @@ pub type GetSiteRefResponse = ::serde_json::Map<String, ::serde_json::Value>;
 
 impl crate::runtime::Method for GetSiteRefRequest {
     const NAME: &'static str = "landing.template.getSiteRef";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ENTITY_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetSiteRefResponse;
 }
 
@@ -458,6 +472,13 @@ impl crate::runtime::loose::Loose for GetlistResponseItem {
 
 impl crate::runtime::Method for GetlistRequest {
     const NAME: &'static str = "landing.template.getlist";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "TYPE_ERROR",
+        "SYSTEM_ERROR",
+    ];
     type Response = GetlistResponse;
 }
 
@@ -552,6 +573,13 @@ pub type SetLandingRefResponse = bool;
 
 impl crate::runtime::Method for SetLandingRefRequest {
     const NAME: &'static str = "landing.template.setLandingRef";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ENTITY_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = SetLandingRefResponse;
 }
 
@@ -646,5 +674,12 @@ pub type SetSiteRefResponse = bool;
 
 impl crate::runtime::Method for SetSiteRefRequest {
     const NAME: &'static str = "landing.template.setSiteRef";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_PARAMS",
+        "ENTITY_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = SetSiteRefResponse;
 }

@@ -353,6 +353,16 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "lists.element.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_REQUIRED_PARAMETERS_MISSING",
+        "ERROR_IBLOCK_NOT_FOUND",
+        "ERROR_ELEMENT_ALREADY_EXISTS",
+        "ERROR_ADD_ELEMENT",
+        "ERROR_ELEMENT_FIELD_VALUE",
+        "ACCESS_DENIED",
+    ];
     type Response = AddResponse;
 }
 
@@ -582,6 +592,15 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "lists.element.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_REQUIRED_PARAMETERS_MISSING",
+        "ERROR_IBLOCK_NOT_FOUND",
+        "ERROR_ELEMENT_NOT_FOUND",
+        "ERROR_DELETE_ELEMENT",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -859,6 +878,13 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "lists.element.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_REQUIRED_PARAMETERS_MISSING",
+        "ERROR_IBLOCK_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -1189,5 +1215,15 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "lists.element.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_REQUIRED_PARAMETERS_MISSING",
+        "ERROR_IBLOCK_NOT_FOUND",
+        "ERROR_ELEMENT_NOT_FOUND",
+        "ERROR_UPDATE_ELEMENT",
+        "ERROR_ELEMENT_FIELD_VALUE",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdateResponse;
 }

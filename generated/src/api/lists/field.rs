@@ -729,6 +729,14 @@ pub type AddResponse = String;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "lists.field.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_REQUIRED_PARAMETERS_MISSING",
+        "ERROR_IBLOCK_NOT_FOUND",
+        "ERROR_SAVE_FIELD",
+        "ACCESS_DENIED",
+    ];
     type Response = AddResponse;
 }
 
@@ -938,6 +946,13 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "lists.field.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_REQUIRED_PARAMETERS_MISSING",
+        "ERROR_IBLOCK_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -1144,6 +1159,13 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "lists.field.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_REQUIRED_PARAMETERS_MISSING",
+        "ERROR_IBLOCK_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -1884,5 +1906,13 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "lists.field.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_REQUIRED_PARAMETERS_MISSING",
+        "ERROR_IBLOCK_NOT_FOUND",
+        "ERROR_UPDATE_FIELD",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdateResponse;
 }

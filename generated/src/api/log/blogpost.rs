@@ -392,6 +392,13 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "log.blogpost.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "SONET_CONTROLLER_LIVEFEED_BLOGPOST_ADD_ERROR",
+        "SONET_CONTROLLER_LIVEFEED_BLOGPOST_MODULE_BLOG_NOT_INSTALLED",
+        "SONET_CONTROLLER_LIVEFEED_BLOG_NOT_FOUND",
+    ];
     type Response = AddResponse;
 }
 
@@ -478,6 +485,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "log.blogpost.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0", "403"];
     type Response = DeleteResponse;
 }
 
@@ -673,6 +683,8 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "log.blogpost.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -784,6 +796,8 @@ pub type ShareResponse = bool;
 
 impl crate::runtime::Method for ShareRequest {
     const NAME: &'static str = "log.blogpost.share";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ShareResponse;
 }
 
@@ -1069,5 +1083,11 @@ pub type UpdateResponse = i64;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "log.blogpost.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "SONET_CONTROLLER_LIVEFEED_BLOGPOST_UPDATE_ERROR",
+        "EMPTY_TITLE",
+    ];
     type Response = UpdateResponse;
 }

@@ -266,6 +266,8 @@ impl crate::runtime::loose::Loose for CreatecalendareventResponse {
 
 impl crate::runtime::Method for CreatecalendareventRequest {
     const NAME: &'static str = "mail.message.createcalendarevent";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CreatecalendareventResponse;
 }
 
@@ -467,6 +469,8 @@ impl crate::runtime::loose::Loose for CreatechatResponse {
 
 impl crate::runtime::Method for CreatechatRequest {
     const NAME: &'static str = "mail.message.createchat";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CreatechatResponse;
 }
 
@@ -555,6 +559,8 @@ pub type CreatecrmactivityResponse = bool;
 
 impl crate::runtime::Method for CreatecrmactivityRequest {
     const NAME: &'static str = "mail.message.createcrmactivity";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CreatecrmactivityResponse;
 }
 
@@ -756,6 +762,8 @@ impl crate::runtime::loose::Loose for CreatefeedpostResponse {
 
 impl crate::runtime::Method for CreatefeedpostRequest {
     const NAME: &'static str = "mail.message.createfeedpost";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CreatefeedpostResponse;
 }
 
@@ -991,6 +999,8 @@ impl crate::runtime::loose::Loose for CreatetaskResponse {
 
 impl crate::runtime::Method for CreatetaskRequest {
     const NAME: &'static str = "mail.message.createtask";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CreatetaskResponse;
 }
 
@@ -1234,6 +1244,8 @@ impl crate::runtime::loose::Loose for ForwardResponse {
 
 impl crate::runtime::Method for ForwardRequest {
     const NAME: &'static str = "mail.message.forward";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ForwardResponse;
 }
 
@@ -1647,6 +1659,8 @@ impl crate::runtime::loose::Loose for GetResponseItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "mail.message.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -1912,6 +1926,8 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "mail.message.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
 
@@ -2190,6 +2206,8 @@ impl crate::runtime::loose::Loose for MovetofolderResponse {
 
 impl crate::runtime::Method for MovetofolderRequest {
     const NAME: &'static str = "mail.message.movetofolder";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = MovetofolderResponse;
 }
 
@@ -2278,6 +2296,8 @@ pub type RemovecrmactivityResponse = bool;
 
 impl crate::runtime::Method for RemovecrmactivityRequest {
     const NAME: &'static str = "mail.message.removecrmactivity";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = RemovecrmactivityResponse;
 }
 
@@ -2521,6 +2541,8 @@ impl crate::runtime::loose::Loose for ReplyResponse {
 
 impl crate::runtime::Method for ReplyRequest {
     const NAME: &'static str = "mail.message.reply";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ReplyResponse;
 }
 
@@ -2746,6 +2768,8 @@ impl crate::runtime::loose::Loose for SendResponse {
 
 impl crate::runtime::Method for SendRequest {
     const NAME: &'static str = "mail.message.send";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SendResponse;
 }
 
@@ -2845,5 +2869,7 @@ pub type ThreadResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ThreadRequest {
     const NAME: &'static str = "mail.message.thread";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ThreadResponse;
 }

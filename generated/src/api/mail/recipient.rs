@@ -174,6 +174,8 @@ impl crate::runtime::loose::Loose for ListcontactsResponse {
 
 impl crate::runtime::Method for ListcontactsRequest {
     const NAME: &'static str = "mail.recipient.listcontacts";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListcontactsResponse;
 }
 
@@ -343,5 +345,7 @@ impl crate::runtime::loose::Loose for ListemployeesResponse {
 
 impl crate::runtime::Method for ListemployeesRequest {
     const NAME: &'static str = "mail.recipient.listemployees";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListemployeesResponse;
 }

@@ -155,6 +155,14 @@ pub type AddResponse = bool;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "messageservice.sender.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_SENDER_VALIDATION_FAILURE",
+        "ERROR_SENDER_ALREADY_INSTALLED",
+        "ERROR_SENDER_ADD_FAILURE",
+        "ACCESS_DENIED",
+    ];
     type Response = AddResponse;
 }
 
@@ -242,6 +250,13 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "messageservice.sender.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_SENDER_VALIDATION_FAILURE",
+        "ERROR_SENDER_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -308,6 +323,9 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "messageservice.sender.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = ListResponse;
 }
 
@@ -442,5 +460,14 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "messageservice.sender.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_SENDER_CODE_REQUIRED",
+        "ERROR_SENDER_OTHER_PARAMS_REQUIRED",
+        "ERROR_SENDER_NOT_FOUND",
+        "ERROR_SENDER_UPDATE_FAILURE",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdateResponse;
 }

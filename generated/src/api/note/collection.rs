@@ -429,6 +429,8 @@ impl crate::runtime::loose::Loose for AddResponseItem {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "note.collection.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -579,6 +581,8 @@ impl crate::runtime::loose::Loose for ArchiveResponse {
 
 impl crate::runtime::Method for ArchiveRequest {
     const NAME: &'static str = "note.collection.archive";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ArchiveResponse;
 }
 
@@ -729,6 +733,8 @@ impl crate::runtime::loose::Loose for DeleteResponse {
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "note.collection.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
 
@@ -1064,6 +1070,8 @@ impl crate::runtime::loose::Loose for GetResponseItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "note.collection.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -1492,6 +1500,8 @@ impl crate::runtime::loose::Loose for ListResponseNextCursor {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "note.collection.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
 
@@ -1909,5 +1919,7 @@ impl crate::runtime::loose::Loose for UpdateResponseItem {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "note.collection.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

@@ -498,6 +498,8 @@ impl crate::runtime::loose::Loose for AddResponseItem {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "note.document.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -648,6 +650,8 @@ impl crate::runtime::loose::Loose for ArchiveResponse {
 
 impl crate::runtime::Method for ArchiveRequest {
     const NAME: &'static str = "note.document.archive";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ArchiveResponse;
 }
 
@@ -798,6 +802,8 @@ impl crate::runtime::loose::Loose for DeleteResponse {
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "note.document.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
 
@@ -1163,6 +1169,8 @@ impl crate::runtime::loose::Loose for GetResponseItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "note.document.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -1643,5 +1651,7 @@ impl crate::runtime::loose::Loose for UpdateResponseItem {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "note.document.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

@@ -361,6 +361,8 @@ impl crate::runtime::loose::Loose for AddResponseItem {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "note.file.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -693,5 +695,7 @@ impl crate::runtime::loose::Loose for GetResponseItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "note.file.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }

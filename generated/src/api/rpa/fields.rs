@@ -105,6 +105,8 @@ pub type GetSettingsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetSettingsRequest {
     const NAME: &'static str = "rpa.fields.getSettings";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetSettingsResponse;
 }
 
@@ -217,6 +219,8 @@ pub type SetSettingsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for SetSettingsRequest {
     const NAME: &'static str = "rpa.fields.setSettings";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetSettingsResponse;
 }
 
@@ -346,5 +350,7 @@ pub type SetVisibilitySettingsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for SetVisibilitySettingsRequest {
     const NAME: &'static str = "rpa.fields.setVisibilitySettings";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetVisibilitySettingsResponse;
 }

@@ -140,6 +140,8 @@ pub type AddUserResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddUserRequest {
     const NAME: &'static str = "rpa.task.addUser";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddUserResponse;
 }
 
@@ -260,6 +262,8 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "rpa.task.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
 
@@ -327,5 +331,7 @@ pub type DoResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DoRequest {
     const NAME: &'static str = "rpa.task.do";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DoResponse;
 }

@@ -210,6 +210,8 @@ pub type AddResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "rpa.timeline.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -295,6 +297,8 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "rpa.timeline.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
 
@@ -573,6 +577,8 @@ impl crate::runtime::loose::Loose for ListForItemResponse {
 
 impl crate::runtime::Method for ListForItemRequest {
     const NAME: &'static str = "rpa.timeline.listForItem";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListForItemResponse;
 }
 
@@ -763,6 +769,8 @@ pub type UpdateResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "rpa.timeline.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }
 
@@ -927,5 +935,7 @@ pub type UpdateIsFixedResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UpdateIsFixedRequest {
     const NAME: &'static str = "rpa.timeline.updateIsFixed";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateIsFixedResponse;
 }

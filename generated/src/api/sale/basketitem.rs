@@ -1179,6 +1179,17 @@ impl crate::runtime::loose::Loose for AddResponseBasketItem {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.basketitem.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200140400007",
+        "200140400008",
+        "200140400009",
+        "200140400011",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -2098,6 +2109,18 @@ impl crate::runtime::loose::Loose for AddCatalogProductResponseBasketItem {
 
 impl crate::runtime::Method for AddCatalogProductRequest {
     const NAME: &'static str = "sale.basketitem.addCatalogProduct";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200140400006",
+        "200140400007",
+        "200140400008",
+        "200140400009",
+        "200140400011",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = AddCatalogProductResponse;
 }
 
@@ -2179,6 +2202,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.basketitem.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200140400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -2785,6 +2816,14 @@ impl crate::runtime::loose::Loose for GetResponseBasketItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.basketitem.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200140400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -3037,6 +3076,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseBasketItem {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.basketitem.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -3291,6 +3333,9 @@ impl crate::runtime::loose::Loose for GetFieldsCatalogProductResponseBasketItem 
 
 impl crate::runtime::Method for GetFieldsCatalogProductRequest {
     const NAME: &'static str = "sale.basketitem.getFieldsCatalogProduct";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsCatalogProductResponse;
 }
 
@@ -3482,6 +3527,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.basketitem.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -4563,6 +4611,17 @@ impl crate::runtime::loose::Loose for UpdateResponseBasketItem {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.basketitem.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200140400001",
+        "200140400008",
+        "200140400009",
+        "200140400011",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }
 
@@ -5316,5 +5375,17 @@ impl crate::runtime::loose::Loose for UpdateCatalogProductResponseBasketItem {
 
 impl crate::runtime::Method for UpdateCatalogProductRequest {
     const NAME: &'static str = "sale.basketitem.updateCatalogProduct";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200140400006",
+        "200140400001",
+        "200140400008",
+        "200140400009",
+        "200140400011",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = UpdateCatalogProductResponse;
 }

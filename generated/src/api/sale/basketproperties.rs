@@ -443,6 +443,16 @@ impl crate::runtime::loose::Loose for AddResponseBasketProperty {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.basketproperties.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300010",
+        "200240400004",
+        "200240400005",
+        "200240400001",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -524,6 +534,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.basketproperties.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200140400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -833,6 +851,14 @@ impl crate::runtime::loose::Loose for GetResponseBasketProperty {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.basketproperties.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200240400003",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -1157,6 +1183,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseBasketProperties {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.basketproperties.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1348,6 +1377,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.basketproperties.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1818,5 +1850,8 @@ impl crate::runtime::loose::Loose for UpdateResponseBasketProperty {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.basketproperties.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["20004030001", "100", "0"];
     type Response = UpdateResponse;
 }

@@ -233,6 +233,15 @@ pub type AddResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.businessValuePersonDomain.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201250000001",
+        "201240400002",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -466,6 +475,16 @@ pub type DeleteByFilterResponse = bool;
 
 impl crate::runtime::Method for DeleteByFilterRequest {
     const NAME: &'static str = "sale.businessValuePersonDomain.deleteByFilter";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201450000002",
+        "201450000003",
+        "201440400003",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = DeleteByFilterResponse;
 }
 
@@ -704,6 +723,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseBusinessValuePersonDomain
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.businessValuePersonDomain.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -902,5 +924,8 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.businessValuePersonDomain.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }

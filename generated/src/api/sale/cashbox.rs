@@ -523,6 +523,13 @@ pub type AddResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.cashbox.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_CASHBOX_ADD",
+    ];
     type Response = AddResponse;
 }
 
@@ -605,6 +612,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.cashbox.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_CASHBOX_NOT_FOUND",
+        "ERROR_CASHBOX_DELETE",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -707,6 +722,9 @@ pub type ListResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.cashbox.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = ListResponse;
 }
 
@@ -1287,5 +1305,13 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.cashbox.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_CASHBOX_NOT_FOUND",
+        "ERROR_CASHBOX_UPDATE",
+    ];
     type Response = UpdateResponse;
 }

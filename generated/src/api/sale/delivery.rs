@@ -610,6 +610,14 @@ impl crate::runtime::loose::Loose for AddResponseParent {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.delivery.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_CHECK_FAILURE",
+        "ERROR_DELIVERY_ADD",
+        "ERROR_HANDLER_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = AddResponse;
 }
 
@@ -692,6 +700,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.delivery.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_DELIVERY_NOT_FOUND",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_DELIVERY_DELETE",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -794,6 +810,9 @@ pub type GetlistResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for GetlistRequest {
     const NAME: &'static str = "sale.delivery.getlist";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CHECK_FAILURE", "ACCESS_DENIED"];
     type Response = GetlistResponse;
 }
 
@@ -1024,5 +1043,13 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.delivery.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_CHECK_FAILURE",
+        "ERROR_DELIVERY_UPDATE",
+        "ERROR_DELIVERY_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdateResponse;
 }

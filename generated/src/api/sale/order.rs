@@ -1706,6 +1706,9 @@ impl crate::runtime::loose::Loose for AddResponseOrder {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.order.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "100", "0"];
     type Response = AddResponse;
 }
 
@@ -1787,6 +1790,15 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.order.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "SALE_ORDER_CANCEL_PAYMENT_EXIST_ACTIVE",
+        "200540400001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -2799,6 +2811,14 @@ impl crate::runtime::loose::Loose for GetResponseOrder {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.order.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201240400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -3857,6 +3877,9 @@ impl crate::runtime::loose::Loose for GetfieldsResponseOrder {
 
 impl crate::runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "sale.order.getfields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetfieldsResponse;
 }
 
@@ -4046,6 +4069,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.order.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -4981,5 +5007,13 @@ impl crate::runtime::loose::Loose for UpdateResponseOrder {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.order.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200540400001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

@@ -1928,6 +1928,9 @@ impl crate::runtime::loose::Loose for AddResponsePayment {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.payment.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "100", "0"];
     type Response = AddResponse;
 }
 
@@ -2009,6 +2012,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.payment.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200640400001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -2890,6 +2901,14 @@ impl crate::runtime::loose::Loose for GetResponsePayment {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.payment.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200640400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -3973,6 +3992,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponsePayment {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.payment.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = GetFieldsResponse;
 }
 
@@ -4162,6 +4184,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.payment.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -5092,5 +5117,13 @@ impl crate::runtime::loose::Loose for UpdateResponsePayment {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.payment.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200640400001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

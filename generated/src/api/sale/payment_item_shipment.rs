@@ -391,6 +391,16 @@ impl crate::runtime::loose::Loose for AddResponsePaymentItemShipment {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.paymentItemShipment.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201250000001",
+        "201240400002",
+        "201240400003",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -472,6 +482,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.paymentItemShipment.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201240400001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -757,6 +775,14 @@ impl crate::runtime::loose::Loose for GetResponsePaymentItemShipment {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.paymentItemShipment.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201240400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -1049,6 +1075,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponsePaymentItemShipment {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.paymentItemShipment.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1242,6 +1271,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.paymentItemShipment.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1610,5 +1642,13 @@ impl crate::runtime::loose::Loose for UpdateResponsePaymentItemShipment {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.paymentItemShipment.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201240400001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

@@ -417,6 +417,16 @@ impl crate::runtime::loose::Loose for AddResponsePaymentItemBasket {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.paymentitembasket.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201250000001",
+        "201240400002",
+        "201240400003",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -498,6 +508,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.paymentitembasket.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201240400001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -796,6 +814,14 @@ impl crate::runtime::loose::Loose for GetResponsePaymentItemBasket {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.paymentitembasket.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201240400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -1105,6 +1131,9 @@ impl crate::runtime::loose::Loose for GetfieldsResponsePaymentItemBasket {
 
 impl crate::runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "sale.paymentitembasket.getfields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetfieldsResponse;
 }
 
@@ -1298,6 +1327,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.paymentitembasket.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1692,5 +1724,13 @@ impl crate::runtime::loose::Loose for UpdateResponsePaymentItemBasket {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.paymentitembasket.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201240400001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

@@ -423,6 +423,15 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.paysystem.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_PAY_SYSTEM_ADD",
+        "ERROR_HANDLER_NOT_FOUND",
+        "ERROR_PERSON_TYPE_NOT_FOUND",
+    ];
     type Response = AddResponse;
 }
 
@@ -505,6 +514,13 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.paysystem.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_PAY_SYSTEM_NOT_FOUND",
+        "ERROR_CHECK_FAILURE",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -607,6 +623,9 @@ pub type ListResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.paysystem.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CHECK_FAILURE", "ACCESS_DENIED"];
     type Response = ListResponse;
 }
 
@@ -1005,5 +1024,14 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.paysystem.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_HANDLER_NOT_FOUND",
+        "ERROR_PERSON_TYPE_NOT_FOUND",
+        "ERROR_PAY_SYSTEM_NOT_FOUND",
+        "ERROR_CHECK_FAILURE",
+    ];
     type Response = UpdateResponse;
 }

@@ -433,6 +433,15 @@ impl crate::runtime::loose::Loose for AddResponsePersonType {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.persontype.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200750000005",
+        "200750000001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -514,6 +523,16 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.persontype.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200750000003",
+        "200040300020",
+        "200740400001",
+        "200750000008",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -798,6 +817,14 @@ impl crate::runtime::loose::Loose for GetResponsePersonType {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.persontype.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200740400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -1103,6 +1130,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponsePersonType {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.persontype.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1222,6 +1252,9 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.persontype.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1658,5 +1691,14 @@ impl crate::runtime::loose::Loose for UpdateResponsePersonType {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.persontype.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200740400001",
+        "200750000007",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

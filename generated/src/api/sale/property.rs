@@ -1006,6 +1006,8 @@ pub type AddResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.property.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -1087,6 +1089,16 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.property.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200840400001",
+        "200850000004",
+        "ERROR_CORE",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -1737,6 +1749,14 @@ impl crate::runtime::loose::Loose for GetResponseProperty {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.property.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200840400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -2366,6 +2386,9 @@ impl crate::runtime::loose::Loose for GetfieldsbytypeResponseProperty {
 
 impl crate::runtime::Method for GetfieldsbytypeRequest {
     const NAME: &'static str = "sale.property.getfieldsbytype";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetfieldsbytypeResponse;
 }
 
@@ -2557,6 +2580,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.property.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -3838,5 +3864,22 @@ impl crate::runtime::loose::Loose for UpdateResponseProperty {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.property.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200840400001",
+        "200850000003",
+        "200850000009",
+        "200850000010",
+        "200850000011",
+        "200850000012",
+        "200850000013",
+        "200850000014",
+        "200850000015",
+        "200850000016",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

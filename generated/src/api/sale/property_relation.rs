@@ -430,6 +430,15 @@ impl crate::runtime::loose::Loose for AddResponsePropertyRelation {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.propertyRelation.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201650000001",
+        "201650000002",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -686,6 +695,14 @@ pub type DeleteByFilterResponse = bool;
 
 impl crate::runtime::Method for DeleteByFilterRequest {
     const NAME: &'static str = "sale.propertyRelation.deleteByFilter";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201640400004",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = DeleteByFilterResponse;
 }
 
@@ -938,6 +955,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponsePropertyRelation {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.propertyRelation.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1129,5 +1149,8 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.propertyRelation.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }

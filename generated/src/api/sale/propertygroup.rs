@@ -375,6 +375,14 @@ impl crate::runtime::loose::Loose for AddResponsePropertyGroup {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.propertygroup.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200950000006",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -456,6 +464,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.propertygroup.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200940400001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -722,6 +738,14 @@ impl crate::runtime::loose::Loose for GetResponsePropertyGroup {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.propertygroup.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200940400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -991,6 +1015,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponsePropertyGroup {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.propertygroup.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1183,6 +1210,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.propertygroup.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1459,5 +1489,14 @@ impl crate::runtime::loose::Loose for UpdateResponsePropertyGroup {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.propertygroup.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200940400001",
+        "200040300020",
+        "200950000008",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

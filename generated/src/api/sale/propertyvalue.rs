@@ -86,6 +86,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.propertyvalue.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201040400001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -367,6 +375,14 @@ impl crate::runtime::loose::Loose for GetResponsePropertyValue {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.propertyvalue.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201040400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -695,6 +711,9 @@ impl crate::runtime::loose::Loose for GetfieldsResponsePropertyValue {
 
 impl crate::runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "sale.propertyvalue.getfields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "0"];
     type Response = GetfieldsResponse;
 }
 
@@ -886,6 +905,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.propertyvalue.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1199,5 +1221,8 @@ impl crate::runtime::loose::Loose for ModifyResponse {
 
 impl crate::runtime::Method for ModifyRequest {
     const NAME: &'static str = "sale.propertyvalue.modify";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "100", "0"];
     type Response = ModifyResponse;
 }

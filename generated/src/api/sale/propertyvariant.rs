@@ -439,6 +439,16 @@ impl crate::runtime::loose::Loose for AddResponsePropertyVariant {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.propertyvariant.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201550000003",
+        "200040300020",
+        "100",
+        "0",
+        "ERROR_NO_VALUE",
+        "ERROR_NO_NAME",
+    ];
     type Response = AddResponse;
 }
 
@@ -520,6 +530,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.propertyvariant.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201540400001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -818,6 +836,14 @@ impl crate::runtime::loose::Loose for GetResponsePropertyVariant {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.propertyvariant.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201540400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -1146,6 +1172,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponsePropertyVariant {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.propertyvariant.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1338,6 +1367,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.propertyvariant.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1765,5 +1797,15 @@ impl crate::runtime::loose::Loose for UpdateResponsePropertyVariant {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.propertyvariant.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201540400001",
+        "200040300020",
+        "100",
+        "0",
+        "ERROR_NO_VALUE",
+        "ERROR_NO_NAME",
+    ];
     type Response = UpdateResponse;
 }

@@ -1098,6 +1098,15 @@ impl crate::runtime::loose::Loose for AddResponseShipment {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.shipment.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "100",
+        "0",
+        "SALE_SHIPMENT_WRONG_DELIVERY_SERVICE",
+        "BX_INVALID_VALUE",
+    ];
     type Response = AddResponse;
 }
 
@@ -1179,6 +1188,15 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.shipment.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201140400001",
+        "200040300020",
+        "SALE_SHIPMENT_EXIST_SHIPPED",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -2120,6 +2138,14 @@ impl crate::runtime::loose::Loose for GetResponseShipment {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.shipment.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201140400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -3232,6 +3258,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseShipment {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.shipment.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -3423,6 +3452,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.shipment.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -4767,5 +4799,14 @@ impl crate::runtime::loose::Loose for UpdateResponseShipment {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.shipment.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201140400001",
+        "200040300020",
+        "BX_INVALID_VALUE",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

@@ -434,6 +434,16 @@ impl crate::runtime::loose::Loose for AddResponseShipmentItem {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.shipmentitem.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201250000001",
+        "201240400002",
+        "201240400003",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -515,6 +525,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.shipmentitem.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201240400001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -830,6 +848,14 @@ impl crate::runtime::loose::Loose for GetResponseShipmentItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.shipmentitem.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201240400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -1160,6 +1186,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseShipmentItem {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.shipmentitem.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1351,6 +1380,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.shipmentitem.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1762,5 +1794,13 @@ impl crate::runtime::loose::Loose for UpdateResponseShipmentItem {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.shipmentitem.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201240400001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

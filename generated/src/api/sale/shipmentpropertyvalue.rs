@@ -86,6 +86,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.shipmentpropertyvalue.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201040400001",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -362,6 +370,14 @@ impl crate::runtime::loose::Loose for GetResponsePropertyValue {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.shipmentpropertyvalue.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201040400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -692,6 +708,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponsePropertyValue {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.shipmentpropertyvalue.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300020", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -883,6 +902,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.shipmentpropertyvalue.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1281,5 +1303,15 @@ impl crate::runtime::loose::Loose for ModifyResponse {
 
 impl crate::runtime::Method for ModifyRequest {
     const NAME: &'static str = "sale.shipmentpropertyvalue.modify";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300020",
+        "100",
+        "201040400006",
+        "201040400007",
+        "201040400008",
+        "0",
+    ];
     type Response = ModifyResponse;
 }

@@ -562,6 +562,17 @@ impl crate::runtime::loose::Loose for AddResponseStatus {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.status.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201350000001",
+        "201350000003",
+        "201350000004",
+        "201350000005",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -643,6 +654,15 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.status.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201340400001",
+        "200040300020",
+        "201350000002",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -930,6 +950,14 @@ impl crate::runtime::loose::Loose for GetResponseStatus {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.status.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201340400001",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -1233,6 +1261,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseStatus {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.status.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1422,6 +1453,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.status.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -1980,5 +2014,17 @@ impl crate::runtime::loose::Loose for UpdateResponseStatus {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.status.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201340400001",
+        "200040300020",
+        "201350000003",
+        "201350000006",
+        "201350000007",
+        "201350000008",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

@@ -381,6 +381,15 @@ impl crate::runtime::loose::Loose for AddResponseStatusLang {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.statusLang.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201750000003",
+        "201750000004",
+        "200040300020",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -557,6 +566,15 @@ pub type DeleteByFilterResponse = bool;
 
 impl crate::runtime::Method for DeleteByFilterRequest {
     const NAME: &'static str = "sale.statusLang.deleteByFilter";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "201740400001",
+        "201750000004",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = DeleteByFilterResponse;
 }
 
@@ -826,6 +844,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseStatusLang {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.statusLang.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -986,6 +1007,9 @@ impl crate::runtime::loose::Loose for GetListLangsResponse {
 
 impl crate::runtime::Method for GetListLangsRequest {
     const NAME: &'static str = "sale.statusLang.getListLangs";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetListLangsResponse;
 }
 
@@ -1177,5 +1201,8 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.statusLang.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }

@@ -233,6 +233,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseTradeBinding {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.tradeBinding.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -424,5 +427,8 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.tradeBinding.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }

@@ -240,6 +240,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseTradePlatform {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "sale.tradePlatform.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010"];
     type Response = GetFieldsResponse;
 }
 
@@ -431,5 +434,8 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.tradePlatform.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010"];
     type Response = ListResponse;
 }

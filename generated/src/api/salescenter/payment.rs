@@ -248,5 +248,8 @@ impl crate::runtime::loose::Loose for GetPublicUrlResponsePayment {
 
 impl crate::runtime::Method for GetPublicUrlRequest {
     const NAME: &'static str = "salescenter.payment.getPublicUrl";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200640400001", "100", "0"];
     type Response = GetPublicUrlResponse;
 }

@@ -192,5 +192,7 @@ pub type AccessResponse = bool;
 
 impl crate::runtime::Method for AccessRequest {
     const NAME: &'static str = "sonet_group.feature.access";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AccessResponse;
 }

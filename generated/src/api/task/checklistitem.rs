@@ -259,6 +259,9 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "task.checklistitem.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = AddResponse;
 }
 
@@ -359,6 +362,9 @@ pub type CompleteResponse = bool;
 
 impl crate::runtime::Method for CompleteRequest {
     const NAME: &'static str = "task.checklistitem.complete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = CompleteResponse;
 }
 
@@ -459,6 +465,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "task.checklistitem.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = DeleteResponse;
 }
 
@@ -1243,6 +1252,9 @@ impl crate::runtime::loose::Loose for GetResponseMembersItemType {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "task.checklistitem.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = GetResponse;
 }
 
@@ -2027,6 +2039,9 @@ impl crate::runtime::loose::Loose for GetlistResponseItemMembersItemType {
 
 impl crate::runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.checklistitem.getlist";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = GetlistResponse;
 }
 
@@ -2553,6 +2568,8 @@ impl crate::runtime::loose::Loose for GetmanifestResponseRestAvailableMethods {
 
 impl crate::runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.checklistitem.getmanifest";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetmanifestResponse;
 }
 
@@ -2736,6 +2753,9 @@ pub type IsactionallowedResponse = bool;
 
 impl crate::runtime::Method for IsactionallowedRequest {
     const NAME: &'static str = "task.checklistitem.isactionallowed";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = IsactionallowedResponse;
 }
 
@@ -2854,6 +2874,9 @@ pub type MoveafteritemResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for MoveafteritemRequest {
     const NAME: &'static str = "task.checklistitem.moveafteritem";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = MoveafteritemResponse;
 }
 
@@ -2954,6 +2977,9 @@ pub type RenewResponse = bool;
 
 impl crate::runtime::Method for RenewRequest {
     const NAME: &'static str = "task.checklistitem.renew";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = RenewResponse;
 }
 
@@ -3216,5 +3242,8 @@ pub type UpdateResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "task.checklistitem.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = UpdateResponse;
 }

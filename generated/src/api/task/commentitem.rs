@@ -232,6 +232,9 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "task.commentitem.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = AddResponse;
 }
 
@@ -333,6 +336,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "task.commentitem.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = DeleteResponse;
 }
 
@@ -621,6 +627,9 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "task.commentitem.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = GetResponse;
 }
 
@@ -728,6 +737,9 @@ pub type GetlistResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.commentitem.getlist";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = GetlistResponse;
 }
 
@@ -1217,6 +1229,8 @@ impl crate::runtime::loose::Loose for GetmanifestResponseRestAvailableMethods {
 
 impl crate::runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.commentitem.getmanifest";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetmanifestResponse;
 }
 
@@ -1392,6 +1406,9 @@ pub type IsactionallowedResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for IsactionallowedRequest {
     const NAME: &'static str = "task.commentitem.isactionallowed";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = IsactionallowedResponse;
 }
 
@@ -1597,5 +1614,8 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "task.commentitem.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = UpdateResponse;
 }

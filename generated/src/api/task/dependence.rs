@@ -181,6 +181,9 @@ pub type AddResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "task.dependence.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ILLEGAL_NEW_LINK", "ACTION_NOT_ALLOWED"];
     type Response = AddResponse;
 }
 
@@ -283,5 +286,8 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "task.dependence.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ILLEGAL_NEW_LINK", "ACTION_NOT_ALLOWED"];
     type Response = DeleteResponse;
 }

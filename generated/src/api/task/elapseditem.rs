@@ -211,6 +211,14 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "task.elapseditem.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "0x000001",
+        "0x100002",
+        "0x000004",
+        "0x000040",
+    ];
     type Response = AddResponse;
 }
 
@@ -311,6 +319,14 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "task.elapseditem.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "0x000001",
+        "0x100002",
+        "0x000004",
+        "0x000040",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -411,6 +427,14 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "task.elapseditem.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "0x000001",
+        "0x100002",
+        "0x000004",
+        "0x000040",
+    ];
     type Response = GetResponse;
 }
 
@@ -1262,6 +1286,14 @@ pub type GetlistResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.elapseditem.getlist";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "0x100002",
+        "0x000004",
+        "0x000040",
+        "0x000100",
+    ];
     type Response = GetlistResponse;
 }
 
@@ -1768,6 +1800,8 @@ impl crate::runtime::loose::Loose for GetmanifestResponseRestAvailableMethods {
 
 impl crate::runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.elapseditem.getmanifest";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetmanifestResponse;
 }
 
@@ -1836,6 +1870,8 @@ pub type IsactionallowedResponse = bool;
 
 impl crate::runtime::Method for IsactionallowedRequest {
     const NAME: &'static str = "task.elapseditem.isactionallowed";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = IsactionallowedResponse;
 }
 
@@ -2054,5 +2090,13 @@ pub type UpdateResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "task.elapseditem.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "0x000001",
+        "0x100002",
+        "0x000004",
+        "0x000040",
+    ];
     type Response = UpdateResponse;
 }

@@ -109,6 +109,8 @@ pub type AddResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "task.item.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -217,6 +219,8 @@ pub type AddfileResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddfileRequest {
     const NAME: &'static str = "task.item.addfile";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddfileResponse;
 }
 
@@ -320,6 +324,8 @@ pub type AddtofavoriteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddtofavoriteRequest {
     const NAME: &'static str = "task.item.addtofavorite";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddtofavoriteResponse;
 }
 
@@ -403,6 +409,8 @@ pub type ApproveResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ApproveRequest {
     const NAME: &'static str = "task.item.approve";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ApproveResponse;
 }
 
@@ -486,6 +494,8 @@ pub type CompleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for CompleteRequest {
     const NAME: &'static str = "task.item.complete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CompleteResponse;
 }
 
@@ -569,6 +579,8 @@ pub type DeferResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeferRequest {
     const NAME: &'static str = "task.item.defer";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeferResponse;
 }
 
@@ -662,6 +674,8 @@ pub type DelegateResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DelegateRequest {
     const NAME: &'static str = "task.item.delegate";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DelegateResponse;
 }
 
@@ -745,6 +759,8 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "task.item.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
 
@@ -853,6 +869,8 @@ pub type DeletefileResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeletefileRequest {
     const NAME: &'static str = "task.item.deletefile";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeletefileResponse;
 }
 
@@ -956,6 +974,8 @@ pub type DeletefromfavoriteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeletefromfavoriteRequest {
     const NAME: &'static str = "task.item.deletefromfavorite";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeletefromfavoriteResponse;
 }
 
@@ -1039,6 +1059,8 @@ pub type DisapproveResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DisapproveRequest {
     const NAME: &'static str = "task.item.disapprove";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DisapproveResponse;
 }
 
@@ -1122,6 +1144,8 @@ pub type GetallowedactionsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetallowedactionsRequest {
     const NAME: &'static str = "task.item.getallowedactions";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetallowedactionsResponse;
 }
 
@@ -1205,6 +1229,8 @@ pub type GetallowedtaskactionsasstringsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetallowedtaskactionsasstringsRequest {
     const NAME: &'static str = "task.item.getallowedtaskactionsasstrings";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetallowedtaskactionsasstringsResponse;
 }
 
@@ -1288,6 +1314,8 @@ pub type GetdataResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetdataRequest {
     const NAME: &'static str = "task.item.getdata";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetdataResponse;
 }
 
@@ -1371,6 +1399,8 @@ pub type GetdependsonResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetdependsonRequest {
     const NAME: &'static str = "task.item.getdependson";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetdependsonResponse;
 }
 
@@ -1464,6 +1494,8 @@ pub type GetdescriptionResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetdescriptionRequest {
     const NAME: &'static str = "task.item.getdescription";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetdescriptionResponse;
 }
 
@@ -1547,6 +1579,8 @@ pub type GetfilesResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetfilesRequest {
     const NAME: &'static str = "task.item.getfiles";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetfilesResponse;
 }
 
@@ -1616,6 +1650,8 @@ pub type GetmanifestResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetmanifestRequest {
     const NAME: &'static str = "task.item.getmanifest";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetmanifestResponse;
 }
 
@@ -1709,6 +1745,8 @@ pub type IsactionallowedResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for IsactionallowedRequest {
     const NAME: &'static str = "task.item.isactionallowed";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = IsactionallowedResponse;
 }
 
@@ -1822,6 +1860,8 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "task.item.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
 
@@ -1905,6 +1945,8 @@ pub type RenewResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for RenewRequest {
     const NAME: &'static str = "task.item.renew";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = RenewResponse;
 }
 
@@ -1988,6 +2030,8 @@ pub type StartexecutionResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for StartexecutionRequest {
     const NAME: &'static str = "task.item.startexecution";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = StartexecutionResponse;
 }
 
@@ -2081,5 +2125,7 @@ pub type UpdateResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "task.item.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

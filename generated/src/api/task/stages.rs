@@ -224,6 +224,9 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "task.stages.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["EMPTY_TITLE", "ACCESS_DENIED"];
     type Response = AddResponse;
 }
 
@@ -389,6 +392,8 @@ pub type CanmovetaskResponse = bool;
 
 impl crate::runtime::Method for CanmovetaskRequest {
     const NAME: &'static str = "task.stages.canmovetask";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = CanmovetaskResponse;
 }
 
@@ -488,6 +493,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "task.stages.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "CANT_DELETE_FIRST",
+        "IS_SYSTEM",
+        "NOT_FOUND",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -589,6 +602,9 @@ pub type GetResponse = ::serde_json::Map<String, ::serde_json::Value>;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "task.stages.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = GetResponse;
 }
 
@@ -717,6 +733,13 @@ pub type MovetaskResponse = bool;
 
 impl crate::runtime::Method for MovetaskRequest {
     const NAME: &'static str = "task.stages.movetask";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED_MOVE",
+        "TASK_NOT_FOUND",
+        "NOT_FOUND",
+    ];
     type Response = MovetaskResponse;
 }
 
@@ -931,5 +954,8 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "task.stages.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "NOT_FOUND"];
     type Response = UpdateResponse;
 }

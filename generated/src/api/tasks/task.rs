@@ -1318,6 +1318,9 @@ impl crate::runtime::loose::Loose for AddResponseTask {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.task.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "ERROR_CORE"];
     type Response = AddResponse;
 }
 
@@ -2872,6 +2875,9 @@ impl crate::runtime::loose::Loose for ApproveResponseTime {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for ApproveRequest {
     const NAME: &'static str = "tasks.task.approve";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "1048582", "100"];
     type Response = ApproveResponse;
 }
 
@@ -4235,6 +4241,9 @@ impl crate::runtime::loose::Loose for CompleteResponseTask {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for CompleteRequest {
     const NAME: &'static str = "tasks.task.complete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = CompleteResponse;
 }
 
@@ -5796,6 +5805,9 @@ impl crate::runtime::loose::Loose for DeferResponseTime {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for DeferRequest {
     const NAME: &'static str = "tasks.task.defer";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "1048582"];
     type Response = DeferResponse;
 }
 
@@ -7366,6 +7378,9 @@ impl crate::runtime::loose::Loose for DelegateResponseTime {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for DelegateRequest {
     const NAME: &'static str = "tasks.task.delegate";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = DelegateResponse;
 }
 
@@ -7458,6 +7473,9 @@ pub type DeleteResponse = bool;
 #[cfg(feature = "task")]
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "tasks.task.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "1048582", "100"];
     type Response = DeleteResponse;
 }
 
@@ -9007,6 +9025,9 @@ impl crate::runtime::loose::Loose for DisapproveResponseTime {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for DisapproveRequest {
     const NAME: &'static str = "tasks.task.disapprove";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "1048582", "100"];
     type Response = DisapproveResponse;
 }
 
@@ -9493,6 +9514,9 @@ impl crate::runtime::loose::Loose for GetResponseTask {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.task.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = GetResponse;
 }
 
@@ -11026,6 +11050,8 @@ impl crate::runtime::loose::Loose for GetFieldsResponseFields {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.task.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetFieldsResponse;
 }
 
@@ -11202,6 +11228,9 @@ impl crate::runtime::loose::Loose for GetaccessResponse {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for GetaccessRequest {
     const NAME: &'static str = "tasks.task.getaccess";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = GetaccessResponse;
 }
 
@@ -11409,6 +11438,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.task.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = ListResponse;
 }
 
@@ -12968,6 +13000,9 @@ impl crate::runtime::loose::Loose for MuteResponseTime {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for MuteRequest {
     const NAME: &'static str = "tasks.task.mute";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = MuteResponse;
 }
 
@@ -14529,6 +14564,9 @@ impl crate::runtime::loose::Loose for PauseResponseTime {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for PauseRequest {
     const NAME: &'static str = "tasks.task.pause";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "1048582"];
     type Response = PauseResponse;
 }
 
@@ -15843,6 +15881,9 @@ impl crate::runtime::loose::Loose for PinResponseTask {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for PinRequest {
     const NAME: &'static str = "tasks.task.pin";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = PinResponse;
 }
 
@@ -17404,6 +17445,9 @@ impl crate::runtime::loose::Loose for RenewResponseTime {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for RenewRequest {
     const NAME: &'static str = "tasks.task.renew";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "1048582"];
     type Response = RenewResponse;
 }
 
@@ -18965,6 +19009,9 @@ impl crate::runtime::loose::Loose for StartResponseTime {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for StartRequest {
     const NAME: &'static str = "tasks.task.start";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = StartResponse;
 }
 
@@ -20526,6 +20573,9 @@ impl crate::runtime::loose::Loose for StartwatchResponseTime {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for StartwatchRequest {
     const NAME: &'static str = "tasks.task.startwatch";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "1048584"];
     type Response = StartwatchResponse;
 }
 
@@ -22087,6 +22137,9 @@ impl crate::runtime::loose::Loose for StopwatchResponseTime {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for StopwatchRequest {
     const NAME: &'static str = "tasks.task.stopwatch";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "1048584"];
     type Response = StopwatchResponse;
 }
 
@@ -23646,6 +23699,9 @@ impl crate::runtime::loose::Loose for UnmuteResponseTime {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for UnmuteRequest {
     const NAME: &'static str = "tasks.task.unmute";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = UnmuteResponse;
 }
 
@@ -24960,6 +25016,9 @@ impl crate::runtime::loose::Loose for UnpinResponseTask {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for UnpinRequest {
     const NAME: &'static str = "tasks.task.unpin";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = UnpinResponse;
 }
 
@@ -26292,5 +26351,8 @@ impl crate::runtime::loose::Loose for UpdateResponseTask {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.task.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100", "ERROR_CORE"];
     type Response = UpdateResponse;
 }

@@ -384,5 +384,8 @@ impl crate::runtime::loose::Loose for AttachTranscriptionResponse {
 
 impl crate::runtime::Method for AttachTranscriptionRequest {
     const NAME: &'static str = "telephony.call.attachTranscription";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = AttachTranscriptionResponse;
 }

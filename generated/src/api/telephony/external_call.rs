@@ -270,6 +270,9 @@ impl crate::runtime::loose::Loose for AttachRecordResponse {
 
 impl crate::runtime::Method for AttachRecordRequest {
     const NAME: &'static str = "telephony.externalCall.attachRecord";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = AttachRecordResponse;
 }
 
@@ -1077,6 +1080,13 @@ impl crate::runtime::loose::Loose for FinishResponse {
 
 impl crate::runtime::Method for FinishRequest {
     const NAME: &'static str = "telephony.externalCall.finish";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "WRONG_AUTH_TYPE",
+        "INVALID_ARGUMENT",
+        "ERROR_CORE",
+    ];
     type Response = FinishResponse;
 }
 
@@ -1175,6 +1185,8 @@ pub type HideResponse = bool;
 
 impl crate::runtime::Method for HideRequest {
     const NAME: &'static str = "telephony.externalCall.hide";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = HideResponse;
 }
 
@@ -1914,6 +1926,9 @@ impl crate::runtime::loose::Loose for RegisterResponse {
 
 impl crate::runtime::Method for RegisterRequest {
     const NAME: &'static str = "telephony.externalCall.register";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["WRONG_AUTH_TYPE", "ERROR_CORE"];
     type Response = RegisterResponse;
 }
 
@@ -2006,6 +2021,9 @@ pub type SearchCrmEntitiesResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for SearchCrmEntitiesRequest {
     const NAME: &'static str = "telephony.externalCall.searchCrmEntities";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = SearchCrmEntitiesResponse;
 }
 
@@ -2104,5 +2122,7 @@ pub type ShowResponse = bool;
 
 impl crate::runtime::Method for ShowRequest {
     const NAME: &'static str = "telephony.externalCall.show";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ShowResponse;
 }

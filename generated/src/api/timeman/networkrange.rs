@@ -186,6 +186,9 @@ impl crate::runtime::loose::Loose for CheckResponse {
 
 impl crate::runtime::Method for CheckRequest {
     const NAME: &'static str = "timeman.networkrange.check";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_ERROR"];
     type Response = CheckResponse;
 }
 
@@ -335,6 +338,9 @@ impl crate::runtime::loose::Loose for GetResponseItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "timeman.networkrange.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_ERROR"];
     type Response = GetResponse;
 }
 
@@ -423,5 +429,8 @@ pub type SetResponse = bool;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "timeman.networkrange.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_ERROR", "INVALID_FORMAT"];
     type Response = SetResponse;
 }

@@ -68,6 +68,8 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "userconsent.agreement.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
 
@@ -303,5 +305,8 @@ pub type TextResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for TextRequest {
     const NAME: &'static str = "userconsent.agreement.text";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_ARGUMENT"];
     type Response = TextResponse;
 }

@@ -95,6 +95,13 @@ pub type DownloadResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DownloadRequest {
     const NAME: &'static str = "vote.AttachedVote.download";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "ATTACH_NOT_FOUND",
+        "ATTACH_READ_ACCESS_DENIED",
+    ];
     type Response = DownloadResponse;
 }
 
@@ -481,6 +488,13 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "vote.AttachedVote.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "ATTACH_NOT_FOUND",
+        "ATTACH_READ_ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -744,6 +758,13 @@ impl crate::runtime::loose::Loose for GetAnswerVotedResponse {
 
 impl crate::runtime::Method for GetAnswerVotedRequest {
     const NAME: &'static str = "vote.AttachedVote.getAnswerVoted";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "ATTACH_NOT_FOUND",
+        "ATTACH_READ_ACCESS_DENIED",
+    ];
     type Response = GetAnswerVotedResponse;
 }
 
@@ -1223,6 +1244,8 @@ impl crate::runtime::loose::Loose for GetManyResponse {
 
 impl crate::runtime::Method for GetManyRequest {
     const NAME: &'static str = "vote.AttachedVote.getMany";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetManyResponse;
 }
 
@@ -1843,6 +1866,13 @@ impl crate::runtime::loose::Loose for GetWithVotedResponseVoted {
 
 impl crate::runtime::Method for GetWithVotedRequest {
     const NAME: &'static str = "vote.AttachedVote.getWithVoted";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "ATTACH_NOT_FOUND",
+        "ATTACH_READ_ACCESS_DENIED",
+    ];
     type Response = GetWithVotedResponse;
 }
 
@@ -2229,6 +2259,13 @@ impl crate::runtime::loose::Loose for RecallResponse {
 
 impl crate::runtime::Method for RecallRequest {
     const NAME: &'static str = "vote.AttachedVote.recall";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "ATTACH_NOT_FOUND",
+        "ATTACH_READ_ACCESS_DENIED",
+    ];
     type Response = RecallResponse;
 }
 
@@ -2315,6 +2352,13 @@ pub type ResumeResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ResumeRequest {
     const NAME: &'static str = "vote.AttachedVote.resume";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "ATTACH_NOT_FOUND",
+        "ATTACH_READ_ACCESS_DENIED",
+    ];
     type Response = ResumeResponse;
 }
 
@@ -2401,6 +2445,13 @@ pub type StopResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for StopRequest {
     const NAME: &'static str = "vote.AttachedVote.stop";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "ATTACH_NOT_FOUND",
+        "ATTACH_READ_ACCESS_DENIED",
+    ];
     type Response = StopResponse;
 }
 
@@ -2797,5 +2848,13 @@ impl crate::runtime::loose::Loose for VoteResponse {
 
 impl crate::runtime::Method for VoteRequest {
     const NAME: &'static str = "vote.AttachedVote.vote";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "400",
+        "403",
+        "ATTACH_READ_ACCESS_DENIED",
+    ];
     type Response = VoteResponse;
 }

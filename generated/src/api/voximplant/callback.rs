@@ -225,5 +225,8 @@ impl crate::runtime::loose::Loose for StartResponse {
 
 impl crate::runtime::Method for StartRequest {
     const NAME: &'static str = "voximplant.callback.start";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE", "ACCESS_DENIED"];
     type Response = StartResponse;
 }

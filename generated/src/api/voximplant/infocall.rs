@@ -206,6 +206,9 @@ impl crate::runtime::loose::Loose for StartwithsoundResponse {
 
 impl crate::runtime::Method for StartwithsoundRequest {
     const NAME: &'static str = "voximplant.infocall.startwithsound";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE", "ACCESS_DENIED"];
     type Response = StartwithsoundResponse;
 }
 
@@ -430,5 +433,8 @@ impl crate::runtime::loose::Loose for StartwithtextResponse {
 
 impl crate::runtime::Method for StartwithtextRequest {
     const NAME: &'static str = "voximplant.infocall.startwithtext";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE", "ACCESS_DENIED"];
     type Response = StartwithtextResponse;
 }

@@ -489,6 +489,14 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "voximplant.sip.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHECK_FIELDS_ERROR",
+        "TITLE_EXISTS",
+        "MAX_CLOUD_PBX",
+        "ACCESS_DENIED",
+    ];
     type Response = AddResponse;
 }
 
@@ -577,6 +585,13 @@ pub type DeleteResponse = i64;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "voximplant.sip.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_NOT_FOUND",
+        "REG_ID_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -1254,6 +1269,9 @@ pub type GetResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.sip.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = GetResponse;
 }
 
@@ -1474,6 +1492,9 @@ impl crate::runtime::loose::Loose for StatusResponse {
 
 impl crate::runtime::Method for StatusRequest {
     const NAME: &'static str = "voximplant.sip.status";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["REG_ID_NOT_FOUND", "ACCESS_DENIED"];
     type Response = StatusResponse;
 }
 
@@ -1622,5 +1643,13 @@ pub type UpdateResponse = i64;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "voximplant.sip.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_NOT_FOUND",
+        "CHECK_FIELDS_ERROR",
+        "TITLE_EXISTS",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdateResponse;
 }

@@ -89,6 +89,8 @@ pub type ActivatePhoneResponse = i64;
 
 impl crate::runtime::Method for ActivatePhoneRequest {
     const NAME: &'static str = "voximplant.user.activatePhone";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ActivatePhoneResponse;
 }
 
@@ -175,6 +177,8 @@ pub type DeactivatePhoneResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeactivatePhoneRequest {
     const NAME: &'static str = "voximplant.user.deactivatePhone";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeactivatePhoneResponse;
 }
 
@@ -258,5 +262,12 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.user.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "METHOD_CONFIRM_WAITING",
+        "METHOD_CONFIRM_DENIED",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }

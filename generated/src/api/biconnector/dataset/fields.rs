@@ -124,5 +124,23 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "biconnector.dataset.fields.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "VALIDATION_ID_NOT_PROVIDED",
+        "VALIDATION_INVALID_ID_FORMAT",
+        "DATASET_NOT_FOUND",
+        "DATASET_UPDATE_ERROR",
+        "VALIDATION_DUPLICATE_FIELD_CODE",
+        "VALIDATION_DUPLICATE_FIELD_NAME",
+        "VALIDATION_FIELD_NAME_INVALID_FORMAT",
+        "VALIDATION_FIELD_NAME_TOO_LONG",
+        "VALIDATION_FIELD_INVALID_TYPE",
+        "VALIDATION_DUPLICATE_EXIST_CODE",
+        "VALIDATION_DUPLICATE_EXIST_NAME",
+        "VALIDATION_FIELD_ADD_MISSING_REQUIRED_FIELDS",
+        "VALIDATION_FIELD_UPDATE_MISSING_REQUIRED_FIELDS",
+        "VALIDATION_FIELD_DELETE_INVALID_ID",
+    ];
     type Response = UpdateResponse;
 }

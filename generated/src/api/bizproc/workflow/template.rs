@@ -218,6 +218,12 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "bizproc.workflow.template.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_TEMPLATE_VALIDATION_FAILURE",
+    ];
     type Response = AddResponse;
 }
 
@@ -305,6 +311,12 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "bizproc.workflow.template.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_TEMPLATE_NOT_FOUND",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -1369,6 +1381,9 @@ impl crate::runtime::loose::Loose for ListResponseItemModuleId {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "bizproc.workflow.template.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = ListResponse;
 }
 
@@ -1654,5 +1669,13 @@ pub type UpdateResponse = i64;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "bizproc.workflow.template.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_TEMPLATE_VALIDATION_FAILURE",
+        "ERROR_TEMPLATE_NOT_FOUND",
+        "ERROR_TEMPLATE_NOT_OWNER",
+    ];
     type Response = UpdateResponse;
 }

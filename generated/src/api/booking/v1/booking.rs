@@ -292,6 +292,9 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "booking.v1.booking.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["1018", "0", "100", "422"];
     type Response = AddResponse;
 }
 
@@ -590,6 +593,9 @@ pub type CreatefromwaitlistResponse = i64;
 
 impl crate::runtime::Method for CreatefromwaitlistRequest {
     const NAME: &'static str = "booking.v1.booking.createfromwaitlist";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["1038", "0", "100", "422"];
     type Response = CreatefromwaitlistResponse;
 }
 
@@ -676,6 +682,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "booking.v1.booking.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100"];
     type Response = DeleteResponse;
 }
 
@@ -965,6 +974,9 @@ impl crate::runtime::loose::Loose for GetResponseBooking {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "booking.v1.booking.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["1021", "100"];
     type Response = GetResponse;
 }
 
@@ -1127,6 +1139,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.booking.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["1018", "0", "100", "422"];
     type Response = ListResponse;
 }
 
@@ -1420,5 +1435,8 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "booking.v1.booking.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["1019", "1018", "0", "100", "422"];
     type Response = UpdateResponse;
 }

@@ -1141,6 +1141,9 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "booking.v1.resourceType.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100", "422", "1010"];
     type Response = AddResponse;
 }
 
@@ -1227,6 +1230,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "booking.v1.resourceType.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "1012"];
     type Response = DeleteResponse;
 }
 
@@ -1799,6 +1805,9 @@ impl crate::runtime::loose::Loose for GetResponseResourceType {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "booking.v1.resourceType.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "1013"];
     type Response = GetResponse;
 }
 
@@ -2003,6 +2012,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.resourceType.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100"];
     type Response = ListResponse;
 }
 
@@ -3090,5 +3102,8 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "booking.v1.resourceType.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["1007", "100", "422", "1011"];
     type Response = UpdateResponse;
 }

@@ -168,6 +168,9 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "booking.v1.waitlist.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100"];
     type Response = AddResponse;
 }
 
@@ -258,6 +261,9 @@ pub type CreatefrombookingResponse = i64;
 
 impl crate::runtime::Method for CreatefrombookingRequest {
     const NAME: &'static str = "booking.v1.waitlist.createfrombooking";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["1037", "100"];
     type Response = CreatefrombookingResponse;
 }
 
@@ -344,6 +350,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "booking.v1.waitlist.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "1036"];
     type Response = DeleteResponse;
 }
 
@@ -576,6 +585,9 @@ impl crate::runtime::loose::Loose for GetResponseWaitList {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "booking.v1.waitlist.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["1040", "100"];
     type Response = GetResponse;
 }
 
@@ -728,6 +740,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.waitlist.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "422"];
     type Response = ListResponse;
 }
 
@@ -898,5 +913,8 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "booking.v1.waitlist.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["1040", "100"];
     type Response = UpdateResponse;
 }

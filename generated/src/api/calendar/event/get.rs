@@ -1230,5 +1230,7 @@ impl crate::runtime::loose::Loose for NearestResponseItem {
 
 impl crate::runtime::Method for NearestRequest {
     const NAME: &'static str = "calendar.event.get.nearest";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = NearestResponse;
 }

@@ -648,6 +648,8 @@ impl crate::runtime::loose::Loose for GetResponseDefaultSections {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "calendar.user.settings.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -730,5 +732,7 @@ pub type SetResponse = bool;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "calendar.user.settings.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetResponse;
 }

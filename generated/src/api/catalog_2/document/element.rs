@@ -455,6 +455,13 @@ impl crate::runtime::loose::Loose for AddResponseDocumentElement {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.document.element.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_DOCUMENT_RIGHTS",
+        "ERROR_DOCUMENT_STATUS",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -536,6 +543,13 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.document.element.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_DOCUMENT_RIGHTS",
+        "ERROR_DOCUMENT_STATUS",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -605,6 +619,9 @@ pub type FieldsResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "catalog.document.element.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_DOCUMENT_RIGHTS"];
     type Response = FieldsResponse;
 }
 
@@ -935,6 +952,9 @@ impl crate::runtime::loose::Loose for GetFieldsResponseDocumentElement {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "catalog.document.element.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_DOCUMENT_RIGHTS", "0"];
     type Response = GetFieldsResponse;
 }
 
@@ -1126,6 +1146,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.document.element.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_DOCUMENT_RIGHTS", "0"];
     type Response = ListResponse;
 }
 
@@ -1560,5 +1583,12 @@ impl crate::runtime::loose::Loose for UpdateResponseDocumentElement {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.document.element.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_DOCUMENT_RIGHTS",
+        "ERROR_DOCUMENT_STATUS",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

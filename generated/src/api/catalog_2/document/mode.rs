@@ -69,5 +69,8 @@ pub type StatusResponse = bool;
 
 impl crate::runtime::Method for StatusRequest {
     const NAME: &'static str = "catalog.document.mode.status";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = StatusResponse;
 }

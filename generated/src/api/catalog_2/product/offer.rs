@@ -2181,6 +2181,17 @@ impl crate::runtime::loose::Loose for AddResponseOffer {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.product.offer.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300050",
+        "200040300040",
+        "200040300000",
+        "200040300043",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -2262,6 +2273,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.product.offer.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300040",
+        "200040300010",
+        "200040300000",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -2516,6 +2535,9 @@ pub type DownloadResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DownloadRequest {
     const NAME: &'static str = "catalog.product.offer.download";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = DownloadResponse;
 }
 
@@ -3373,6 +3395,15 @@ impl crate::runtime::loose::Loose for GetResponseOffer {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.product.offer.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300000",
+        "200040300040",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -4495,6 +4526,9 @@ impl crate::runtime::loose::Loose for GetFieldsByFilterResponseOffer {
 
 impl crate::runtime::Method for GetFieldsByFilterRequest {
     const NAME: &'static str = "catalog.product.offer.getFieldsByFilter";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "100", "0"];
     type Response = GetFieldsByFilterResponse;
 }
 
@@ -4684,6 +4718,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.product.offer.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -6851,5 +6888,16 @@ impl crate::runtime::loose::Loose for UpdateResponseOffer {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.product.offer.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300043",
+        "200040300050",
+        "200040300040",
+        "200040300000",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

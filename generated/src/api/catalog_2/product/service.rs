@@ -1301,6 +1301,17 @@ impl crate::runtime::loose::Loose for AddResponseService {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.product.service.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300050",
+        "200040300040",
+        "200040300000",
+        "200040300043",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -1382,6 +1393,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.product.service.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300040",
+        "200040300010",
+        "200040300000",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -1636,6 +1655,9 @@ pub type DownloadResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DownloadRequest {
     const NAME: &'static str = "catalog.product.service.download";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = DownloadResponse;
 }
 
@@ -2284,6 +2306,15 @@ impl crate::runtime::loose::Loose for GetResponseService {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.product.service.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300000",
+        "200040300040",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -3126,6 +3157,9 @@ impl crate::runtime::loose::Loose for GetFieldsByFilterResponseService {
 
 impl crate::runtime::Method for GetFieldsByFilterRequest {
     const NAME: &'static str = "catalog.product.service.getFieldsByFilter";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "100", "0"];
     type Response = GetFieldsByFilterResponse;
 }
 
@@ -3315,6 +3349,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.product.service.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -4607,5 +4644,16 @@ impl crate::runtime::loose::Loose for UpdateResponseService {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.product.service.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300043",
+        "200040300050",
+        "200040300040",
+        "200040300000",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

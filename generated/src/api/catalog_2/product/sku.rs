@@ -1728,6 +1728,17 @@ impl crate::runtime::loose::Loose for AddResponseSku {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "catalog.product.sku.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300050",
+        "200040300040",
+        "200040300000",
+        "200040300043",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -1809,6 +1820,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "catalog.product.sku.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300040",
+        "200040300010",
+        "200040300000",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -2063,6 +2082,9 @@ pub type DownloadResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DownloadRequest {
     const NAME: &'static str = "catalog.product.sku.download";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = DownloadResponse;
 }
 
@@ -2869,6 +2891,15 @@ impl crate::runtime::loose::Loose for GetResponseSku {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "catalog.product.sku.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300000",
+        "200040300040",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -3909,6 +3940,9 @@ impl crate::runtime::loose::Loose for GetFieldsByFilterResponseSku {
 
 impl crate::runtime::Method for GetFieldsByFilterRequest {
     const NAME: &'static str = "catalog.product.sku.getFieldsByFilter";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "100", "0"];
     type Response = GetFieldsByFilterResponse;
 }
 
@@ -4098,6 +4132,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.product.sku.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["200040300010", "0"];
     type Response = ListResponse;
 }
 
@@ -5817,5 +5854,16 @@ impl crate::runtime::loose::Loose for UpdateResponseSku {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.product.sku.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "200040300043",
+        "200040300050",
+        "200040300040",
+        "200040300000",
+        "200040300010",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

@@ -193,6 +193,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "catalog.userfield.document.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = ListResponse;
 }
 
@@ -550,5 +553,8 @@ impl crate::runtime::loose::Loose for UpdateResponseDocument {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "catalog.userfield.document.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = UpdateResponse;
 }

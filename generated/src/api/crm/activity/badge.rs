@@ -317,6 +317,9 @@ impl crate::runtime::loose::Loose for AddResponseBadge {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.activity.badge.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "REQUIRED_ARG_MISSING"];
     type Response = AddResponse;
 }
 
@@ -403,6 +406,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.activity.badge.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "NOT_FOUND"];
     type Response = DeleteResponse;
 }
 
@@ -670,6 +676,9 @@ impl crate::runtime::loose::Loose for GetResponseBadge {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.activity.badge.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "NOT_FOUND"];
     type Response = GetResponse;
 }
 
@@ -736,5 +745,8 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.activity.badge.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = ListResponse;
 }

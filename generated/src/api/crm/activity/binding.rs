@@ -130,6 +130,15 @@ pub type AddResponse = bool;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.activity.binding.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "NOT_FOUND",
+        "OWNER_NOT_FOUND",
+        "ACCESS_DENIED",
+        "ACTIVITY_IS_ALREADY_BOUND",
+    ];
     type Response = AddResponse;
 }
 
@@ -256,6 +265,16 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.activity.binding.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "NOT_FOUND",
+        "OWNER_NOT_FOUND",
+        "ACCESS_DENIED",
+        "BINDING_NOT_FOUND",
+        "LAST_BINDING_CANNOT_BE_DELETED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -431,6 +450,9 @@ impl crate::runtime::loose::Loose for ListResponseItem {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.activity.binding.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "ACCESS_DENIED"];
     type Response = ListResponse;
 }
 
@@ -601,5 +623,17 @@ pub type MoveResponse = bool;
 
 impl crate::runtime::Method for MoveRequest {
     const NAME: &'static str = "crm.activity.binding.move";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "NOT_FOUND",
+        "OWNER_NOT_FOUND",
+        "SOURCE_AND_TARGET_ENTITY_TYPES_ARE_NOT_EQUAL_ERROR",
+        "SOURCE_AND_TARGET_ENTITY_ID_ARE_EQUAL_ERROR",
+        "ACCESS_DENIED",
+        "ACTIVITY_IS_ALREADY_BOUND",
+        "BINDING_NOT_FOUND",
+    ];
     type Response = MoveResponse;
 }

@@ -159,5 +159,8 @@ impl crate::runtime::loose::Loose for GetTranscriptResponse {
 
 impl crate::runtime::Method for GetTranscriptRequest {
     const NAME: &'static str = "crm.activity.call.getTranscript";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["NOT_FOUND", "ACCESS_DENIED"];
     type Response = GetTranscriptResponse;
 }

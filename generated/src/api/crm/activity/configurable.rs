@@ -656,6 +656,23 @@ impl crate::runtime::loose::Loose for AddResponseTime {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.activity.configurable.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "100",
+        "ERROR_WRONG_CONTEXT",
+        "ERROR_WRONG_APPLICATION",
+        "WRONG_FIELD_VALUE",
+        "INCOMING_ACTIVITY_CAN_NOT_BE_WITH_DEADLINE",
+        "ERROR_EMPTY_LAYOUT",
+        "FIELD_IS_REQUIRED",
+        "FIELD_IS_REDUNDANT",
+        "ENUM_FIELD",
+        "TOO_MANY_ITEMS",
+        "KEY_CONTAIN_WRONG_SYMBOLS",
+        "WRONG_LANG",
+    ];
     type Response = AddResponse;
 }
 
@@ -742,6 +759,13 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.activity.configurable.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "NOT_FOUND",
+        "ERROR_WRONG_CONTEXT",
+    ];
     type Response = GetResponse;
 }
 
@@ -1167,5 +1191,23 @@ impl crate::runtime::loose::Loose for UpdateResponseTime {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.activity.configurable.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "NOT_FOUND",
+        "100",
+        "ERROR_WRONG_CONTEXT",
+        "ERROR_WRONG_APPLICATION",
+        "WRONG_FIELD_VALUE",
+        "INCOMING_ACTIVITY_CAN_NOT_BE_WITH_DEADLINE",
+        "ERROR_EMPTY_LAYOUT",
+        "FIELD_IS_REQUIRED",
+        "FIELD_IS_REDUNDANT",
+        "ENUM_FIELD",
+        "TOO_MANY_ITEMS",
+        "KEY_CONTAIN_WRONG_SYMBOLS",
+        "WRONG_LANG",
+    ];
     type Response = UpdateResponse;
 }

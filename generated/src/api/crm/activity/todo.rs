@@ -292,6 +292,15 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.activity.todo.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+        "OWNER_NOT_FOUND",
+        "WRONG_DATETIME_FORMAT",
+    ];
     type Response = AddResponse;
 }
 
@@ -592,6 +601,17 @@ impl crate::runtime::loose::Loose for UpdateResponse {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.activity.todo.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+        "OWNER_NOT_FOUND",
+        "WRONG_DATETIME_FORMAT",
+        "CAN_NOT_UPDATE_COMPLETED_TODO",
+        "ERROR_PARENT_ACTIVITY_RESTRICT",
+    ];
     type Response = UpdateResponse;
 }
 
@@ -796,6 +816,16 @@ impl crate::runtime::loose::Loose for UpdateColorResponse {
 
 impl crate::runtime::Method for UpdateColorRequest {
     const NAME: &'static str = "crm.activity.todo.updateColor";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+        "OWNER_NOT_FOUND",
+        "CAN_NOT_UPDATE_COLOR_COMPLETED_TODO",
+        "CAN_NOT_UPDATE_WRONG_COLOR_TODO",
+    ];
     type Response = UpdateColorResponse;
 }
 
@@ -1000,6 +1030,16 @@ impl crate::runtime::loose::Loose for UpdateDeadlineResponse {
 
 impl crate::runtime::Method for UpdateDeadlineRequest {
     const NAME: &'static str = "crm.activity.todo.updateDeadline";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+        "OWNER_NOT_FOUND",
+        "WRONG_DATETIME_FORMAT",
+        "CAN_NOT_UPDATE_COMPLETED_TODO",
+    ];
     type Response = UpdateDeadlineResponse;
 }
 
@@ -1203,6 +1243,15 @@ impl crate::runtime::loose::Loose for UpdateDescriptionResponse {
 
 impl crate::runtime::Method for UpdateDescriptionRequest {
     const NAME: &'static str = "crm.activity.todo.updateDescription";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+        "OWNER_NOT_FOUND",
+        "CAN_NOT_UPDATE_COMPLETED_TODO",
+    ];
     type Response = UpdateDescriptionResponse;
 }
 
@@ -1411,5 +1460,15 @@ impl crate::runtime::loose::Loose for UpdateResponsibleUserResponse {
 
 impl crate::runtime::Method for UpdateResponsibleUserRequest {
     const NAME: &'static str = "crm.activity.todo.updateResponsibleUser";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+        "OWNER_NOT_FOUND",
+        "CAN_NOT_UPDATE_RESPONSIBLE_USER_COMPLETED_TODO",
+        "INVALID_ARG_VALUE",
+    ];
     type Response = UpdateResponsibleUserResponse;
 }

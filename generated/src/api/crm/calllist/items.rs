@@ -99,5 +99,13 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.calllist.items.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "LIST_ID_ERROR",
+        "STATUS_ERROR",
+        "ACCESS_ERROR",
+    ];
     type Response = GetResponse;
 }

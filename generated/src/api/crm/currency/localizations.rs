@@ -99,6 +99,8 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.currency.localizations.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
 
@@ -1525,6 +1527,8 @@ impl crate::runtime::loose::Loose for FieldsResponseThousandsVariant {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.currency.localizations.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
 
@@ -2035,6 +2039,8 @@ impl crate::runtime::loose::Loose for GetResponseRu {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.currency.localizations.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -2135,5 +2141,7 @@ pub type SetResponse = bool;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "crm.currency.localizations.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetResponse;
 }

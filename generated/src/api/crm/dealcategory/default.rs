@@ -69,6 +69,8 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.dealcategory.default.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -157,5 +159,7 @@ pub type SetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "crm.dealcategory.default.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetResponse;
 }

@@ -889,6 +889,14 @@ impl crate::runtime::loose::Loose for AddResponseDocument {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.documentgenerator.document.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "0",
+        "DOCGEN_ACCESS_ERROR",
+        "DOCGEN_LIMIT_ERROR",
+        "100",
+    ];
     type Response = AddResponse;
 }
 
@@ -975,6 +983,9 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.documentgenerator.document.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0", "DOCGEN_ACCESS_ERROR"];
     type Response = DeleteResponse;
 }
 
@@ -1199,6 +1210,9 @@ impl crate::runtime::loose::Loose for EnablepublicurlResponse {
 
 impl crate::runtime::Method for EnablepublicurlRequest {
     const NAME: &'static str = "crm.documentgenerator.document.enablepublicurl";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "DOCGEN_ACCESS_ERROR", "0"];
     type Response = EnablepublicurlResponse;
 }
 
@@ -1907,6 +1921,9 @@ impl crate::runtime::loose::Loose for GetResponseDocument {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.document.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["DOCGEN_ACCESS_ERROR", "0", "100"];
     type Response = GetResponse;
 }
 
@@ -2453,6 +2470,9 @@ impl crate::runtime::loose::Loose for GetfieldsResponseDocumentFields {
 
 impl crate::runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "crm.documentgenerator.document.getfields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "DOCGEN_ACCESS_ERROR", "0"];
     type Response = GetfieldsResponse;
 }
 
@@ -3430,6 +3450,9 @@ impl crate::runtime::loose::Loose for ListResponseDocumentsItem {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.documentgenerator.document.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "ACCESS_DENIED"];
     type Response = ListResponse;
 }
 
@@ -4186,6 +4209,9 @@ impl crate::runtime::loose::Loose for UpdateResponseDocument {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.documentgenerator.document.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "DOCGEN_ACCESS_ERROR", "0"];
     type Response = UpdateResponse;
 }
 
@@ -5152,5 +5178,8 @@ impl crate::runtime::loose::Loose for UploadResponseDocument {
 
 impl crate::runtime::Method for UploadRequest {
     const NAME: &'static str = "crm.documentgenerator.document.upload";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = UploadResponse;
 }

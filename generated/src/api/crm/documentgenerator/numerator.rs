@@ -742,6 +742,9 @@ impl crate::runtime::loose::Loose for AddResponseSettings {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = AddResponse;
 }
 
@@ -828,6 +831,9 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "DOCGEN_ACCESS_ERROR"];
     type Response = DeleteResponse;
 }
 
@@ -1206,6 +1212,9 @@ impl crate::runtime::loose::Loose for GetResponseSettings {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "DOCGEN_ACCESS_ERROR"];
     type Response = GetResponse;
 }
 
@@ -1572,6 +1581,8 @@ impl crate::runtime::loose::Loose for ListResponseSettings {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
 
@@ -2324,5 +2335,8 @@ impl crate::runtime::loose::Loose for UpdateResponseSettings {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.documentgenerator.numerator.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "DOCGEN_ACCESS_ERROR"];
     type Response = UpdateResponse;
 }

@@ -578,6 +578,9 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.documentgenerator.template.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = AddResponse;
 }
 
@@ -664,6 +667,9 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.documentgenerator.template.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "DOCGEN_ACCESS_ERROR"];
     type Response = DeleteResponse;
 }
 
@@ -1050,6 +1056,9 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.documentgenerator.template.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "DOCGEN_ACCESS_ERROR"];
     type Response = GetResponse;
 }
 
@@ -1987,6 +1996,9 @@ impl crate::runtime::loose::Loose for GetfieldsResponseTemplateFields {
 
 impl crate::runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "crm.documentgenerator.template.getfields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["DOCGEN_ACCESS_ERROR", "0", "100"];
     type Response = GetfieldsResponse;
 }
 
@@ -2487,6 +2499,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.documentgenerator.template.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["DOCGEN_ACCESS_ERROR"];
     type Response = ListResponse;
 }
 
@@ -3072,5 +3087,8 @@ impl crate::runtime::loose::Loose for UpdateResponse {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.documentgenerator.template.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0", "DOCGEN_ACCESS_ERROR"];
     type Response = UpdateResponse;
 }

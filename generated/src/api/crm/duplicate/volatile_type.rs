@@ -256,6 +256,9 @@ impl crate::runtime::loose::Loose for FieldsResponseItem {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.duplicate.volatileType.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = FieldsResponse;
 }
 
@@ -424,6 +427,9 @@ impl crate::runtime::loose::Loose for ListResponseItem {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.duplicate.volatileType.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = ListResponse;
 }
 
@@ -659,6 +665,13 @@ impl crate::runtime::loose::Loose for RegisterResponse {
 
 impl crate::runtime::Method for RegisterRequest {
     const NAME: &'static str = "crm.duplicate.volatileType.register";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "FIELD_NOT_FOUND",
+        "MAX_TYPES_COUNT_EXCEEDED",
+        "ACCESS_DENIED",
+    ];
     type Response = RegisterResponse;
 }
 
@@ -745,5 +758,8 @@ pub type UnregisterResponse = bool;
 
 impl crate::runtime::Method for UnregisterRequest {
     const NAME: &'static str = "crm.duplicate.volatileType.unregister";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["TYPE_IS_NOT_ASSIGNED", "ACCESS_DENIED"];
     type Response = UnregisterResponse;
 }

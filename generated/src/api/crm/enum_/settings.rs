@@ -184,5 +184,7 @@ impl crate::runtime::loose::Loose for ModeResponseItem {
 
 impl crate::runtime::Method for ModeRequest {
     const NAME: &'static str = "crm.enum.settings.mode";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ModeResponse;
 }

@@ -89,6 +89,8 @@ pub type AddResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.invoice.status.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -176,6 +178,8 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.invoice.status.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
 
@@ -522,6 +526,8 @@ impl crate::runtime::loose::Loose for FieldsResponse {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.invoice.status.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }
 
@@ -609,6 +615,8 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.invoice.status.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -676,6 +684,8 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.invoice.status.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
 
@@ -773,5 +783,7 @@ pub type UpdateResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.invoice.status.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

@@ -953,6 +953,15 @@ impl crate::runtime::loose::Loose for AddResponseProductRow {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.item.productrow.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ENTITY_TYPE_NOT_SUPPORTED",
+        "ACCESS_DENIED",
+        "OWNER_NOT_FOUND",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -1034,6 +1043,15 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.item.productrow.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ENTITY_TYPE_NOT_SUPPORTED",
+        "ACCESS_DENIED",
+        "NOT_FOUND",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -1648,6 +1666,9 @@ impl crate::runtime::loose::Loose for FieldsResponseFields {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.item.productrow.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = FieldsResponse;
 }
 
@@ -2220,6 +2241,15 @@ impl crate::runtime::loose::Loose for GetResponseProductRow {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.item.productrow.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ENTITY_TYPE_NOT_SUPPORTED",
+        "ACCESS_DENIED",
+        "NOT_FOUND",
+        "100",
+        "0",
+    ];
     type Response = GetResponse;
 }
 
@@ -2398,6 +2428,9 @@ impl crate::runtime::loose::Loose for GetAvailableForPaymentResponse {
 
 impl crate::runtime::Method for GetAvailableForPaymentRequest {
     const NAME: &'static str = "crm.item.productrow.getAvailableForPayment";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "100", "0"];
     type Response = GetAvailableForPaymentResponse;
 }
 
@@ -2579,6 +2612,14 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.item.productrow.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "INVALID_ARG_VALUE",
+        "100",
+        "0",
+    ];
     type Response = ListResponse;
 }
 
@@ -3120,6 +3161,15 @@ impl crate::runtime::loose::Loose for SetResponse {
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "crm.item.productrow.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ENTITY_TYPE_NOT_SUPPORTED",
+        "ACCESS_DENIED",
+        "OWNER_NOT_FOUND",
+        "100",
+        "0",
+    ];
     type Response = SetResponse;
 }
 
@@ -4040,5 +4090,15 @@ impl crate::runtime::loose::Loose for UpdateResponseProductRow {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.item.productrow.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ENTITY_TYPE_NOT_SUPPORTED",
+        "ACCESS_DENIED",
+        "NOT_FOUND",
+        "INVALID_ARG_VALUE",
+        "100",
+        "0",
+    ];
     type Response = UpdateResponse;
 }

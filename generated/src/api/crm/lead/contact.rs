@@ -273,6 +273,9 @@ pub type AddResponse = bool;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.lead.contact.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "NOT_FOUND"];
     type Response = AddResponse;
 }
 
@@ -447,6 +450,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.lead.contact.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "NOT_FOUND"];
     type Response = DeleteResponse;
 }
 
@@ -1125,5 +1131,7 @@ impl crate::runtime::loose::Loose for FieldsResponseSort {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.lead.contact.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }

@@ -599,6 +599,8 @@ pub type AddResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.quote.userfield.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -685,6 +687,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.quote.userfield.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["400", "403", "ERROR_NOT_FOUND"];
     type Response = DeleteResponse;
 }
 
@@ -3114,6 +3119,9 @@ impl crate::runtime::loose::Loose for GetResponseSettings {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.quote.userfield.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["403", "400", "ERROR_NOT_FOUND"];
     type Response = GetResponse;
 }
 
@@ -3620,6 +3628,9 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.quote.userfield.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["400"];
     type Response = ListResponse;
 }
 
@@ -4095,5 +4106,13 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.quote.userfield.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "400",
+        "403",
+        "ERROR_NOT_FOUND",
+        "ERROR_CORE",
+    ];
     type Response = UpdateResponse;
 }

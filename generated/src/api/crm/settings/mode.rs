@@ -67,5 +67,7 @@ pub type GetResponse = i64;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.settings.mode.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }

@@ -90,6 +90,9 @@ pub type ItemsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ItemsRequest {
     const NAME: &'static str = "crm.status.entity.items";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["400"];
     type Response = ItemsResponse;
 }
 
@@ -407,5 +410,7 @@ impl crate::runtime::loose::Loose for TypesResponseItem {
 
 impl crate::runtime::Method for TypesRequest {
     const NAME: &'static str = "crm.status.entity.types";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = TypesResponse;
 }

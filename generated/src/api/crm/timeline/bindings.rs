@@ -273,6 +273,8 @@ pub type BindResponse = bool;
 
 impl crate::runtime::Method for BindRequest {
     const NAME: &'static str = "crm.timeline.bindings.bind";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = BindResponse;
 }
 
@@ -519,6 +521,9 @@ impl crate::runtime::loose::Loose for FieldsResponseEntityType {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.timeline.bindings.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = FieldsResponse;
 }
 
@@ -721,6 +726,8 @@ impl crate::runtime::loose::Loose for ListResponseItem {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.timeline.bindings.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
 
@@ -990,5 +997,7 @@ pub type UnbindResponse = bool;
 
 impl crate::runtime::Method for UnbindRequest {
     const NAME: &'static str = "crm.timeline.bindings.unbind";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UnbindResponse;
 }

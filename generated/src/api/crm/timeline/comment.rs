@@ -212,6 +212,15 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.timeline.comment.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "OWNER_NOT_FOUND",
+        "ACCESS_DENIED",
+        "NOT_FOUND",
+        "INVALID_ARG_VALUE",
+        "100",
+    ];
     type Response = AddResponse;
 }
 
@@ -330,6 +339,15 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.timeline.comment.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "NOT_FOUND",
+        "MULTIPLE_BINDINGS",
+        "OWNER_NOT_FOUND",
+        "100",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -629,6 +647,9 @@ impl crate::runtime::loose::Loose for FieldsResponseEntityType {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.timeline.comment.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = FieldsResponse;
 }
 
@@ -881,6 +902,8 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.timeline.comment.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -1000,6 +1023,8 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.timeline.comment.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }
 
@@ -1213,5 +1238,14 @@ pub type UpdateResponse = i64;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "crm.timeline.comment.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "OWNER_NOT_FOUND",
+        "ACCESS_DENIED",
+        "NOT_FOUND",
+        "INVALID_ARG_VALUE",
+        "100",
+    ];
     type Response = UpdateResponse;
 }

@@ -124,6 +124,16 @@ pub type PinResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for PinRequest {
     const NAME: &'static str = "crm.timeline.item.pin";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "0",
+        "100",
+        "ACCESS_DENIED",
+        "NOT_FOUND",
+        "OWNER_NOT_FOUND",
+        "CAN_NOT_CHANGE_PINNED",
+    ];
     type Response = PinResponse;
 }
 
@@ -246,5 +256,14 @@ pub type UnpinResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UnpinRequest {
     const NAME: &'static str = "crm.timeline.item.unpin";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "100",
+        "ACCESS_DENIED",
+        "NOT_FOUND",
+        "OWNER_NOT_FOUND",
+        "CAN_NOT_CHANGE_PINNED",
+    ];
     type Response = UnpinResponse;
 }

@@ -369,6 +369,14 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.timeline.logmessage.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "OWNER_NOT_FOUND",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -455,6 +463,15 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.timeline.logmessage.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "NOT_FOUND",
+        "REMOVING_DISABLED",
+        "100",
+        "0",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -754,6 +771,9 @@ impl crate::runtime::loose::Loose for GetResponseLogMessage {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.timeline.logmessage.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["NOT_FOUND", "100", "0"];
     type Response = GetResponse;
 }
 
@@ -889,5 +909,8 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.timeline.logmessage.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = ListResponse;
 }

@@ -191,6 +191,15 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "crm.timeline.logo.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "INVALID_ARG_VALUE",
+        "FILE_SAVE_ERROR",
+        "100",
+        "0",
+    ];
     type Response = AddResponse;
 }
 
@@ -277,6 +286,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.timeline.logo.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "NOT_FOUND", "100", "0"];
     type Response = DeleteResponse;
 }
 
@@ -529,6 +541,9 @@ impl crate::runtime::loose::Loose for GetResponseLogo {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.timeline.logo.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["NOT_FOUND", "100", "0"];
     type Response = GetResponse;
 }
 
@@ -689,5 +704,8 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "crm.timeline.logo.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = ListResponse;
 }

@@ -198,6 +198,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.timeline.note.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "NOT_FOUND", "100", "0"];
     type Response = DeleteResponse;
 }
 
@@ -529,6 +532,9 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.timeline.note.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "NOT_FOUND", "100", "0"];
     type Response = GetResponse;
 }
 
@@ -738,5 +744,8 @@ pub type SaveResponse = bool;
 
 impl crate::runtime::Method for SaveRequest {
     const NAME: &'static str = "crm.timeline.note.save";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "NOT_FOUND", "100", "0"];
     type Response = SaveResponse;
 }

@@ -344,5 +344,7 @@ impl crate::runtime::loose::Loose for FieldsResponsePrecision {
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.userfield.settings.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }

@@ -218,6 +218,16 @@ pub type AddResponse = bool;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "entity.item.property.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_ENTITY_NOT_FOUND",
+        "ERROR_PROPERTY_ALREADY_EXISTS",
+        "ACCESS_DENIED",
+        "ERROR_UNSUPPORTED_PROPERTY_TYPE",
+        "ERROR_CORE",
+    ];
     type Response = AddResponse;
 }
 
@@ -322,6 +332,15 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "entity.item.property.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_ENTITY_NOT_FOUND",
+        "ERROR_PROPERTY_NOT_FOUND",
+        "ACCESS_DENIED",
+        "ERROR_CORE",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -425,6 +444,14 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "entity.item.property.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_ENTITY_NOT_FOUND",
+        "ERROR_PROPERTY_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -652,5 +679,15 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "entity.item.property.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_ARGUMENT",
+        "ERROR_ENTITY_NOT_FOUND",
+        "ERROR_PROPERTY_NOT_FOUND",
+        "ERROR_PROPERTY_ALREADY_EXISTS",
+        "ACCESS_DENIED",
+        "ERROR_CORE",
+    ];
     type Response = UpdateResponse;
 }

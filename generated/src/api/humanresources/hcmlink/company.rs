@@ -219,6 +219,14 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "humanresources.hcmlink.company.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "0",
+        "510",
+        "ACCESS_DENIED",
+        "WRONG_AUTH_TYPE",
+    ];
     type Response = AddResponse;
 }
 
@@ -305,6 +313,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "humanresources.hcmlink.company.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["510", "ACCESS_DENIED", "WRONG_AUTH_TYPE"];
     type Response = DeleteResponse;
 }
 
@@ -822,6 +833,9 @@ impl crate::runtime::loose::Loose for ListResponseItemFieldsItemType {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.hcmlink.company.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "ACCESS_DENIED", "WRONG_AUTH_TYPE"];
     type Response = ListResponse;
 }
 
@@ -1048,5 +1062,8 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "humanresources.hcmlink.company.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["510", "ACCESS_DENIED", "WRONG_AUTH_TYPE"];
     type Response = UpdateResponse;
 }

@@ -427,6 +427,9 @@ impl crate::runtime::loose::Loose for ListResponseItemEmployeesItem {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.hcmlink.employee.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["510", "ACCESS_DENIED", "WRONG_AUTH_TYPE"];
     type Response = ListResponse;
 }
 
@@ -1048,5 +1051,13 @@ impl crate::runtime::loose::Loose for SetResponseStatus {
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "humanresources.hcmlink.employee.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "0",
+        "-",
+        "ACCESS_DENIED",
+        "WRONG_AUTH_TYPE",
+    ];
     type Response = SetResponse;
 }

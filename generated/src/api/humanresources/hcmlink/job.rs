@@ -280,5 +280,8 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "humanresources.hcmlink.job.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "ACCESS_DENIED", "WRONG_AUTH_TYPE"];
     type Response = UpdateResponse;
 }

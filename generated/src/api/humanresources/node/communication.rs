@@ -297,6 +297,8 @@ impl crate::runtime::loose::Loose for EditResponse {
 
 impl crate::runtime::Method for EditRequest {
     const NAME: &'static str = "humanresources.node.communication.edit";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = EditResponse;
 }
 
@@ -542,5 +544,7 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.node.communication.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

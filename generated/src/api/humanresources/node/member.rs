@@ -249,6 +249,8 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "humanresources.node.member.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -494,6 +496,8 @@ impl crate::runtime::loose::Loose for MoveResponse {
 
 impl crate::runtime::Method for MoveRequest {
     const NAME: &'static str = "humanresources.node.member.move";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = MoveResponse;
 }
 
@@ -680,6 +684,8 @@ impl crate::runtime::loose::Loose for RemoveResponse {
 
 impl crate::runtime::Method for RemoveRequest {
     const NAME: &'static str = "humanresources.node.member.remove";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = RemoveResponse;
 }
 
@@ -997,5 +1003,7 @@ impl crate::runtime::loose::Loose for SetResponse {
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "humanresources.node.member.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetResponse;
 }

@@ -180,6 +180,13 @@ pub type AddResponse = bool;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "im.chat.user.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "ACCESS_ERROR",
+        "ACCESS_DENIED_EXTEND",
+    ];
     type Response = AddResponse;
 }
 
@@ -284,6 +291,15 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "im.chat.user.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "USER_ID_EMPTY",
+        "ACCESS_ERROR",
+        "ACCESS_DENIED_KICK",
+        "USER_NOT_FOUND",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -372,5 +388,8 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "im.chat.user.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["CHAT_ID_EMPTY", "ACCESS_ERROR"];
     type Response = ListResponse;
 }

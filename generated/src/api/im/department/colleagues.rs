@@ -776,5 +776,8 @@ impl crate::runtime::loose::Loose for ListResponseItemPhones {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "im.department.colleagues.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_ERROR"];
     type Response = ListResponse;
 }

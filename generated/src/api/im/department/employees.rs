@@ -736,5 +736,8 @@ impl crate::runtime::loose::Loose for GetResponsePhones {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "im.department.employees.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ID_EMPTY", "ACCESS_ERROR"];
     type Response = GetResponse;
 }

@@ -1871,6 +1871,14 @@ impl crate::runtime::loose::Loose for GetResponseUsersItemGender {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "im.dialog.messages.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "DIALOG_ID_EMPTY",
+        "FIRST_ID_STRING",
+        "LAST_ID_STRING",
+        "ACCESS_ERROR",
+    ];
     type Response = GetResponse;
 }
 
@@ -2331,5 +2339,8 @@ impl crate::runtime::loose::Loose for SearchResponseTariffRestrictions {
 
 impl crate::runtime::Method for SearchRequest {
     const NAME: &'static str = "im.dialog.messages.search";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["CHAT_ID_EMPTY", "ACCESS_ERROR"];
     type Response = SearchResponse;
 }

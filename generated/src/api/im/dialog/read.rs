@@ -67,5 +67,7 @@ pub type AllResponse = bool;
 
 impl crate::runtime::Method for AllRequest {
     const NAME: &'static str = "im.dialog.read.all";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AllResponse;
 }

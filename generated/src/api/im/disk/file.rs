@@ -480,6 +480,15 @@ impl crate::runtime::loose::Loose for CommitResponse {
 
 impl crate::runtime::Method for CommitRequest {
     const NAME: &'static str = "im.disk.file.commit";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "DIALOG_ID_EMPTY",
+        "FILES_ERROR",
+        "SAVE_ERROR",
+        "ACCESS_ERROR",
+    ];
     type Response = CommitResponse;
 }
 
@@ -584,6 +593,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "im.disk.file.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["CHAT_ID_EMPTY", "FILE_ID_EMPTY"];
     type Response = DeleteResponse;
 }
 
@@ -923,5 +935,8 @@ impl crate::runtime::loose::Loose for SaveResponseFolder {
 
 impl crate::runtime::Method for SaveRequest {
     const NAME: &'static str = "im.disk.file.save";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["FILE_ID_EMPTY", "FILE_SAVE_ERROR"];
     type Response = SaveResponse;
 }

@@ -173,5 +173,12 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "im.disk.folder.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "DIALOG_ID_EMPTY",
+        "ACCESS_ERROR",
+    ];
     type Response = GetResponse;
 }

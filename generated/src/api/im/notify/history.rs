@@ -1258,5 +1258,8 @@ impl crate::runtime::loose::Loose for SearchResponseUsersItemPhones {
 
 impl crate::runtime::Method for SearchRequest {
     const NAME: &'static str = "im.notify.history.search";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["SEARCH_TEXT_ERROR", "LAST_ID_STRING"];
     type Response = SearchResponse;
 }

@@ -151,6 +151,8 @@ impl crate::runtime::loose::Loose for AllResponse {
 
 impl crate::runtime::Method for AllRequest {
     const NAME: &'static str = "im.notify.read.all";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AllResponse;
 }
 
@@ -309,5 +311,8 @@ pub type ListResponse = bool;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "im.notify.read.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["PARAMS_ERROR"];
     type Response = ListResponse;
 }

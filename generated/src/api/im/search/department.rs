@@ -944,5 +944,8 @@ impl crate::runtime::loose::Loose for ListResponseItemManagerUserDataPhones {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "im.search.department.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["FIND_SHORT"];
     type Response = ListResponse;
 }

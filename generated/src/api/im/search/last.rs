@@ -154,6 +154,9 @@ pub type AddResponse = bool;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "im.search.last.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY"];
     type Response = AddResponse;
 }
 
@@ -305,6 +308,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "im.search.last.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["DIALOG_ID_EMPTY"];
     type Response = DeleteResponse;
 }
 
@@ -1726,5 +1732,7 @@ impl crate::runtime::loose::Loose for GetResponseItemUserPhones {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "im.search.last.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }

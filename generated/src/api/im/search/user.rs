@@ -695,5 +695,8 @@ impl crate::runtime::loose::Loose for ListResponsePhones {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "im.search.user.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["FIND_SHORT"];
     type Response = ListResponse;
 }

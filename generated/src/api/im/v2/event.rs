@@ -207,6 +207,8 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "im.v2.Event.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -275,6 +277,8 @@ pub type SubscribeResponse = bool;
 
 impl crate::runtime::Method for SubscribeRequest {
     const NAME: &'static str = "im.v2.Event.subscribe";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SubscribeResponse;
 }
 
@@ -343,5 +347,7 @@ pub type UnsubscribeResponse = bool;
 
 impl crate::runtime::Method for UnsubscribeRequest {
     const NAME: &'static str = "im.v2.Event.unsubscribe";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UnsubscribeResponse;
 }

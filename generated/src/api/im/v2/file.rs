@@ -174,6 +174,9 @@ impl crate::runtime::loose::Loose for DownloadResponse {
 
 impl crate::runtime::Method for DownloadRequest {
     const NAME: &'static str = "im.v2.File.download";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["FILE_NOT_FOUND", "ACCESS_DENIED"];
     type Response = DownloadResponse;
 }
 
@@ -868,5 +871,17 @@ impl crate::runtime::loose::Loose for UploadResponseFile {
 
 impl crate::runtime::Method for UploadRequest {
     const NAME: &'static str = "im.v2.File.upload";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "FILE_EMPTY",
+        "FILE_INVALID_CONTENT",
+        "CHAT_NOT_FOUND",
+        "FOLDER_ERROR",
+        "UPLOAD_FAILED",
+        "SEND_FAILED",
+        "FILE_TOO_LARGE",
+        "ACCESS_DENIED",
+    ];
     type Response = UploadResponse;
 }

@@ -213,6 +213,15 @@ pub type AddResponse = bool;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "imbot.chat.user.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "ACCESS_ERROR",
+        "WRONG_REQUEST",
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+    ];
     type Response = AddResponse;
 }
 
@@ -350,6 +359,16 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "imbot.chat.user.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "USER_ID_EMPTY",
+        "ACCESS_ERROR",
+        "WRONG_REQUEST",
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -471,5 +490,13 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "imbot.chat.user.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "ACCESS_ERROR",
+        "BOT_ID_ERROR",
+        "APP_ID_ERROR",
+    ];
     type Response = ListResponse;
 }

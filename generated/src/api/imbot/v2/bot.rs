@@ -486,6 +486,13 @@ impl crate::runtime::loose::Loose for GetResponseBot {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "imbot.v2.Bot.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "PARAMS_REQUIRED",
+        "BOT_NOT_FOUND",
+    ];
     type Response = GetResponse;
 }
 
@@ -719,6 +726,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "imbot.v2.Bot.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["BOT_TOKEN_NOT_SPECIFIED"];
     type Response = ListResponse;
 }
 
@@ -1588,6 +1598,22 @@ impl crate::runtime::loose::Loose for RegisterResponseBot {
 
 impl crate::runtime::Method for RegisterRequest {
     const NAME: &'static str = "imbot.v2.Bot.register";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_CODE_REQUIRED",
+        "BOT_PROPERTIES_REQUIRED",
+        "BOT_CODE_ALREADY_TAKEN",
+        "BOT_INVALID_TYPE",
+        "BOT_INVALID_EVENT_MODE",
+        "BOT_WEBHOOK_URL_REQUIRED",
+        "BOT_REGISTER_FAILED",
+        "BOT_INVALID_CALLBACK",
+        "BOT_LIMIT_EXCEEDED",
+        "BOT_AVATAR_INCORRECT_TYPE",
+        "BOT_AVATAR_INCORRECT_SIZE",
+    ];
     type Response = RegisterResponse;
 }
 
@@ -1757,6 +1783,15 @@ impl crate::runtime::loose::Loose for UnregisterResponse {
 
 impl crate::runtime::Method for UnregisterRequest {
     const NAME: &'static str = "imbot.v2.Bot.unregister";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "BOT_UNREGISTER_FAILED",
+    ];
     type Response = UnregisterResponse;
 }
 
@@ -2568,5 +2603,18 @@ impl crate::runtime::loose::Loose for UpdateResponseBot {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.v2.Bot.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "BOT_INVALID_EVENT_MODE",
+        "BOT_INVALID_CALLBACK",
+        "BOT_AVATAR_INCORRECT_TYPE",
+        "BOT_AVATAR_INCORRECT_SIZE",
+        "BOT_TOKEN_ROTATION_FAILED",
+    ];
     type Response = UpdateResponse;
 }

@@ -1008,6 +1008,14 @@ impl crate::runtime::loose::Loose for AddResponseChat {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "imbot.v2.Chat.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+    ];
     type Response = AddResponse;
 }
 
@@ -1824,6 +1832,15 @@ impl crate::runtime::loose::Loose for GetResponseChat {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "imbot.v2.Chat.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -2009,6 +2026,15 @@ impl crate::runtime::loose::Loose for LeaveResponse {
 
 impl crate::runtime::Method for LeaveRequest {
     const NAME: &'static str = "imbot.v2.Chat.leave";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = LeaveResponse;
 }
 
@@ -2210,6 +2236,15 @@ impl crate::runtime::loose::Loose for SetOwnerResponse {
 
 impl crate::runtime::Method for SetOwnerRequest {
     const NAME: &'static str = "imbot.v2.Chat.setOwner";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = SetOwnerResponse;
 }
 
@@ -2522,5 +2557,14 @@ impl crate::runtime::loose::Loose for UpdateResponse {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.v2.Chat.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdateResponse;
 }

@@ -363,6 +363,15 @@ impl crate::runtime::loose::Loose for AnswerResponse {
 
 impl crate::runtime::Method for AnswerRequest {
     const NAME: &'static str = "imbot.v2.Command.answer";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "COMMAND_ANSWER_FAILED",
+    ];
     type Response = AnswerResponse;
 }
 
@@ -536,6 +545,14 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "imbot.v2.Command.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+    ];
     type Response = ListResponse;
 }
 
@@ -1004,6 +1021,18 @@ impl crate::runtime::loose::Loose for RegisterResponseCommand {
 
 impl crate::runtime::Method for RegisterRequest {
     const NAME: &'static str = "imbot.v2.Command.register";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "COMMAND_NAME_INVALID",
+        "COMMAND_REQUIRED",
+        "COMMAND_TITLE_REQUIRED",
+        "COMMAND_REGISTER_FAILED",
+    ];
     type Response = RegisterResponse;
 }
 
@@ -1191,6 +1220,15 @@ impl crate::runtime::loose::Loose for UnregisterResponse {
 
 impl crate::runtime::Method for UnregisterRequest {
     const NAME: &'static str = "imbot.v2.Command.unregister";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "COMMAND_NOT_FOUND",
+    ];
     type Response = UnregisterResponse;
 }
 
@@ -1677,5 +1715,17 @@ impl crate::runtime::loose::Loose for UpdateResponseCommand {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.v2.Command.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "COMMAND_NOT_FOUND",
+        "COMMAND_NAME_EMPTY",
+        "COMMAND_NAME_INVALID",
+        "COMMAND_ALREADY_EXISTS",
+    ];
     type Response = UpdateResponse;
 }

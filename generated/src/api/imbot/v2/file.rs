@@ -189,6 +189,16 @@ impl crate::runtime::loose::Loose for DownloadResponse {
 
 impl crate::runtime::Method for DownloadRequest {
     const NAME: &'static str = "imbot.v2.File.download";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "FILE_ACCESS_ERROR",
+        "FILE_NOT_FOUND",
+    ];
     type Response = DownloadResponse;
 }
 
@@ -667,5 +677,19 @@ impl crate::runtime::loose::Loose for UploadResponseFile {
 
 impl crate::runtime::Method for UploadRequest {
     const NAME: &'static str = "imbot.v2.File.upload";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "FILE_EMPTY",
+        "FILE_INVALID_CONTENT",
+        "FILE_FOLDER_ERROR",
+        "FILE_UPLOAD_FAILED",
+        "FILE_SEND_FAILED",
+        "FILE_TOO_LARGE",
+    ];
     type Response = UploadResponse;
 }

@@ -228,5 +228,13 @@ impl crate::runtime::loose::Loose for SetResponse {
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "imconnector.chat.name.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "NOT_ACTIVE_LINE",
+        "IMCONNECTOR_NO_CORRECT_PROVIDER",
+        "ERROR_ARGUMENT",
+        "CHAT_RENAMING_FAILED",
+    ];
     type Response = SetResponse;
 }

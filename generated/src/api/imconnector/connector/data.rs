@@ -234,5 +234,8 @@ pub type SetResponse = bool;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "imconnector.connector.data.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["WRONG_AUTH_TYPE", "ERROR_ARGUMENT"];
     type Response = SetResponse;
 }

@@ -536,6 +536,13 @@ impl crate::runtime::loose::Loose for DeliveryResponse {
 
 impl crate::runtime::Method for DeliveryRequest {
     const NAME: &'static str = "imconnector.send.status.delivery";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "WRONG_AUTH_TYPE",
+        "ERROR_ARGUMENT",
+        "IMCONNECTOR_NO_CORRECT_PROVIDER",
+    ];
     type Response = DeliveryResponse;
 }
 
@@ -1055,5 +1062,12 @@ impl crate::runtime::loose::Loose for ReadingResponse {
 
 impl crate::runtime::Method for ReadingRequest {
     const NAME: &'static str = "imconnector.send.status.reading";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "WRONG_AUTH_TYPE",
+        "ERROR_ARGUMENT",
+        "IMCONNECTOR_NO_CORRECT_PROVIDER",
+    ];
     type Response = ReadingResponse;
 }

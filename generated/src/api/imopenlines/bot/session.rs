@@ -111,6 +111,13 @@ pub type FinishResponse = bool;
 
 impl crate::runtime::Method for FinishRequest {
     const NAME: &'static str = "imopenlines.bot.session.finish";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "BOT_ID_ERROR",
+        "WRONG_AUTH_TYPE",
+    ];
     type Response = FinishResponse;
 }
 
@@ -199,6 +206,13 @@ pub type OperatorResponse = bool;
 
 impl crate::runtime::Method for OperatorRequest {
     const NAME: &'static str = "imopenlines.bot.session.operator";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "WRONG_CHAT",
+        "WRONG_AUTH_TYPE",
+    ];
     type Response = OperatorResponse;
 }
 
@@ -366,5 +380,16 @@ pub type TransferResponse = bool;
 
 impl crate::runtime::Method for TransferRequest {
     const NAME: &'static str = "imopenlines.bot.session.transfer";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "USER_ID_EMPTY",
+        "QUEUE_ID_EMPTY",
+        "TRANSFER_ID_EMPTY",
+        "BOT_ID_ERROR",
+        "OPERATOR_WRONG",
+        "WRONG_AUTH_TYPE",
+    ];
     type Response = TransferResponse;
 }

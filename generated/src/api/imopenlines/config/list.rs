@@ -7912,5 +7912,8 @@ impl crate::runtime::loose::Loose for GetResponseItemXmlId {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "imopenlines.config.list.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["INVALID_FORMAT"];
     type Response = GetResponse;
 }

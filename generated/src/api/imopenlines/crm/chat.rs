@@ -364,6 +364,9 @@ impl crate::runtime::loose::Loose for GetResponseItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "imopenlines.crm.chat.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED", "ERROR_ARGUMENT"];
     type Response = GetResponse;
 }
 
@@ -543,5 +546,11 @@ pub type GetLastIdResponse = i64;
 
 impl crate::runtime::Method for GetLastIdRequest {
     const NAME: &'static str = "imopenlines.crm.chat.getLastId";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CRM_CHAT_EMPTY_CRM_DATA",
+        "ERROR_ARGUMENT",
+    ];
     type Response = GetLastIdResponse;
 }

@@ -89,5 +89,14 @@ pub type CreateResponse = bool;
 
 impl crate::runtime::Method for CreateRequest {
     const NAME: &'static str = "imopenlines.crm.lead.create";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID",
+        "CHAT_TYPE",
+        "ACCESS_DENIED",
+        "USER_ID",
+        "ERROR_USER_NOT_OPERATOR",
+    ];
     type Response = CreateResponse;
 }

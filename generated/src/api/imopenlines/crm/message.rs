@@ -17,7 +17,16 @@ pub async fn add(
 /// Parameters of `imopenlines.crm.message.add`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
 pub struct AddRequest {
-    pub fields: ::serde_json::Map<String, ::serde_json::Value>,
+    #[serde(rename = "CRM_ENTITY_TYPE")]
+    pub crm_entity_type: AddRequestCrmEntityType,
+    #[serde(rename = "CRM_ENTITY")]
+    pub crm_entity: i64,
+    #[serde(rename = "USER_ID")]
+    pub user_id: i64,
+    #[serde(rename = "CHAT_ID")]
+    pub chat_id: i64,
+    #[serde(rename = "MESSAGE")]
+    pub message: String,
 }
 
 impl<'de> ::serde::Deserialize<'de> for AddRequest {
@@ -37,19 +46,71 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                 self,
                 mut map: A,
             ) -> Result<AddRequest, A::Error> {
-                let mut __f0: Option<::serde_json::Map<String, ::serde_json::Value>> = None;
+                let mut __f0: Option<AddRequestCrmEntityType> = None;
+                let mut __f1: Option<i64> = None;
+                let mut __f2: Option<i64> = None;
+                let mut __f3: Option<i64> = None;
+                let mut __f4: Option<String> = None;
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
-                        "fields" => {
+                        "CRM_ENTITY_TYPE" => {
                             if __f0.is_some() {
-                                return Err(::serde::de::Error::duplicate_field("fields"));
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY_TYPE"),
+                                );
                             }
                             __f0 = Some(
                                 map
                                     .next_value_seed(
                                         super::super::super::LooseSeed::<
-                                            ::serde_json::Map<String, ::serde_json::Value>,
+                                            AddRequestCrmEntityType,
                                         >::default(),
+                                    )?,
+                            );
+                        }
+                        "CRM_ENTITY" => {
+                            if __f1.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("CRM_ENTITY"),
+                                );
+                            }
+                            __f1 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "USER_ID" => {
+                            if __f2.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("USER_ID"));
+                            }
+                            __f2 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "CHAT_ID" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("CHAT_ID"));
+                            }
+                            __f3 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<i64>::default(),
+                                    )?,
+                            );
+                        }
+                        "MESSAGE" => {
+                            if __f4.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("MESSAGE"));
+                            }
+                            __f4 = Some(
+                                map
+                                    .next_value_seed(
+                                        super::super::super::LooseSeed::<String>::default(),
                                     )?,
                             );
                         }
@@ -59,8 +120,18 @@ impl<'de> ::serde::Deserialize<'de> for AddRequest {
                     }
                 }
                 Ok(AddRequest {
-                    fields: __f0
-                        .ok_or_else(|| ::serde::de::Error::missing_field("fields"))?,
+                    crm_entity_type: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field(
+                            "CRM_ENTITY_TYPE",
+                        ))?,
+                    crm_entity: __f1
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CRM_ENTITY"))?,
+                    user_id: __f2
+                        .ok_or_else(|| ::serde::de::Error::missing_field("USER_ID"))?,
+                    chat_id: __f3
+                        .ok_or_else(|| ::serde::de::Error::missing_field("CHAT_ID"))?,
+                    message: __f4
+                        .ok_or_else(|| ::serde::de::Error::missing_field("MESSAGE"))?,
                 })
             }
         }
@@ -76,10 +147,85 @@ impl crate::runtime::loose::Loose for AddRequest {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AddRequestCrmEntityType {
+    /// The value "lead".
+    Lead,
+    /// The value "deal".
+    Deal,
+    /// The value "company".
+    Company,
+    /// The value "contact".
+    Contact,
+    /// A value the spec does not list, kept as received.
+    Other(String),
+}
+
+impl AddRequestCrmEntityType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Lead => "lead",
+            Self::Deal => "deal",
+            Self::Company => "company",
+            Self::Contact => "contact",
+            Self::Other(value) => value,
+        }
+    }
+}
+
+impl ::std::fmt::Display for AddRequestCrmEntityType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ::serde::Serialize for AddRequestCrmEntityType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for AddRequestCrmEntityType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let value: String = crate::runtime::loose::de(deserializer)?;
+        Ok(
+            match value.as_str() {
+                "lead" => Self::Lead,
+                "deal" => Self::Deal,
+                "company" => Self::Company,
+                "contact" => Self::Contact,
+                _ => Self::Other(value),
+            },
+        )
+    }
+}
+
+impl crate::runtime::loose::Loose for AddRequestCrmEntityType {
+    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::runtime::loose::plain(deserializer)
+    }
+}
+
 /// The `result` of `imopenlines.crm.message.add`.
-pub type AddResponse = ::serde_json::Map<String, ::serde_json::Value>;
+pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "imopenlines.crm.message.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_ARGUMENT",
+        "CHAT_NOT_IN_CRM",
+        "MESSAGE_ADD_ERROR",
+    ];
     type Response = AddResponse;
 }

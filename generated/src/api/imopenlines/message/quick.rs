@@ -107,5 +107,13 @@ pub type SaveResponse = bool;
 
 impl crate::runtime::Method for SaveRequest {
     const NAME: &'static str = "imopenlines.message.quick.save";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID",
+        "CHAT_TYPE",
+        "CANT_SAVE_QUICK_ANSWER",
+        "ACCESS_DENIED",
+    ];
     type Response = SaveResponse;
 }

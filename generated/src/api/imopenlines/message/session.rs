@@ -107,5 +107,13 @@ pub type StartResponse = bool;
 
 impl crate::runtime::Method for StartRequest {
     const NAME: &'static str = "imopenlines.message.session.start";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID",
+        "CHAT_TYPE",
+        "ACCESS_DENIED",
+        "USER_ID",
+    ];
     type Response = StartResponse;
 }

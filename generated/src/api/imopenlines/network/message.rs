@@ -157,5 +157,20 @@ pub type AddResponse = bool;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "imopenlines.network.message.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "WRONG_AUTH_TYPE",
+        "CODE",
+        "IMBOT_ERROR",
+        "NOT_FOUND",
+        "USER_ID_EMPTY",
+        "USER_MESSAGE_LIMIT",
+        "MESSAGE_EMPTY",
+        "ATTACH_OVERSIZE",
+        "ATTACH_ERROR",
+        "KEYBOARD_ERROR",
+        "WRONG_REQUEST",
+    ];
     type Response = AddResponse;
 }

@@ -89,5 +89,13 @@ pub type FinishResponse = bool;
 
 impl crate::runtime::Method for FinishRequest {
     const NAME: &'static str = "imopenlines.operator.another.finish";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID",
+        "CHAT_TYPE",
+        "ACCESS_DENIED",
+        "USER_ID",
+    ];
     type Response = FinishResponse;
 }

@@ -121,5 +121,12 @@ pub type VoteResponse = bool;
 
 impl crate::runtime::Method for VoteRequest {
     const NAME: &'static str = "imopenlines.session.head.vote";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "EMPTY_SESSION_ID",
+        "EMPTY_VOTE_PARAMS",
+        "ACCESS_DENIED",
+    ];
     type Response = VoteResponse;
 }

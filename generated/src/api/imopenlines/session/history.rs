@@ -465,5 +465,12 @@ impl crate::runtime::loose::Loose for GetResponseOpenlines {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "imopenlines.session.history.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "MISSING_REQUIRED_PARAM",
+        "INVALID_SESSION_ID",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }

@@ -168,6 +168,15 @@ pub type PinResponse = bool;
 
 impl crate::runtime::Method for PinRequest {
     const NAME: &'static str = "imopenlines.session.mode.pin";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID_EMPTY",
+        "CHAT_ID",
+        "CHAT_TYPE",
+        "ACCESS_DENIED",
+        "USER_ID",
+    ];
     type Response = PinResponse;
 }
 
@@ -236,6 +245,8 @@ pub type PinAllResponse = Vec<i64>;
 
 impl crate::runtime::Method for PinAllRequest {
     const NAME: &'static str = "imopenlines.session.mode.pinAll";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = PinAllResponse;
 }
 
@@ -340,6 +351,14 @@ pub type SilentResponse = bool;
 
 impl crate::runtime::Method for SilentRequest {
     const NAME: &'static str = "imopenlines.session.mode.silent";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "CHAT_ID",
+        "CHAT_TYPE",
+        "ACCESS_DENIED",
+        "USER_ID",
+    ];
     type Response = SilentResponse;
 }
 
@@ -408,5 +427,7 @@ pub type UnpinAllResponse = Vec<i64>;
 
 impl crate::runtime::Method for UnpinAllRequest {
     const NAME: &'static str = "imopenlines.session.mode.unpinAll";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UnpinAllResponse;
 }

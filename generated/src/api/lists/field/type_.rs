@@ -211,5 +211,12 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "lists.field.type.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_REQUIRED_PARAMETERS_MISSING",
+        "ERROR_IBLOCK_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }

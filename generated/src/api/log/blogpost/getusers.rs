@@ -89,5 +89,7 @@ pub type ImportantResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ImportantRequest {
     const NAME: &'static str = "log.blogpost.getusers.important";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ImportantResponse;
 }

@@ -195,5 +195,13 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "messageservice.message.status.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_SENDER_VALIDATION_FAILURE",
+        "ERROR_MESSAGE_NOT_FOUND",
+        "ERROR_MESSAGE_STATUS_INCORRECT",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdateResponse;
 }

@@ -207,5 +207,13 @@ pub type ApplyResponse = bool;
 
 impl crate::runtime::Method for ApplyRequest {
     const NAME: &'static str = "sale.cashbox.check.apply";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_CHECK_NOT_FOUND",
+        "ERROR_CHECK_APPLY",
+    ];
     type Response = ApplyResponse;
 }

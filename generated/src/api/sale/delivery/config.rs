@@ -162,6 +162,13 @@ impl crate::runtime::loose::Loose for GetResponseItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.delivery.config.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_DELIVERY_NOT_FOUND",
+        "ERROR_CHECK_FAILURE",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -340,5 +347,13 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.delivery.config.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_DELIVERY_NOT_FOUND",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_DELIVERY_CONFIG_UPDATE",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdateResponse;
 }

@@ -681,6 +681,14 @@ pub type AddResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.delivery.handler.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_CHECK_FAILURE",
+        "ERROR_HANDLER_ADD",
+        "ERROR_HANDLER_ALREADY_EXIST",
+        "ACCESS_DENIED",
+    ];
     type Response = AddResponse;
 }
 
@@ -763,6 +771,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.delivery.handler.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_HANDLER_NOT_FOUND",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_HANDLER_DELETE",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -829,6 +845,9 @@ pub type ListResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.delivery.handler.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = ListResponse;
 }
 
@@ -1514,5 +1533,14 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.delivery.handler.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_HANDLER_NOT_FOUND",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_HANDLER_UPDATE",
+        "ERROR_HANDLER_ALREADY_EXIST",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdateResponse;
 }

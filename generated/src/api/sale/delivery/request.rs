@@ -108,6 +108,16 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.delivery.request.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "DELIVERY_ID_NOT_SPECIFIED",
+        "DELIVERY_NOT_FOUND",
+        "REQUEST_ID_NOT_SPECIFIED",
+        "REQUEST_NOT_FOUND",
+        "DELETE_REQUEST_INTERNAL_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -576,6 +586,22 @@ pub type SendmessageResponse = bool;
 
 impl crate::runtime::Method for SendmessageRequest {
     const NAME: &'static str = "sale.delivery.request.sendmessage";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "DELIVERY_ID_NOT_SPECIFIED",
+        "DELIVERY_NOT_FOUND",
+        "REQUEST_ID_NOT_SPECIFIED",
+        "REQUEST_NOT_FOUND",
+        "ADDRESSEE_IS_NOT_SPECIFIED",
+        "ADDRESSEE_UNEXPECTED_VALUE",
+        "MESSAGE_NOT_SPECIFIED",
+        "MESSAGE_STATUS_NOT_SPECIFIED",
+        "MESSAGE_STATUS_SEMANTIC_NOT_SPECIFIED",
+        "UNEXPECTED_MESSAGE_STATUS_SEMANTIC",
+        "REQUEST_SHIPMENT_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = SendmessageResponse;
 }
 
@@ -1117,5 +1143,25 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.delivery.request.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "DELIVERY_ID_NOT_SPECIFIED",
+        "DELIVERY_NOT_FOUND",
+        "REQUEST_ID_NOT_SPECIFIED",
+        "REQUEST_NOT_FOUND",
+        "STATUS_UNEXPECTED_FORMAT",
+        "STATUS_TEXT_NOT_SPECIFIED",
+        "STATUS_SEMANTIC_NOT_SPECIFIED",
+        "PROPERTIES_UNEXPECTED_FORMAT",
+        "PROPERTY_VALUE_UNEXPECTED_FORMAT",
+        "PROPERTY_VALUE_TAGS_UNEXPECTED_FORMAT",
+        "PROPERTY_VALUE_TAG_UNEXPECTED_FORMAT",
+        "UNEXPECTED_REQUEST_FINALIZE_INDICATOR_VALUE",
+        "UNEXPECTED_OVERWRITE_PROPERTIES_VALUE",
+        "UPDATE_REQUEST_INTERNAL_ERROR",
+        "EMPTY_UPDATE_PAYLOAD",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdateResponse;
 }

@@ -903,6 +903,14 @@ pub type AddResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.paysystem.handler.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_HANDLER_ALREADY_EXIST",
+        "ERROR_HANDLER_ADD",
+    ];
     type Response = AddResponse;
 }
 
@@ -985,6 +993,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.paysystem.handler.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_PAY_SYSTEM_DELETE",
+        "ERROR_HANDLER_NOT_FOUND",
+        "ERROR_HANDLER_DELETE",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -1051,6 +1067,9 @@ pub type ListResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "sale.paysystem.handler.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = ListResponse;
 }
 
@@ -1259,5 +1278,14 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.paysystem.handler.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_HANDLER_NOT_FOUND",
+        "ERROR_HANDLER_UPDATE",
+        "ERROR_UNEXPECTED_ANSWER",
+    ];
     type Response = UpdateResponse;
 }

@@ -124,6 +124,15 @@ pub type InvoiceResponse = bool;
 
 impl crate::runtime::Method for InvoiceRequest {
     const NAME: &'static str = "sale.paysystem.pay.invoice";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_PAY_INVOICE_NOT_SUPPORTED",
+        "ERROR_INTERNAL_INVOICE_NOT_FOUND",
+        "ERROR_PROCESS_REQUEST_RESULT",
+    ];
     type Response = InvoiceResponse;
 }
 
@@ -224,5 +233,12 @@ pub type PaymentResponse = bool;
 
 impl crate::runtime::Method for PaymentRequest {
     const NAME: &'static str = "sale.paysystem.pay.payment";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_PROCESS_REQUEST_RESULT",
+    ];
     type Response = PaymentResponse;
 }

@@ -604,6 +604,14 @@ impl crate::runtime::loose::Loose for GetResponseState {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sign.b2e.document.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "WRONG_AUTH_TYPE",
+        "INTERNAL_ERROR",
+        "-",
+    ];
     type Response = GetResponse;
 }
 
@@ -2070,5 +2078,14 @@ impl crate::runtime::loose::Loose for SendResponseState {
 
 impl crate::runtime::Method for SendRequest {
     const NAME: &'static str = "sign.b2e.document.send";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "WRONG_AUTH_TYPE",
+        "BAD_REQUEST",
+        "INTERNAL_ERROR",
+        "-",
+    ];
     type Response = SendResponse;
 }

@@ -370,5 +370,7 @@ impl crate::runtime::loose::Loose for TailResponseItemRole {
 
 impl crate::runtime::Method for TailRequest {
     const NAME: &'static str = "sign.b2e.mysafe.tail";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = TailResponse;
 }

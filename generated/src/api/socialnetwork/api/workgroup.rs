@@ -3059,6 +3059,12 @@ impl crate::runtime::loose::Loose for GetResponseUserData {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "socialnetwork.api.workgroup.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "SONET_CONTROLLER_WORKGROUP_EMPTY",
+        "SONET_CONTROLLER_WORKGROUP_NOT_FOUND",
+    ];
     type Response = GetResponse;
 }
 
@@ -4251,5 +4257,7 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "socialnetwork.api.workgroup.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ListResponse;
 }

@@ -660,6 +660,9 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "task.item.userfield.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE"];
     type Response = AddResponse;
 }
 
@@ -747,6 +750,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "task.item.userfield.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE", "ERROR_NOT_FOUND"];
     type Response = DeleteResponse;
 }
 
@@ -1462,6 +1468,9 @@ impl crate::runtime::loose::Loose for GetResponseSettings {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "task.item.userfield.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE", "ERROR_NOT_FOUND"];
     type Response = GetResponse;
 }
 
@@ -1904,6 +1913,8 @@ impl crate::runtime::loose::Loose for GetfieldsResponse {
 
 impl crate::runtime::Method for GetfieldsRequest {
     const NAME: &'static str = "task.item.userfield.getfields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetfieldsResponse;
 }
 
@@ -2395,6 +2406,8 @@ impl crate::runtime::loose::Loose for GetlistResponseItemMultiple {
 
 impl crate::runtime::Method for GetlistRequest {
     const NAME: &'static str = "task.item.userfield.getlist";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetlistResponse;
 }
 
@@ -2568,6 +2581,8 @@ impl crate::runtime::loose::Loose for GettypesResponseItem {
 
 impl crate::runtime::Method for GettypesRequest {
     const NAME: &'static str = "task.item.userfield.gettypes";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GettypesResponse;
 }
 
@@ -3128,5 +3143,8 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "task.item.userfield.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_CORE", "ERROR_NOT_FOUND"];
     type Response = UpdateResponse;
 }

@@ -95,6 +95,9 @@ pub type ActivateResponse = bool;
 
 impl crate::runtime::Method for ActivateRequest {
     const NAME: &'static str = "tasks.flow.Flow.activate";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = ActivateResponse;
 }
 
@@ -1044,6 +1047,9 @@ impl crate::runtime::loose::Loose for CreateResponse {
 
 impl crate::runtime::Method for CreateRequest {
     const NAME: &'static str = "tasks.flow.Flow.create";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = CreateResponse;
 }
 
@@ -1213,6 +1219,9 @@ impl crate::runtime::loose::Loose for DeleteResponse {
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "tasks.flow.Flow.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = DeleteResponse;
 }
 
@@ -1760,6 +1769,9 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.flow.Flow.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = GetResponse;
 }
 
@@ -1938,6 +1950,9 @@ impl crate::runtime::loose::Loose for IsExistsResponse {
 
 impl crate::runtime::Method for IsExistsRequest {
     const NAME: &'static str = "tasks.flow.Flow.isExists";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = IsExistsResponse;
 }
 
@@ -2026,6 +2041,9 @@ pub type PinResponse = bool;
 
 impl crate::runtime::Method for PinRequest {
     const NAME: &'static str = "tasks.flow.Flow.pin";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = PinResponse;
 }
 
@@ -2990,5 +3008,8 @@ impl crate::runtime::loose::Loose for UpdateResponse {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.flow.Flow.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = UpdateResponse;
 }

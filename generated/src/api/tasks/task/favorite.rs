@@ -90,6 +90,9 @@ pub type AddResponse = bool;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.task.favorite.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "1", "100"];
     type Response = AddResponse;
 }
 
@@ -178,5 +181,8 @@ pub type RemoveResponse = bool;
 
 impl crate::runtime::Method for RemoveRequest {
     const NAME: &'static str = "tasks.task.favorite.remove";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "1", "100"];
     type Response = RemoveResponse;
 }

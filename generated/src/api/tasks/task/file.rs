@@ -108,5 +108,7 @@ pub type AttachResponse = bool;
 
 impl crate::runtime::Method for AttachRequest {
     const NAME: &'static str = "tasks.task.file.attach";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AttachResponse;
 }

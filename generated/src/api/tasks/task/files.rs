@@ -173,5 +173,8 @@ impl crate::runtime::loose::Loose for AttachResponse {
 
 impl crate::runtime::Method for AttachRequest {
     const NAME: &'static str = "tasks.task.files.attach";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0", "ERROR_CORE"];
     type Response = AttachResponse;
 }

@@ -1062,5 +1062,8 @@ impl crate::runtime::loose::Loose for ListResponseUser {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.task.history.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = ListResponse;
 }

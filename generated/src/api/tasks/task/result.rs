@@ -466,6 +466,8 @@ impl crate::runtime::loose::Loose for AddResponseItem {
 #[cfg(feature = "tasks")]
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.task.result.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddResponse;
 }
 
@@ -770,6 +772,9 @@ impl crate::runtime::loose::Loose for AddFromCommentResponse {
 #[cfg(feature = "task")]
 impl crate::runtime::Method for AddFromCommentRequest {
     const NAME: &'static str = "tasks.task.result.addFromComment";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = AddFromCommentResponse;
 }
 
@@ -1222,6 +1227,8 @@ impl crate::runtime::loose::Loose for AddfromchatmessageResponseItem {
 #[cfg(feature = "tasks")]
 impl crate::runtime::Method for AddfromchatmessageRequest {
     const NAME: &'static str = "tasks.task.result.addfromchatmessage";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = AddfromchatmessageResponse;
 }
 
@@ -1382,6 +1389,8 @@ impl crate::runtime::loose::Loose for DeleteResponse {
 #[cfg(feature = "tasks")]
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "tasks.task.result.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = DeleteResponse;
 }
 
@@ -1478,6 +1487,9 @@ pub type DeleteFromCommentResponse = ::serde_json::Value;
 #[cfg(feature = "task")]
 impl crate::runtime::Method for DeleteFromCommentRequest {
     const NAME: &'static str = "tasks.task.result.deleteFromComment";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = DeleteFromCommentResponse;
 }
 
@@ -1572,6 +1584,9 @@ pub type ListResponse = ::serde_json::Value;
 #[cfg(feature = "task")]
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.task.result.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = ListResponse;
 }
 
@@ -2034,5 +2049,7 @@ impl crate::runtime::loose::Loose for UpdateResponseItem {
 #[cfg(feature = "tasks")]
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.task.result.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = UpdateResponse;
 }

@@ -333,6 +333,9 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.template.checklist.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = AddResponse;
 }
 
@@ -617,6 +620,9 @@ impl crate::runtime::loose::Loose for AddAttachmentByContentResponse {
 
 impl crate::runtime::Method for AddAttachmentByContentRequest {
     const NAME: &'static str = "tasks.template.checklist.addAttachmentByContent";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = AddAttachmentByContentResponse;
 }
 
@@ -804,6 +810,9 @@ impl crate::runtime::loose::Loose for AddAttachmentsFromDiskResponse {
 
 impl crate::runtime::Method for AddAttachmentsFromDiskRequest {
     const NAME: &'static str = "tasks.template.checklist.addAttachmentsFromDisk";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = AddAttachmentsFromDiskResponse;
 }
 
@@ -980,6 +989,9 @@ impl crate::runtime::loose::Loose for CompleteResponse {
 
 impl crate::runtime::Method for CompleteRequest {
     const NAME: &'static str = "tasks.template.checklist.complete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = CompleteResponse;
 }
 
@@ -1090,6 +1102,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "tasks.template.checklist.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = DeleteResponse;
 }
 
@@ -1266,6 +1281,9 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.template.checklist.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = GetResponse;
 }
 
@@ -1452,6 +1470,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.template.checklist.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = ListResponse;
 }
 
@@ -1648,6 +1669,9 @@ impl crate::runtime::loose::Loose for MoveAfterResponse {
 
 impl crate::runtime::Method for MoveAfterRequest {
     const NAME: &'static str = "tasks.template.checklist.moveAfter";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = MoveAfterResponse;
 }
 
@@ -1844,6 +1868,9 @@ impl crate::runtime::loose::Loose for MoveBeforeResponse {
 
 impl crate::runtime::Method for MoveBeforeRequest {
     const NAME: &'static str = "tasks.template.checklist.moveBefore";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = MoveBeforeResponse;
 }
 
@@ -2035,6 +2062,9 @@ impl crate::runtime::loose::Loose for RemoveAttachmentsResponse {
 
 impl crate::runtime::Method for RemoveAttachmentsRequest {
     const NAME: &'static str = "tasks.template.checklist.removeAttachments";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = RemoveAttachmentsResponse;
 }
 
@@ -2211,6 +2241,9 @@ impl crate::runtime::loose::Loose for RenewResponse {
 
 impl crate::runtime::Method for RenewRequest {
     const NAME: &'static str = "tasks.template.checklist.renew";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = RenewResponse;
 }
 
@@ -2550,5 +2583,8 @@ impl crate::runtime::loose::Loose for UpdateResponse {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.template.checklist.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = UpdateResponse;
 }

@@ -764,5 +764,8 @@ impl crate::runtime::loose::Loose for GetResponseUser {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "timeman.timecontrol.reports.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_ERROR", "USER_ACCESS_ERROR"];
     type Response = GetResponse;
 }

@@ -312,6 +312,9 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "timeman.timecontrol.settings.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_ERROR"];
     type Response = GetResponse;
 }
 
@@ -760,5 +763,8 @@ pub type SetResponse = bool;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "timeman.timecontrol.settings.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_ERROR"];
     type Response = SetResponse;
 }

@@ -663,5 +663,8 @@ impl crate::runtime::loose::Loose for SendResponse {
 
 impl crate::runtime::Method for SendRequest {
     const NAME: &'static str = "vote.Integration.Im.send";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["403", "400"];
     type Response = SendResponse;
 }

@@ -132,6 +132,9 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "voximplant.line.outgoing.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = GetResponse;
 }
 
@@ -220,5 +223,8 @@ pub type SetResponse = i64;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "voximplant.line.outgoing.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = SetResponse;
 }

@@ -152,5 +152,8 @@ impl crate::runtime::loose::Loose for StatusResponse {
 
 impl crate::runtime::Method for StatusRequest {
     const NAME: &'static str = "voximplant.sip.connector.status";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = StatusResponse;
 }

@@ -197,6 +197,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.booking.externalData.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["1021", "100"];
     type Response = ListResponse;
 }
 
@@ -413,6 +416,9 @@ pub type SetResponse = bool;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "booking.v1.booking.externalData.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "1021", "100"];
     type Response = SetResponse;
 }
 
@@ -503,5 +509,8 @@ pub type UnsetResponse = bool;
 
 impl crate::runtime::Method for UnsetRequest {
     const NAME: &'static str = "booking.v1.booking.externalData.unset";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["1021", "100"];
     type Response = UnsetResponse;
 }

@@ -239,6 +239,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "booking.v1.resource.slots.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["1009", "100"];
     type Response = ListResponse;
 }
 
@@ -469,6 +472,9 @@ pub type SetResponse = bool;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "booking.v1.resource.slots.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["1009", "0", "100"];
     type Response = SetResponse;
 }
 
@@ -559,5 +565,8 @@ pub type UnsetResponse = bool;
 
 impl crate::runtime::Method for UnsetRequest {
     const NAME: &'static str = "booking.v1.resource.slots.unset";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["1009", "100"];
     type Response = UnsetResponse;
 }

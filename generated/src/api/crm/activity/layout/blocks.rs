@@ -129,6 +129,14 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.activity.layout.blocks.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_WRONG_CONTEXT",
+        "OWNER_NOT_FOUND",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -255,6 +263,14 @@ pub type GetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.activity.layout.blocks.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_WRONG_CONTEXT",
+        "OWNER_NOT_FOUND",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -391,5 +407,15 @@ pub type SetResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "crm.activity.layout.blocks.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_WRONG_CONTEXT",
+        "OWNER_NOT_FOUND",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+        "UNSUITABLE_ACTIVITY_TYPE_ERROR",
+        "FIELD_IS_REQUIRED",
+    ];
     type Response = SetResponse;
 }

@@ -89,6 +89,9 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.contact.company.items.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = DeleteResponse;
 }
 
@@ -175,6 +178,9 @@ pub type GetResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.contact.company.items.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = GetResponse;
 }
 
@@ -380,5 +386,8 @@ pub type SetResponse = bool;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "crm.contact.company.items.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ACCESS_DENIED"];
     type Response = SetResponse;
 }

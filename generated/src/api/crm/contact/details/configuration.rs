@@ -73,6 +73,8 @@ pub type ForceCommonScopeForAllResponse = bool;
 
 impl crate::runtime::Method for ForceCommonScopeForAllRequest {
     const NAME: &'static str = "crm.contact.details.configuration.forceCommonScopeForAll";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ForceCommonScopeForAllResponse;
 }
 
@@ -294,6 +296,8 @@ impl crate::runtime::loose::Loose for GetResponseItem {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.contact.details.configuration.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -394,6 +398,8 @@ pub type ResetResponse = bool;
 
 impl crate::runtime::Method for ResetRequest {
     const NAME: &'static str = "crm.contact.details.configuration.reset";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ResetResponse;
 }
 
@@ -510,5 +516,7 @@ pub type SetResponse = bool;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "crm.contact.details.configuration.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetResponse;
 }

@@ -106,6 +106,8 @@ pub type ForceCommonScopeForAllResponse = bool;
 
 impl crate::runtime::Method for ForceCommonScopeForAllRequest {
     const NAME: &'static str = "crm.item.details.configuration.forceCommonScopeForAll";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ForceCommonScopeForAllResponse;
 }
 
@@ -294,6 +296,8 @@ pub type GetResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.item.details.configuration.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -482,6 +486,8 @@ pub type ResetResponse = bool;
 
 impl crate::runtime::Method for ResetRequest {
     const NAME: &'static str = "crm.item.details.configuration.reset";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ResetResponse;
 }
 
@@ -686,5 +692,7 @@ pub type SetResponse = bool;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "crm.item.details.configuration.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetResponse;
 }

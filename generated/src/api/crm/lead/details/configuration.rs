@@ -223,6 +223,8 @@ pub type ForceCommonScopeForAllResponse = bool;
 
 impl crate::runtime::Method for ForceCommonScopeForAllRequest {
     const NAME: &'static str = "crm.lead.details.configuration.forceCommonScopeForAll";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ForceCommonScopeForAllResponse;
 }
 
@@ -524,6 +526,8 @@ pub type GetResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.lead.details.configuration.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetResponse;
 }
 
@@ -825,6 +829,8 @@ pub type ResetResponse = bool;
 
 impl crate::runtime::Method for ResetRequest {
     const NAME: &'static str = "crm.lead.details.configuration.reset";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = ResetResponse;
 }
 
@@ -1142,5 +1148,7 @@ pub type SetResponse = bool;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "crm.lead.details.configuration.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SetResponse;
 }

@@ -99,5 +99,7 @@ pub type FieldsResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for FieldsRequest {
     const NAME: &'static str = "crm.product.property.settings.fields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = FieldsResponse;
 }

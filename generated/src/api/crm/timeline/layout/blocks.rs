@@ -197,6 +197,14 @@ impl crate::runtime::loose::Loose for DeleteResponse {
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "crm.timeline.layout.blocks.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_WRONG_CONTEXT",
+        "OWNER_NOT_FOUND",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -384,6 +392,14 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "crm.timeline.layout.blocks.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_WRONG_CONTEXT",
+        "OWNER_NOT_FOUND",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -588,5 +604,15 @@ impl crate::runtime::loose::Loose for SetResponse {
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "crm.timeline.layout.blocks.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_WRONG_CONTEXT",
+        "OWNER_NOT_FOUND",
+        "NOT_FOUND",
+        "ACCESS_DENIED",
+        "UNSUITABLE_TIMELINE_ITEM",
+        "FIELD_IS_REQUIRED",
+    ];
     type Response = SetResponse;
 }

@@ -617,5 +617,13 @@ impl crate::runtime::loose::Loose for SetResponseStatus {
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "humanresources.hcmlink.field.value.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "0",
+        "-",
+        "ACCESS_DENIED",
+        "WRONG_AUTH_TYPE",
+    ];
     type Response = SetResponse;
 }

@@ -155,5 +155,8 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "humanresources.hcmlink.job.status.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "ACCESS_DENIED", "WRONG_AUTH_TYPE"];
     type Response = GetResponse;
 }

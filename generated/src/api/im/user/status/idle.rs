@@ -68,6 +68,8 @@ pub type EndResponse = bool;
 
 impl crate::runtime::Method for EndRequest {
     const NAME: &'static str = "im.user.status.idle.end";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = EndResponse;
 }
 
@@ -157,5 +159,7 @@ pub type StartResponse = bool;
 
 impl crate::runtime::Method for StartRequest {
     const NAME: &'static str = "im.user.status.idle.start";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = StartResponse;
 }

@@ -226,5 +226,14 @@ impl crate::runtime::loose::Loose for NotifyResponse {
 
 impl crate::runtime::Method for NotifyRequest {
     const NAME: &'static str = "imbot.v2.Chat.InputAction.notify";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = NotifyResponse;
 }

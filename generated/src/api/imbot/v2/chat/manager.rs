@@ -207,6 +207,16 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "imbot.v2.Chat.Manager.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "EMPTY_USER_IDS",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = AddResponse;
 }
 
@@ -412,5 +422,15 @@ impl crate::runtime::loose::Loose for DeleteResponse {
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "imbot.v2.Chat.Manager.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "EMPTY_USER_IDS",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }

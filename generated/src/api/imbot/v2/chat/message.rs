@@ -217,6 +217,15 @@ impl crate::runtime::loose::Loose for DeleteResponse {
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "imbot.v2.Chat.Message.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -783,6 +792,15 @@ impl crate::runtime::loose::Loose for GetResponseUser {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "imbot.v2.Chat.Message.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "BOT_TYPE_NOT_ALLOWED",
+    ];
     type Response = GetResponse;
 }
 
@@ -1050,6 +1068,17 @@ impl crate::runtime::loose::Loose for GetContextResponse {
 
 impl crate::runtime::Method for GetContextRequest {
     const NAME: &'static str = "imbot.v2.Chat.Message.getContext";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "BOT_TYPE_NOT_ALLOWED",
+        "MESSAGE_NOT_FOUND",
+        "MESSAGE_ACCESS_DENIED",
+    ];
     type Response = GetContextResponse;
 }
 
@@ -1311,6 +1340,16 @@ impl crate::runtime::loose::Loose for ReadResponse {
 
 impl crate::runtime::Method for ReadRequest {
     const NAME: &'static str = "imbot.v2.Chat.Message.read";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "ACCESS_DENIED",
+        "MESSAGE_NOT_FOUND",
+    ];
     type Response = ReadResponse;
 }
 
@@ -1710,6 +1749,17 @@ impl crate::runtime::loose::Loose for SendResponse {
 
 impl crate::runtime::Method for SendRequest {
     const NAME: &'static str = "imbot.v2.Chat.Message.send";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "ACCESS_DENIED",
+        "EMPTY_MESSAGE",
+        "SENDING_FAILED",
+    ];
     type Response = SendResponse;
 }
 
@@ -2027,5 +2077,14 @@ impl crate::runtime::loose::Loose for UpdateResponse {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "imbot.v2.Chat.Message.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdateResponse;
 }

@@ -207,5 +207,14 @@ impl crate::runtime::loose::Loose for EnabledResponse {
 
 impl crate::runtime::Method for EnabledRequest {
     const NAME: &'static str = "imbot.v2.Chat.TextField.enabled";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "ACCESS_DENIED",
+    ];
     type Response = EnabledResponse;
 }

@@ -182,5 +182,8 @@ pub type SendResponse = bool;
 
 impl crate::runtime::Method for SendRequest {
     const NAME: &'static str = "imopenlines.bot.session.message.send";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["CHAT_ID_EMPTY", "WRONG_AUTH_TYPE"];
     type Response = SendResponse;
 }

@@ -214,6 +214,16 @@ pub type AddResponse = i64;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "imopenlines.crm.chat.user.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_ARGUMENT",
+        "IM_NOT_INSTALLED",
+        "CHAT_NOT_IN_CRM",
+        "CRM_CHAT_USER_NOT_ACTIVE",
+        "WRONG_REQUEST",
+    ];
     type Response = AddResponse;
 }
 
@@ -426,5 +436,18 @@ pub type DeleteResponse = i64;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "imopenlines.crm.chat.user.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "CRM_CHAT_EMPTY_USER",
+        "CRM_CHAT_EMPTY_CRM_DATA",
+        "ERROR_ARGUMENT",
+        "IM_NOT_INSTALLED",
+        "CHAT_NOT_IN_CRM",
+        "CHAT_DELETE_USER_PERMISSION_DENIED",
+        "CRM_CHAT_USER_NOT_ACTIVE",
+        "WRONG_REQUEST",
+    ];
     type Response = DeleteResponse;
 }

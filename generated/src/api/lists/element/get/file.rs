@@ -250,5 +250,13 @@ pub type UrlResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for UrlRequest {
     const NAME: &'static str = "lists.element.get.file.url";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_REQUIRED_PARAMETERS_MISSING",
+        "ERROR_IBLOCK_NOT_FOUND",
+        "ERROR_ELEMENT_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = UrlResponse;
 }

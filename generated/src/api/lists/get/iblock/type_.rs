@@ -111,5 +111,7 @@ pub type IdResponse = String;
 
 impl crate::runtime::Method for IdRequest {
     const NAME: &'static str = "lists.get.iblock.type.id";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = IdResponse;
 }

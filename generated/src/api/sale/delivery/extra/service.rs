@@ -452,6 +452,14 @@ pub type AddResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "sale.delivery.extra.service.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_CHECK_FAILURE",
+        "ERROR_EXTRA_SERVICE_ADD",
+        "ERROR_DELIVERY_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = AddResponse;
 }
 
@@ -534,6 +542,14 @@ pub type DeleteResponse = bool;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "sale.delivery.extra.service.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_EXTRA_SERVICE_NOT_FOUND",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_EXTRA_SERVICE_DELETE",
+        "ACCESS_DENIED",
+    ];
     type Response = DeleteResponse;
 }
 
@@ -621,6 +637,13 @@ pub type GetResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.delivery.extra.service.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_DELIVERY_NOT_FOUND",
+        "ERROR_CHECK_FAILURE",
+        "ACCESS_DENIED",
+    ];
     type Response = GetResponse;
 }
 
@@ -984,5 +1007,13 @@ pub type UpdateResponse = bool;
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "sale.delivery.extra.service.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ERROR_CHECK_FAILURE",
+        "ERROR_EXTRA_SERVICE_UPDATE",
+        "ERROR_EXTRA_SERVICE_NOT_FOUND",
+        "ACCESS_DENIED",
+    ];
     type Response = UpdateResponse;
 }

@@ -213,5 +213,12 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sale.paysystem.settings.payment.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "ERROR_CHECK_FAILURE",
+        "ERROR_INTERNAL_ORDER_NOT_FOUND",
+    ];
     type Response = GetResponse;
 }

@@ -346,5 +346,14 @@ impl crate::runtime::loose::Loose for GetResponseDocument {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "sign.b2e.hcmlink.document.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "ACCESS_DENIED",
+        "WRONG_AUTH_TYPE",
+        "SIGN_HCMLINK_DOCUMENT_NOT_FOUND",
+        "SIGN_HCMLINK_DOCUMENT_NOT_LINKED",
+        "SIGN_HCMLINK_NO_SIGNED_FILE_EXIST",
+    ];
     type Response = GetResponse;
 }

@@ -324,6 +324,9 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.api.scrum.backlog.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = AddResponse;
 }
 
@@ -410,6 +413,9 @@ pub type DeleteResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "tasks.api.scrum.backlog.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = DeleteResponse;
 }
 
@@ -619,6 +625,9 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.api.scrum.backlog.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = GetResponse;
 }
 
@@ -793,6 +802,8 @@ impl crate::runtime::loose::Loose for GetFieldsResponse {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.backlog.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetFieldsResponse;
 }
 
@@ -1127,5 +1138,8 @@ impl crate::runtime::loose::Loose for UpdateResponse {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.api.scrum.backlog.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["100", "0"];
     type Response = UpdateResponse;
 }

@@ -438,6 +438,9 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = AddResponse;
 }
 
@@ -524,6 +527,9 @@ pub type DeleteResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = DeleteResponse;
 }
 
@@ -796,6 +802,9 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = GetResponse;
 }
 
@@ -1033,6 +1042,8 @@ impl crate::runtime::loose::Loose for GetFieldsResponse {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetFieldsResponse;
 }
 
@@ -1330,6 +1341,9 @@ impl crate::runtime::loose::Loose for ListResponse {
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = ListResponse;
 }
 
@@ -1738,5 +1752,8 @@ impl crate::runtime::loose::Loose for UpdateResponse {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.api.scrum.epic.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = UpdateResponse;
 }

@@ -230,6 +230,9 @@ pub type AddStageResponse = i64;
 
 impl crate::runtime::Method for AddStageRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.addStage";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = AddStageResponse;
 }
 
@@ -350,6 +353,9 @@ pub type AddTaskResponse = bool;
 
 impl crate::runtime::Method for AddTaskRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.addTask";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = AddTaskResponse;
 }
 
@@ -438,6 +444,9 @@ pub type DeleteStageResponse = bool;
 
 impl crate::runtime::Method for DeleteStageRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.deleteStage";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = DeleteStageResponse;
 }
 
@@ -542,6 +551,9 @@ pub type DeleteTaskResponse = bool;
 
 impl crate::runtime::Method for DeleteTaskRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.deleteTask";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = DeleteTaskResponse;
 }
 
@@ -826,6 +838,8 @@ impl crate::runtime::loose::Loose for GetFieldsResponseFields {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetFieldsResponse;
 }
 
@@ -1069,6 +1083,9 @@ impl crate::runtime::loose::Loose for GetStagesResponseItem {
 
 impl crate::runtime::Method for GetStagesRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.getStages";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = GetStagesResponse;
 }
 
@@ -1312,5 +1329,8 @@ pub type UpdateStageResponse = bool;
 
 impl crate::runtime::Method for UpdateStageRequest {
     const NAME: &'static str = "tasks.api.scrum.kanban.updateStage";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = UpdateStageResponse;
 }

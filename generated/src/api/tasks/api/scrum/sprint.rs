@@ -496,6 +496,9 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = AddResponse;
 }
 
@@ -828,6 +831,9 @@ impl crate::runtime::loose::Loose for CompleteResponse {
 
 impl crate::runtime::Method for CompleteRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.complete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = CompleteResponse;
 }
 
@@ -914,6 +920,9 @@ pub type DeleteResponse = Vec<::serde_json::Value>;
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = DeleteResponse;
 }
 
@@ -1248,6 +1257,9 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = GetResponse;
 }
 
@@ -1509,6 +1521,8 @@ impl crate::runtime::loose::Loose for GetFieldsResponse {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetFieldsResponse;
 }
 
@@ -1878,6 +1892,9 @@ pub type ListResponse = ::serde_json::Value;
 
 impl crate::runtime::Method for ListRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.list";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::Start;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = ListResponse;
 }
 
@@ -2210,6 +2227,9 @@ impl crate::runtime::loose::Loose for StartResponse {
 
 impl crate::runtime::Method for StartRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.start";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = StartResponse;
 }
 
@@ -2716,5 +2736,8 @@ impl crate::runtime::loose::Loose for UpdateResponse {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.api.scrum.sprint.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = UpdateResponse;
 }

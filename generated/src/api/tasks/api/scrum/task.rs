@@ -248,6 +248,9 @@ impl crate::runtime::loose::Loose for GetResponse {
 
 impl crate::runtime::Method for GetRequest {
     const NAME: &'static str = "tasks.api.scrum.task.get";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = GetResponse;
 }
 
@@ -475,6 +478,8 @@ impl crate::runtime::loose::Loose for GetFieldsResponse {
 
 impl crate::runtime::Method for GetFieldsRequest {
     const NAME: &'static str = "tasks.api.scrum.task.getFields";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = GetFieldsResponse;
 }
 
@@ -855,5 +860,8 @@ impl crate::runtime::loose::Loose for UpdateResponseStatus {
 
 impl crate::runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.api.scrum.task.update";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["0"];
     type Response = UpdateResponse;
 }

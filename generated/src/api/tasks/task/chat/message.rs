@@ -244,5 +244,7 @@ impl crate::runtime::loose::Loose for SendResponse {
 
 impl crate::runtime::Method for SendRequest {
     const NAME: &'static str = "tasks.task.chat.message.send";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
     type Response = SendResponse;
 }

@@ -91,5 +91,8 @@ pub type SetResponse = i64;
 
 impl crate::runtime::Method for SetRequest {
     const NAME: &'static str = "voximplant.line.outgoing.sip.set";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &["ERROR_ARGUMENT", "ACCESS_DENIED"];
     type Response = SetResponse;
 }

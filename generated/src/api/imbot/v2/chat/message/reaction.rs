@@ -214,6 +214,17 @@ impl crate::runtime::loose::Loose for AddResponse {
 
 impl crate::runtime::Method for AddRequest {
     const NAME: &'static str = "imbot.v2.Chat.Message.Reaction.add";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "ACCESS_DENIED",
+        "REACTION_NOT_FOUND",
+        "REACTION_ALREADY_SET",
+    ];
     type Response = AddResponse;
 }
 
@@ -426,5 +437,15 @@ impl crate::runtime::loose::Loose for DeleteResponse {
 
 impl crate::runtime::Method for DeleteRequest {
     const NAME: &'static str = "imbot.v2.Chat.Message.Reaction.delete";
+    const PAGINATION: crate::runtime::Pagination = crate::runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BOT_TOKEN_NOT_SPECIFIED",
+        "BOT_ID_REQUIRED",
+        "BOT_NOT_FOUND",
+        "BOT_OWNERSHIP_ERROR",
+        "ACCESS_DENIED",
+        "REACTION_NOT_FOUND",
+    ];
     type Response = DeleteResponse;
 }
