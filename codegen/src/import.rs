@@ -60,6 +60,11 @@ pub fn import_page(rel_path: &str, text: &str) -> Result<Imported, Skip> {
     let Some(method) = method else {
         return Err(Skip::NotAMethod);
     };
+    // Event pages (`CATALOG.PRICE.ON.ADD`) name the event in capitals; no REST method is
+    // spelt without a lower-case letter.
+    if !method.bytes().any(|b| b.is_ascii_lowercase()) {
+        return Err(Skip::NotAMethod);
+    }
     if method.starts_with("BX24.") {
         return Err(Skip::Unusable(
             "a JavaScript SDK function, not a REST method".into(),
@@ -330,6 +335,14 @@ mod tests {
             Err(Skip::NotAMethod)
         );
         assert_eq!(import_page("a.md", "# x.y.z\n"), Err(Skip::NotAMethod));
+        // An event page: its name is all capitals.
+        assert_eq!(
+            import_page(
+                "events/catalog-price-on-add.md",
+                "# Событие CATALOG.PRICE.ON.ADD\n> Scope: [`catalog`](x)\n"
+            ),
+            Err(Skip::NotAMethod)
+        );
         assert!(matches!(
             import_page("a.md", "# x.y\n> Scope: [`Плохо`](x)\n"),
             Err(Skip::Unusable(_))

@@ -55,9 +55,6 @@ pub mod call;
 #[cfg(feature = "catalog")]
 pub mod catalog;
 
-#[cfg(feature = "catalog")]
-pub mod catalog_2;
-
 #[cfg(feature = "crm")]
 pub mod crm;
 
