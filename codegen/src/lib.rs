@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Settings of one generation run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Path of the hand-written runtime as seen from the generated code, e.g. `crate::runtime`.
+    /// Path of the hand-written runtime as seen from the generated code, e.g. `::bitrix24_runtime`.
     pub runtime_path: String,
     /// How the spec folder is named in headers, e.g. `specs`.
     pub spec_dir: String,
@@ -34,7 +34,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            runtime_path: "crate::runtime".to_owned(),
+            runtime_path: "::bitrix24_runtime".to_owned(),
             spec_dir: "specs".to_owned(),
         }
     }
