@@ -4,7 +4,7 @@
 //! `oneOf`/`anyOf` all disappear here, so the type mapper handles one form only.
 
 use crate::diag::Diagnostic;
-use crate::spec::{Locator, printable, yaml_kind, yaml_short};
+use crate::yaml::{Locator, printable, yaml_kind, yaml_short};
 use serde_yaml::{Mapping, Value};
 use std::collections::BTreeSet;
 
