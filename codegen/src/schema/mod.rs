@@ -4,7 +4,7 @@
 //! `oneOf`/`anyOf` all disappear here, so the type mapper handles one form only.
 //!
 //! - this file: the normalised shape ([`Schema`], [`Kind`], [`SchemaSet`], ...), what the rest
-//!   of the engine sees, and the [`Sink`] diagnostics go to;
+//!   of the engine sees, and the `Sink` diagnostics go to;
 //! - `normalise`: YAML to that shape, every keyword checked, `allOf` merged and `$ref`s
 //!   resolved to definition indexes, problems reported with their JSON path and line.
 
