@@ -37,6 +37,7 @@
 //! # }
 //! ```
 
+mod extra;
 mod php;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -49,6 +50,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use serde_json::{Map, Value, json};
 
+pub use extra::{crm_items, tasks};
 pub use php::parse_query;
 
 /// How the fake portal behaves.
@@ -172,6 +174,8 @@ struct MethodDef {
     required: Vec<String>,
     handler: Option<Handler>,
     list: Option<Arc<Vec<(i64, Value)>>>,
+    /// The key of `result` the list's rows sit under (`items`), if not `result` itself.
+    wrap: Option<String>,
 }
 
 struct Portal {
@@ -190,6 +194,8 @@ struct State {
     operating: HashMap<String, VecDeque<(Instant, f64)>>,
     faults: Vec<(Fault, u64)>,
     counter: u64,
+    /// The new address of a portal that moved (see `extra.rs`).
+    moved: Option<String>,
 }
 
 /// A running fake portal. Stops when dropped.
@@ -236,6 +242,7 @@ impl FakePortal {
                 operating: HashMap::new(),
                 faults: Vec::new(),
                 counter: 0,
+                moved: None,
             }),
         });
         let served = portal.clone();
@@ -490,6 +497,15 @@ impl Portal {
     ) -> Result<Response<Body>, std::io::Error> {
         let path = req.uri().path().to_owned();
         let query = req.uri().query().unwrap_or("").to_owned();
+        if let Some(moved) = self.moved_answer(&path, &query) {
+            return Ok(moved);
+        }
+        let host = req
+            .headers()
+            .get("host")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("127.0.0.1")
+            .to_owned();
         let content_type = req
             .headers()
             .get("content-type")
@@ -501,7 +517,7 @@ impl Portal {
             Err(_) => return Ok(answer(400, b"body too large".to_vec(), "text/plain")),
         };
         if path.trim_end_matches('/') == "/oauth/token" {
-            return Ok(self.token(&query));
+            return Ok(self.token(&query, &host));
         }
         if path.trim_end_matches('/') == "/fake/stats" {
             let st = self.lock().stats.clone();
@@ -695,7 +711,7 @@ impl Portal {
     }
 
     /// `GET /oauth/token/?grant_type=refresh_token&client_id&client_secret&refresh_token`.
-    fn token(&self, query: &str) -> Response<Body> {
+    fn token(&self, query: &str, host: &str) -> Response<Body> {
         let q = php::parse_query(query);
         let get = |k: &str| q.get(k).and_then(Value::as_str).unwrap_or("");
         if get("client_id") != self.config.client_id
@@ -734,8 +750,8 @@ impl Portal {
                 "expires_in": ttl,
                 "scope": "app",
                 "domain": "127.0.0.1",
-                "server_endpoint": format!("http://127.0.0.1/rest/"),
-                "client_endpoint": format!("http://127.0.0.1/rest/"),
+                "server_endpoint": format!("http://{host}/rest/"),
+                "client_endpoint": format!("http://{host}/rest/"),
                 "member_id": "fakemember",
                 "user_id": 1,
                 "status": "L",
@@ -790,7 +806,9 @@ impl Portal {
                 next: None,
             }
         } else if let Some(rows) = &def.list {
-            list(rows, params)?
+            let mut outcome = list(rows, params)?;
+            outcome.result = extra::wrap(def.wrap.as_deref(), outcome.result);
+            outcome
         } else {
             Outcome {
                 result: Value::Bool(true),

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 
 use super::error::{ApiError, Error, ErrorCode, cut};
-use super::transport::{HttpMethod, HttpRequest, Transport};
+use super::transport::{BoxFuture, HttpMethod, HttpRequest, Transport};
 
 /// A pair of OAuth tokens as the authorisation server hands them out.
 ///
@@ -32,9 +32,27 @@ impl fmt::Debug for OAuthTokens {
     }
 }
 
+/// Why saving tokens failed (whatever the callback returns; never printed with a token).
+pub type SaveError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Called with the new tokens after every refresh, so they can be stored; the old refresh
-/// token stops working once the new one is issued.
-pub type TokenCallback = Arc<dyn Fn(&OAuthTokens) + Send + Sync>;
+/// token stops working once the new one is issued. Build one with [`token_callback`].
+pub type TokenCallback =
+    Arc<dyn Fn(OAuthTokens) -> BoxFuture<'static, Result<(), SaveError>> + Send + Sync>;
+
+/// A [`TokenCallback`] from an async function that stores the tokens and may fail:
+/// `token_callback(|t| async move { db.save(t).await })`.
+pub fn token_callback<F, Fut, E>(save: F) -> TokenCallback
+where
+    F: Fn(OAuthTokens) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<SaveError>,
+{
+    Arc::new(move |tokens| {
+        let fut = save(tokens);
+        Box::pin(async move { fut.await.map_err(Into::into) })
+    })
+}
 
 /// What an OAuth 2 application needs to call a portal.
 ///
@@ -356,7 +374,7 @@ impl Auth {
             s.generation += 1;
         }
         if let Some(callback) = &o.on_refresh {
-            callback(&tokens);
+            let _ = callback(tokens.clone()).await;
         }
         Ok(())
     }

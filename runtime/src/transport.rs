@@ -43,11 +43,32 @@ impl fmt::Debug for HttpRequest {
 
 /// The answer to an [`HttpRequest`]: status and body, whatever they are.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HttpResponse {
     /// The HTTP status.
     pub status: u16,
     /// The raw body.
     pub body: Vec<u8>,
+    /// The `Location` header of a redirect (3xx), when there is one. A transport must not
+    /// follow redirects itself: the client re-sends the same `POST` there.
+    pub location: Option<String>,
+}
+
+impl HttpResponse {
+    /// An answer with this status and body.
+    pub fn new(status: u16, body: Vec<u8>) -> HttpResponse {
+        HttpResponse {
+            status,
+            body,
+            location: None,
+        }
+    }
+
+    /// The same answer with a `Location` header.
+    pub fn with_location(mut self, location: impl Into<String>) -> HttpResponse {
+        self.location = Some(location.into());
+        self
+    }
 }
 
 /// A request that got no answer. The message must not contain the URL.
@@ -76,6 +97,9 @@ pub trait Transport: Send + Sync + 'static {
 pub struct ReqwestTransport {
     http: reqwest::Client,
 }
+
+/// The largest answer body the default transport reads: 64 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
 
 /// How long the default transport waits for a connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -136,10 +160,7 @@ impl Transport for ReqwestTransport {
                 .map_err(transport_error)?;
             let status = response.status().as_u16();
             let body = response.bytes().await.map_err(transport_error)?;
-            Ok(HttpResponse {
-                status,
-                body: body.to_vec(),
-            })
+            Ok(HttpResponse::new(status, body.to_vec()))
         })
     }
 }
