@@ -98,8 +98,11 @@ pub(crate) enum Auth {
 }
 
 pub(crate) struct OAuth {
-    /// `https://portal/rest/`, with a trailing slash.
-    endpoint: String,
+    /// `https://portal/rest/`, with a trailing slash; replaced by the `client_endpoint` of
+    /// a refresh answer (a portal that moved).
+    endpoint: Mutex<String>,
+    /// Whether a new `client_endpoint` may be plain `http://` on a host that is not loopback.
+    allow_http: bool,
     /// `https://oauth.bitrix.info/oauth/token/`.
     token_url: String,
     client_id: String,
@@ -109,9 +112,13 @@ pub(crate) struct OAuth {
     /// one refresh instead of starting their own.
     refresh: tokio::sync::Mutex<()>,
     on_refresh: Option<TokenCallback>,
-    /// The last failed refresh and the generation it tried to replace, so tasks waiting on
+    /// The last refused refresh and the generation it tried to replace, so tasks waiting on
     /// the same expired token get its error instead of trying again one by one.
     failed: Mutex<Option<(Generation, Error)>>,
+    /// Tokens of a refresh that the callback has not saved yet (it failed or panicked).
+    unsaved: Mutex<Option<(Generation, OAuthTokens)>>,
+    /// Held while the callback runs, so that saves happen one at a time, newest last.
+    saving: tokio::sync::Mutex<()>,
 }
 
 struct TokenState {
@@ -185,7 +192,8 @@ impl Auth {
         }
         Ok((
             Auth::OAuth(Box::new(OAuth {
-                endpoint: base,
+                endpoint: Mutex::new(base),
+                allow_http: false,
                 token_url: format!("{}/oauth/token/", origin(&server)),
                 client_id: config.client_id,
                 client_secret: config.client_secret,
@@ -197,6 +205,8 @@ impl Auth {
                 refresh: tokio::sync::Mutex::new(()),
                 on_refresh: config.on_refresh,
                 failed: Mutex::new(None),
+                unsaved: Mutex::new(None),
+                saving: tokio::sync::Mutex::new(()),
             })),
             portal,
         ))
@@ -229,7 +239,7 @@ impl Auth {
                     let s = lock(&o.state);
                     (s.tokens.access_token.clone(), s.generation)
                 };
-                let mut url = format!("{}{method}.json", o.endpoint);
+                let mut url = format!("{}{method}.json", lock(&o.endpoint));
                 let body = match params {
                     serde_json::Value::Object(m) => {
                         let mut m = m.clone();
@@ -268,28 +278,110 @@ impl Auth {
         let Auth::OAuth(o) = self else {
             return Ok(());
         };
-        let _guard = o.refresh.lock().await;
-        let refresh_token = {
-            let s = lock(&o.state);
-            if s.generation != seen {
-                return Ok(());
+        let result = {
+            let _guard = o.refresh.lock().await;
+            let refresh_token = {
+                let s = lock(&o.state);
+                if s.generation != seen {
+                    return Ok(());
+                }
+                s.tokens.refresh_token.clone()
+            };
+            if let Some((generation, e)) = lock(&o.failed).as_ref() {
+                if *generation == seen {
+                    return Err(e.clone());
+                }
             }
-            s.tokens.refresh_token.clone()
+            let result = self.refresh_now(o, &refresh_token, transport).await;
+            // Only the token server's own refusal is remembered (a bad refresh token stays
+            // bad); after a transport failure, a proxy's page or anything else the next
+            // call tries again.
+            if let Err(e) = &result {
+                let refusal = e.api().is_some_and(|a| {
+                    [
+                        "invalid_grant",
+                        "invalid_client",
+                        "invalid_request",
+                        "invalid_scope",
+                        "insufficient_scope",
+                        "PAYMENT_REQUIRED",
+                    ]
+                    .iter()
+                    .any(|c| a.code.is(c))
+                });
+                if refusal {
+                    *lock(&o.failed) = Some((seen, e.clone()));
+                }
+            }
+            result
         };
-        if let Some((generation, e)) = lock(&o.failed).as_ref() {
-            if *generation == seen {
-                return Err(e.clone());
-            }
-        }
-        let result = self.refresh_now(o, &refresh_token, transport).await;
-        // Only a refusal is remembered (a bad refresh token stays bad); after a transport
-        // failure the next call tries again.
-        if let Err(e) = &result {
-            if e.kind() == super::error::ErrorKind::Auth {
-                *lock(&o.failed) = Some((seen, e.clone()));
-            }
+        // The new tokens are in use already; the callback runs outside the refresh lock,
+        // and a failed save is kept for the next call (or `Client::flush_tokens`).
+        if result.is_ok() {
+            let _ = self.save_pending().await;
         }
         result
+    }
+
+    /// The token generation to refresh from when there is no access token yet (a config
+    /// with a refresh token only); `None` when there is one, or for a webhook.
+    pub(crate) fn missing_access(&self) -> Option<Generation> {
+        match self {
+            Auth::OAuth(o) => {
+                let s = lock(&o.state);
+                s.tokens.access_token.is_empty().then_some(s.generation)
+            }
+            Auth::Webhook { .. } => None,
+        }
+    }
+
+    /// Whether tokens of a refresh wait to be saved.
+    pub(crate) fn has_unsaved(&self) -> bool {
+        match self {
+            Auth::OAuth(o) => lock(&o.unsaved).is_some(),
+            Auth::Webhook { .. } => false,
+        }
+    }
+
+    /// Hands tokens that are not saved yet to the `on_refresh` callback. A callback that
+    /// fails or panics leaves them unsaved (and in use), for the next try.
+    pub(crate) async fn save_pending(&self) -> Result<(), Error> {
+        use futures_util::FutureExt;
+        let Auth::OAuth(o) = self else {
+            return Ok(());
+        };
+        let Some(callback) = &o.on_refresh else {
+            *lock(&o.unsaved) = None;
+            return Ok(());
+        };
+        let _saving = o.saving.lock().await;
+        let Some((generation, tokens)) = lock(&o.unsaved).clone() else {
+            return Ok(());
+        };
+        let outcome =
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(tokens))) {
+                Ok(fut) => std::panic::AssertUnwindSafe(fut).catch_unwind().await,
+                Err(panic) => Err(panic),
+            };
+        let message = match outcome {
+            Ok(Ok(())) => {
+                let mut unsaved = lock(&o.unsaved);
+                if unsaved.as_ref().is_some_and(|(g, _)| *g == generation) {
+                    *unsaved = None;
+                }
+                return Ok(());
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                format!("the callback panicked: {what}")
+            }
+        };
+        Err(Error::TokenSave(self.scrub(&cut(&message, 300))))
     }
 
     async fn refresh_now(
@@ -325,6 +417,7 @@ impl Auth {
             expires: Option<serde_json::Value>,
             error: Option<serde_json::Value>,
             error_description: Option<String>,
+            client_endpoint: Option<String>,
         }
         let answer: Answer = serde_json::from_slice(&response.body).map_err(|_| Error::Http {
             method: WHAT.into(),
@@ -372,9 +465,22 @@ impl Auth {
                 s.old.drain(..extra);
             }
             s.generation += 1;
+            if o.on_refresh.is_some() {
+                *lock(&o.unsaved) = Some((s.generation, tokens));
+            }
         }
-        if let Some(callback) = &o.on_refresh {
-            let _ = callback(tokens.clone()).await;
+        // A portal that moved names its new address: later calls go there.
+        if let Some(endpoint) = answer
+            .client_endpoint
+            .as_deref()
+            .and_then(|e| reqwest::Url::parse(e.trim()).ok())
+            .filter(|u| u.host_str().is_some() && url_allowed(u, o.allow_http))
+        {
+            let mut base = endpoint.as_str().to_owned();
+            if !base.ends_with('/') {
+                base.push('/');
+            }
+            *lock(&o.endpoint) = base;
         }
         Ok(())
     }
@@ -408,6 +514,52 @@ impl Auth {
             }
         }
         out
+    }
+}
+
+impl Auth {
+    /// Refuses `http://` URLs of hosts that are not loopback (the webhook code or the
+    /// tokens would travel in clear text) unless `allow_http`; remembers the choice for
+    /// the `client_endpoint` a refresh may bring.
+    pub(crate) fn check_scheme(&mut self, allow_http: bool) -> Result<(), Error> {
+        let (urls, what): (Vec<String>, &str) = match self {
+            Auth::Webhook { base, .. } => (vec![base.clone()], "the webhook URL"),
+            Auth::OAuth(o) => {
+                o.allow_http = allow_http;
+                (
+                    vec![lock(&o.endpoint).clone(), o.token_url.clone()],
+                    "an OAuth endpoint",
+                )
+            }
+        };
+        for url in urls {
+            let ok = reqwest::Url::parse(&url).is_ok_and(|u| url_allowed(&u, allow_http));
+            if !ok {
+                return Err(Error::InvalidConfig(format!(
+                    "{what} uses http:// for a host that is not loopback, which would send secrets in clear text; use https://, or ClientBuilder::allow_http(true) to accept it"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether requests may go to `url`: `https://`, or `http://` on a loopback host
+/// (`127.0.0.0/8`, `::1`, `localhost`) or when plain http is allowed.
+pub(crate) fn url_allowed(url: &reqwest::Url, allow_http: bool) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => {
+            allow_http || {
+                let host = url.host_str().unwrap_or("");
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                host.eq_ignore_ascii_case("localhost")
+                    || host
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+        }
+        _ => false,
     }
 }
 

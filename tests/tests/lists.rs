@@ -296,7 +296,7 @@ async fn wrapped_lists_by_next_and_by_fast_list_with_faults() {
             .items(&request)
             .map(|t| {
                 let t = serde_json::to_value(t.unwrap()).unwrap();
-                t["id"].as_str().unwrap().parse::<i64>().unwrap()
+                task_id(&t)
             })
             .collect()
             .await;
@@ -306,7 +306,7 @@ async fn wrapped_lists_by_next_and_by_fast_list_with_faults() {
             .stream(&client)
             .map(|t| {
                 let t = serde_json::to_value(t.unwrap()).unwrap();
-                t["id"].as_str().unwrap().parse::<i64>().unwrap()
+                task_id(&t)
             })
             .collect()
             .await;
@@ -347,4 +347,11 @@ async fn fast_list_resumes_after_the_last_id_seen() {
     })
     .await
     .unwrap();
+}
+
+fn task_id(t: &serde_json::Value) -> i64 {
+    let id = &t["id"];
+    id.as_i64()
+        .or_else(|| id.as_str()?.parse().ok())
+        .expect("a numeric id")
 }
