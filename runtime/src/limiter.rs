@@ -491,8 +491,8 @@ impl Limiter {
             let wait = {
                 let mut methods = lock(&self.methods);
                 counts
-                    .iter()
-                    .filter_map(|(k, _)| {
+                    .keys()
+                    .filter_map(|k| {
                         let m = methods.entry(k.clone()).or_default();
                         self.budget_wait(m, now).map(|until| (k, until))
                     })

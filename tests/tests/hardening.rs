@@ -45,11 +45,12 @@ fn webhook(portal: &FakePortal) -> Client {
 }
 
 type Answer = Result<HttpResponse, TransportError>;
+type AnswerFn = dyn Fn(&HttpRequest, usize) -> Answer + Send + Sync;
 
 /// A transport answering by a function of the request, logging every request.
 #[derive(Clone)]
 struct Replay {
-    answer: Arc<dyn Fn(&HttpRequest, usize) -> Answer + Send + Sync>,
+    answer: Arc<AnswerFn>,
     log: Arc<Mutex<Vec<HttpRequest>>>,
 }
 
