@@ -91,7 +91,7 @@ impl fmt::Debug for OAuthConfig {
 pub(crate) enum Auth {
     Webhook {
         /// `https://portal/rest/<user>/<token>/`: secret.
-        base: String,
+        base: Mutex<String>,
         token: String,
     },
     OAuth(Box<OAuth>),
@@ -161,7 +161,7 @@ impl Auth {
         let portal = origin(&parsed);
         Ok((
             Auth::Webhook {
-                base: format!("{portal}/rest/{user}/{token}/"),
+                base: Mutex::new(format!("{portal}/rest/{user}/{token}/")),
                 token: (*token).to_owned(),
             },
             portal,
@@ -229,7 +229,7 @@ impl Auth {
             Auth::Webhook { base, .. } => Ok((
                 HttpRequest {
                     method: HttpMethod::Post,
-                    url: format!("{base}{method}.json"),
+                    url: format!("{}{method}.json", lock(base)),
                     body: to_body(method, params)?,
                 },
                 0,
@@ -523,7 +523,7 @@ impl Auth {
     /// the `client_endpoint` a refresh may bring.
     pub(crate) fn check_scheme(&mut self, allow_http: bool) -> Result<(), Error> {
         let (urls, what): (Vec<String>, &str) = match self {
-            Auth::Webhook { base, .. } => (vec![base.clone()], "the webhook URL"),
+            Auth::Webhook { base, .. } => (vec![lock(base).clone()], "the webhook URL"),
             Auth::OAuth(o) => {
                 o.allow_http = allow_http;
                 (
@@ -541,6 +541,29 @@ impl Auth {
             }
         }
         Ok(())
+    }
+}
+
+impl Auth {
+    /// A request to `from` was answered, after redirects, at `to`. When only the origin
+    /// changed (a renamed portal keeps its paths), later calls go to the new origin
+    /// directly.
+    pub(crate) fn moved(&self, from: &str, to: &str) {
+        let (Ok(from), Ok(to)) = (reqwest::Url::parse(from), reqwest::Url::parse(to)) else {
+            return;
+        };
+        if from.path() != to.path() || from.query() != to.query() || to.host_str().is_none() {
+            return;
+        }
+        let (old, new) = (origin(&from), origin(&to));
+        let base = match self {
+            Auth::Webhook { base, .. } => base,
+            Auth::OAuth(o) => &o.endpoint,
+        };
+        let mut base = lock(base);
+        if let Some(rest) = base.strip_prefix(&old) {
+            *base = format!("{new}{rest}");
+        }
     }
 }
 

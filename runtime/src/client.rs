@@ -275,7 +275,8 @@ impl Client {
         mut request: HttpRequest,
     ) -> Result<Result<HttpResponse, TransportError>, Error> {
         let mut status = 0;
-        for _ in 0..=MAX_REDIRECTS {
+        let first = request.url.clone();
+        for hop in 0..=MAX_REDIRECTS {
             let response = match self.inner.transport.send(request.clone()).await {
                 Err(e) => return Ok(Err(e)),
                 Ok(r) => r,
@@ -283,6 +284,9 @@ impl Client {
             status = response.status;
             let redirect = matches!(status, 301 | 302 | 307 | 308);
             let Some(location) = response.location.as_deref().filter(|_| redirect) else {
+                if hop > 0 && (200..300).contains(&status) {
+                    self.inner.auth.moved(&first, &request.url);
+                }
                 return Ok(Ok(response));
             };
             let target = reqwest::Url::parse(&request.url).and_then(|u| u.join(location.trim()));

@@ -161,11 +161,20 @@ async fn redirect_resends_the_post_and_never_to_plain_http_elsewhere() {
         "https://new.example/rest/1/hooktoken/crm.deal.add.json"
     );
     assert_eq!(sent[1].body, sent[0].body);
+    // Later calls go to the new address directly.
+    client.call_raw("crm.deal.add", &params).await.unwrap();
+    let sent = replay.requests();
+    assert_eq!(sent.len(), 3);
+    assert!(
+        sent[2]
+            .url
+            .starts_with("https://new.example/rest/1/hooktoken/")
+    );
     // To plain http on another host: refused without sending anything there.
     let client = replayed("https://third.example/rest/1/hooktoken/", &replay);
     let err = client.call_raw("crm.deal.add", &params).await.unwrap_err();
     assert!(err.to_string().contains("redirect"), "{err}");
-    assert_eq!(replay.requests().len(), 3);
+    assert_eq!(replay.requests().len(), 4);
     assert!(!format!("{err:?}").contains("hooktoken"));
 }
 
