@@ -602,6 +602,10 @@ where
         // Bounded: every round moves `above` up by a full page, ends the range, or counts
         // a refusal (at most MAX_REFUSED in a row); the IDs are bounded by `upto`.
         while above < upto {
+            // Nobody reads any more (the stream was dropped): stop before the next batch.
+            if out.is_closed() {
+                return Ok(());
+            }
             let mut calls = Vec::with_capacity(self.config.pages_per_batch);
             // The first page starts at a known ID; each next one at the last ID of the
             // page before it, which the portal fills in.

@@ -251,7 +251,8 @@ fn misbehaving_list(portal: &FakePortal, n: i64, how: Misbehave) {
             ids.reverse();
         }
         ids.truncate(50);
-        if how == Misbehave::SwapInPage && ids.len() > 2 && !desc {
+        // Only pages of a range (with a `>ID` filter), not the probes.
+        if how == Misbehave::SwapInPage && ids.len() > 2 && !desc && above > i64::MIN {
             ids.swap(0, 1);
         }
         Ok(Value::Array(
