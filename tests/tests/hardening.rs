@@ -416,6 +416,41 @@ async fn batch_fast_list_walks_through_inner_time_limits() {
     .unwrap();
 }
 
+#[tokio::test]
+async fn batch_nested_calls_count_against_their_methods_budget() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let replay = Replay::new(move |r, _| {
+        if r.url.ends_with("/batch.json") {
+            return ok(json!({ "result": { "result": { "c00": [] } } }));
+        }
+        // crm.deal.list has used 9.9 of its 10 s, and one call costs 0.5 s.
+        ok(json!({ "result": [], "time": {
+            "processing": 0.5, "operating": 9.9, "operating_reset_at": now + 3600.0,
+        }}))
+    });
+    let client = Client::webhook("https://portal.example/rest/1/hooktoken/")
+        .limits(
+            Limits::custom(1000.0, 1000.0)
+                .with_method_rates(false)
+                .with_operating_budget(10.0)
+                .with_max_wait(Duration::from_millis(100)),
+        )
+        .retry(RetryPolicy::none())
+        .transport(replay.clone())
+        .build()
+        .unwrap();
+    client.call_raw("crm.deal.list", &json!({})).await.unwrap();
+    // The next call of the method would pass the budget: held back, inside a batch too.
+    let mut batch = Batch::new();
+    batch.add_raw("crm.deal.list", &json!({})).unwrap();
+    let err = client.batch(&batch).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::OperatingTimeLimit, "{err:?}");
+    assert_eq!(replay.requests().len(), 1, "the batch was not sent");
+}
+
 // ---- 9. What is retryable ------------------------------------------------------------
 
 #[tokio::test]
