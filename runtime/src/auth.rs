@@ -429,11 +429,15 @@ impl Auth {
             answer.refresh_token.filter(|t| !t.is_empty()),
             answer.error.as_ref().filter(|e| !e.is_null()),
         ) else {
-            let code = answer
-                .error
-                .as_ref()
-                .map(ErrorCode::from_json)
-                .unwrap_or_else(|| ErrorCode::Text("invalid_grant".into()));
+            // Neither tokens nor an error code: not the token server's refusal (a proxy, a
+            // misconfigured endpoint), so not remembered.
+            let Some(code) = answer.error.as_ref().map(ErrorCode::from_json) else {
+                return Err(Error::Http {
+                    method: WHAT.into(),
+                    status: response.status,
+                    excerpt: "the token answer holds neither tokens nor an error code".into(),
+                });
+            };
             return Err(Error::Api(Box::new(ApiError {
                 method: WHAT.into(),
                 status: response.status,

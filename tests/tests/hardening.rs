@@ -574,48 +574,52 @@ async fn oauth_a_failing_or_panicking_token_save_loses_nothing() {
 
 #[tokio::test]
 async fn oauth_a_non_json_token_server_failure_is_not_remembered() {
-    let gets = Arc::new(AtomicUsize::new(0));
-    let g = gets.clone();
-    let replay = Replay::new(move |r, _| {
-        if r.method == HttpMethod::Get {
-            // The first refresh meets a proxy's error page; the second works.
-            return if g.fetch_add(1, Ordering::SeqCst) == 0 {
-                Ok(HttpResponse::new(
-                    401,
-                    b"<html>401 by a proxy</html>".to_vec(),
-                ))
-            } else {
-                ok(json!({ "access_token": "access0002", "refresh_token": "refresh0002" }))
-            };
-        }
-        if body_of(r)["auth"] == "access0002" {
-            return ok(json!({ "result": 1 }));
-        }
-        Ok(HttpResponse::new(
-            401,
-            br#"{"error":"expired_token","error_description":"expired"}"#.to_vec(),
-        ))
-    });
-    let client = Client::oauth(OAuthConfig {
-        client_endpoint: "https://portal.example/rest/".into(),
-        server_endpoint: "https://oauth.example/rest/".into(),
-        client_id: "app".into(),
-        client_secret: "secret0001".into(),
-        tokens: OAuthTokens {
-            access_token: "access0001".into(),
-            refresh_token: "refresh0001".into(),
-            expires: None,
-        },
-        on_refresh: None,
-    })
-    .retry(RetryPolicy::none())
-    .transport(replay.clone())
-    .build()
-    .unwrap();
-    assert!(client.call_raw("user.current", &json!({})).await.is_err());
-    let env = client.call_raw("user.current", &json!({})).await.unwrap();
-    assert_eq!(env.result, 1, "the second call refreshed again");
-    assert_eq!(gets.load(Ordering::SeqCst), 2);
+    // The first refresh meets a proxy's error page, or an answer without tokens or an
+    // error code; the second works.
+    for first in [(401, "<html>401 by a proxy</html>"), (200, "{}")] {
+        let gets = Arc::new(AtomicUsize::new(0));
+        let g = gets.clone();
+        let replay = Replay::new(move |r, _| {
+            if r.method == HttpMethod::Get {
+                return if g.fetch_add(1, Ordering::SeqCst) == 0 {
+                    Ok(HttpResponse::new(first.0, first.1.as_bytes().to_vec()))
+                } else {
+                    ok(json!({ "access_token": "access0002", "refresh_token": "refresh0002" }))
+                };
+            }
+            if body_of(r)["auth"] == "access0002" {
+                return ok(json!({ "result": 1 }));
+            }
+            Ok(HttpResponse::new(
+                401,
+                br#"{"error":"expired_token","error_description":"expired"}"#.to_vec(),
+            ))
+        });
+        let client = Client::oauth(OAuthConfig {
+            client_endpoint: "https://portal.example/rest/".into(),
+            server_endpoint: "https://oauth.example/rest/".into(),
+            client_id: "app".into(),
+            client_secret: "secret0001".into(),
+            tokens: OAuthTokens {
+                access_token: "access0001".into(),
+                refresh_token: "refresh0001".into(),
+                expires: None,
+            },
+            on_refresh: None,
+        })
+        .retry(RetryPolicy::none())
+        .transport(replay.clone())
+        .build()
+        .unwrap();
+        assert!(client.call_raw("user.current", &json!({})).await.is_err());
+        let env = client.call_raw("user.current", &json!({})).await;
+        assert_eq!(
+            env.unwrap().result,
+            1,
+            "{first:?}: the second call refreshed again"
+        );
+        assert_eq!(gets.load(Ordering::SeqCst), 2);
+    }
 }
 
 // ---- 11. Answer size and clear-text URLs ----------------------------------------------
