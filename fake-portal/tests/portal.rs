@@ -17,6 +17,7 @@ async fn get(url: &str) -> (u16, Value) {
             method: HttpMethod::Get,
             url: url.to_owned(),
             body: Vec::new(),
+            headers: Vec::new(),
         })
         .await
         .unwrap();

@@ -28,15 +28,19 @@ mod paginate;
 pub mod registry;
 mod retry;
 pub mod transport;
+mod v3;
 
 pub use auth::{OAuthConfig, OAuthTokens, TokenCallback};
 pub use batch::{Batch, BatchKey, BatchResults};
 pub use client::{Client, ClientBuilder, Envelope, Time};
-pub use error::{ApiError, DecodeError, Error, ErrorCode, ErrorKind, Part, TransportErrorKind};
+pub use error::{
+    ApiError, DecodeError, Error, ErrorCode, ErrorKind, FieldError, Part, TransportErrorKind,
+};
 pub use limiter::Limits;
 pub use paginate::FastList;
 pub use registry::{MethodInfo, Pagination};
 pub use retry::{RetryPolicy, is_read};
+pub use v3::{ApiVersion, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, find_api, new_idempotency_key};
 
 /// A request type of one REST method: its wire name and the type of its `result`.
 ///
@@ -53,6 +57,9 @@ pub trait Method: serde::Serialize {
     /// matching: `err.api().is_some_and(|e| e.code.is(M::ERRORS[0]))`. Empty when the spec
     /// lists none; a portal may still send codes that are not listed.
     const ERRORS: &'static [&'static str] = &[];
+    /// Which REST API the method belongs to (the spec's `api`): REST 3.0 methods are sent to
+    /// `/rest/api/…` with an `Idempotency-Key` on writes (see `v3`).
+    const API: ApiVersion = ApiVersion::Classic;
     /// The type of the envelope's `result` member.
     type Response: loose::Loose;
 }

@@ -40,7 +40,15 @@ impl Client {
         M::Response: Send + 'static,
     {
         let client = self.clone();
-        let params = to_params(M::NAME, request);
+        // REST 3.0 lists page by `pagination: {page, limit}`: `Client::v3_pages`.
+        let params = if M::API == super::ApiVersion::V3 {
+            Err(Error::InvalidConfig(format!(
+                "{} is a REST 3.0 method: page it with `v3_pages`",
+                M::NAME
+            )))
+        } else {
+            to_params(M::NAME, request)
+        };
         struct State {
             client: Client,
             params: Result<serde_json::Value, Error>,

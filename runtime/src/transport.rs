@@ -29,6 +29,9 @@ pub struct HttpRequest {
     pub url: String,
     /// The JSON body of a `POST` (empty for a `GET`).
     pub body: Vec<u8>,
+    /// Extra request headers (name, value), e.g. REST 3.0's `Idempotency-Key`; usually empty.
+    /// A transport must send them: the client relies on the key to repeat writes safely.
+    pub headers: Vec<(String, String)>,
 }
 
 impl fmt::Debug for HttpRequest {
@@ -37,6 +40,14 @@ impl fmt::Debug for HttpRequest {
             .field("method", &self.method)
             .field("url", &"(hidden: may hold a token)")
             .field("body_len", &self.body.len())
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -48,6 +59,9 @@ pub struct HttpResponse {
     pub status: u16,
     /// The raw body.
     pub body: Vec<u8>,
+    /// The answer's headers (name, value); names as the transport got them. Read
+    /// case-insensitively (REST 3.0's `Idempotent-Replayed`).
+    pub headers: Vec<(String, String)>,
 }
 
 /// A request that got no answer. The message must not contain the URL.
@@ -125,6 +139,10 @@ impl Transport for ReqwestTransport {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(request.body),
             };
+            let mut builder = builder;
+            for (name, value) in &request.headers {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
             let response = builder
                 .header(reqwest::header::ACCEPT, "application/json")
                 .header(
@@ -135,10 +153,16 @@ impl Transport for ReqwestTransport {
                 .await
                 .map_err(transport_error)?;
             let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+                .collect();
             let body = response.bytes().await.map_err(transport_error)?;
             Ok(HttpResponse {
                 status,
                 body: body.to_vec(),
+                headers,
             })
         })
     }

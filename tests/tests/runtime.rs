@@ -727,6 +727,7 @@ impl Transport for Script {
                 Ok((status, body)) => Ok(HttpResponse {
                     status,
                     body: body.into_bytes(),
+                    headers: Vec::new(),
                 }),
                 Err(kind) => Err(TransportError {
                     kind,
