@@ -226,7 +226,7 @@ fn one_name_may_exist_once_per_api() {
         "{registry}"
     );
     // Alone, a REST 3.0 method keeps its plain name.
-    let out = codegen::generate(&[v3.clone()], &Options::default()).expect("generates");
+    let out = codegen::generate(std::slice::from_ref(&v3), &Options::default()).expect("generates");
     assert!(out.files["tasks/task.rs"].contains("pub async fn get("));
     // Twice in one API is still an error.
     let v3b = src("specs/b.md", &v3.text);

@@ -20,11 +20,14 @@ use serde_json::{Value, json};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
+/// One request as sent: URL, headers, body.
+type Sent = (String, Vec<(String, String)>, Vec<u8>);
+
 /// Sends through reqwest and records each request's URL and headers.
 #[derive(Clone)]
 struct Recorder {
     inner: ReqwestTransport,
-    seen: Arc<Mutex<Vec<(String, Vec<(String, String)>, Vec<u8>)>>>,
+    seen: Arc<Mutex<Vec<Sent>>>,
 }
 
 impl Recorder {
@@ -34,7 +37,7 @@ impl Recorder {
             seen: Arc::default(),
         }
     }
-    fn seen(&self) -> Vec<(String, Vec<(String, String)>, Vec<u8>)> {
+    fn seen(&self) -> Vec<Sent> {
         self.seen.lock().unwrap().clone()
     }
     /// The `Idempotency-Key` of each request so far (`None` where there was none).
