@@ -93,7 +93,7 @@ pub(crate) struct V3State {
     methods: BTreeMap<String, V3Def>,
     /// (caller, lower-case method, key) → the first successful answer.
     stored: HashMap<(String, String, String), Stored>,
-    /// Keys seen, replays and refusals, for tests.
+    /// How many stored answers were replayed, for tests.
     pub(crate) replays: u64,
 }
 

@@ -11,7 +11,8 @@
 //!   with it and `Idempotent-Replayed: true` ([`Envelope::replayed`]) instead of running the
 //!   write again, so a write whose answer was lost is retried like a read instead of failing
 //!   with [`Error::OutcomeUnknown`].
-//! * Lists: [`Client::v3_pages`] walks `pagination: {page, limit}` until a short page.
+//! * Lists: [`Client::v3_pages`] walks `pagination: {page, limit}` until a short page;
+//!   [`Client::v3_cursor_pages`] follows `afterCursor` / `nextCursor` while `hasMore`.
 
 use futures_core::Stream;
 use futures_util::stream;
@@ -92,7 +93,7 @@ pub(crate) fn kind_of(code: &ErrorCode) -> Option<ErrorKind> {
     let rest = upper.strip_prefix("BITRIX_REST_V3_EXCEPTION_")?;
     Some(match rest {
         "ACCESSDENIEDEXCEPTION" | "INSUFFICIENTSCOPEEXCEPTION" => ErrorKind::Auth,
-        "ENTITYNOTFOUNDEXCEPTION" | "METHODNOTFOUNDEXCEPTION" => ErrorKind::NotFound,
+        "ENTITYNOTFOUNDEXCEPTION" => ErrorKind::NotFound,
         r if r.starts_with("VALIDATION_")
             || r.starts_with("INVALID")
             || r.starts_with("UNKNOWN")
@@ -476,6 +477,105 @@ impl Client {
             }
             st.last = Some(items);
             st.page += 1;
+            let page = envelope::<M::Response>(M::NAME, answer);
+            if page.is_err() {
+                st.done = true;
+            }
+            Some((page, st))
+        })
+    }
+}
+
+impl Client {
+    /// Every page of a REST 3.0 list method with cursor paging (`note.collection.list`,
+    /// `call.followup.list`): the first request as given, then `pagination.afterCursor` set
+    /// to the cursor of the previous answer (`result.afterCursor` or `result.nextCursor`),
+    /// while that cursor is an object and `result.hasMore` is not `false`. A cursor that
+    /// repeats the previous one ends the stream with an error naming the method.
+    pub fn v3_cursor_pages<M>(
+        &self,
+        request: &M,
+    ) -> impl Stream<Item = Result<Envelope<M::Response>, Error>> + Send + 'static
+    where
+        M: Method,
+        M::Response: Send + 'static,
+    {
+        struct State {
+            client: Client,
+            params: Result<serde_json::Value, Error>,
+            cursor: Option<serde_json::Value>,
+            pages: u64,
+            done: bool,
+        }
+        let params = to_params(M::NAME, request).and_then(|p| match p {
+            serde_json::Value::Object(m) => Ok(serde_json::Value::Object(m)),
+            serde_json::Value::Null => Ok(serde_json::json!({})),
+            _ => Err(Error::InvalidConfig(format!(
+                "{}: REST 3.0 list parameters must be a JSON object",
+                M::NAME
+            ))),
+        });
+        let state = State {
+            client: self.clone(),
+            params,
+            cursor: None,
+            pages: 0,
+            done: false,
+        };
+        stream::unfold(state, |mut st| async move {
+            if st.done {
+                return None;
+            }
+            let mut params = match &st.params {
+                Ok(p) => p.clone(),
+                Err(e) => {
+                    st.done = true;
+                    return Some((Err(e.clone()), st));
+                }
+            };
+            if let (Some(cursor), serde_json::Value::Object(m)) = (&st.cursor, &mut params) {
+                let mut pagination = match m.remove("pagination") {
+                    Some(serde_json::Value::Object(p)) => p,
+                    _ => serde_json::Map::new(),
+                };
+                pagination.insert("afterCursor".into(), cursor.clone());
+                m.insert("pagination".into(), serde_json::Value::Object(pagination));
+            }
+            st.pages += 1;
+            let answer = match st.client.execute_v3(M::NAME, &params, None, None).await {
+                Ok((object, _)) => object,
+                Err(e) => {
+                    st.done = true;
+                    return Some((Err(e), st));
+                }
+            };
+            let result = answer.get("result");
+            let more = result
+                .and_then(|r| r.get("hasMore"))
+                .and_then(|h| h.as_bool());
+            let next = result
+                .and_then(|r| r.get("afterCursor").or_else(|| r.get("nextCursor")))
+                .filter(|c| c.is_object())
+                .cloned();
+            match next {
+                Some(c) if more != Some(false) && st.pages < MAX_PAGES => {
+                    if st.cursor.as_ref() == Some(&c) {
+                        st.done = true;
+                        return Some((
+                            Err(Error::Decode(Box::new(DecodeError {
+                                method: M::NAME.to_owned(),
+                                part: Part::Result,
+                                path: "result.afterCursor".into(),
+                                message: "the cursor does not move forward".into(),
+                                excerpt: cut(&c.to_string(), 80),
+                            }))),
+                            st,
+                        ));
+                    }
+                    st.cursor = Some(c);
+                }
+                _ => st.done = true,
+            }
             let page = envelope::<M::Response>(M::NAME, answer);
             if page.is_err() {
                 st.done = true;

@@ -525,3 +525,59 @@ async fn broken_v3_answers_are_clear_errors_naming_the_method() {
         .unwrap_err();
     assert_eq!(err.api().unwrap().validation.len(), 100);
 }
+
+#[tokio::test]
+async fn v3_cursor_pages_follow_the_cursor_while_has_more() {
+    let portal = portal().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    // `call.followup.list` style: `hasMore` and `afterCursor`; ids 1..=5, two per page.
+    portal.on_v3("tasks.task.list", move |p| {
+        s.lock().unwrap().push(p["pagination"].clone());
+        let after = p["pagination"]["afterCursor"]["id"].as_u64().unwrap_or(0);
+        let items: Vec<Value> = (after + 1..=5)
+            .take(2)
+            .map(|id| json!({"id": id}))
+            .collect();
+        let last = items.last().and_then(|i| i["id"].as_u64()).unwrap_or(after);
+        Ok(json!({"items": items, "hasMore": last < 5, "afterCursor": {"id": last}}))
+    });
+    let rec = Recorder::new();
+    let c = client(&portal, &rec, retrying());
+    let req: task::ListV3Request =
+        serde_json::from_value(json!({"pagination": {"limit": 2}})).unwrap();
+    let pages: Vec<_> = c.v3_cursor_pages(&req).collect().await;
+    let ids: Vec<u64> = pages
+        .iter()
+        .flat_map(|p| p.as_ref().unwrap().result.items.clone().unwrap_or_default())
+        .map(|i| i["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5]);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            json!({"limit": 2}),
+            json!({"limit": 2, "afterCursor": {"id": 2}}),
+            json!({"limit": 2, "afterCursor": {"id": 4}})
+        ]
+    );
+    // `note.collection.list` style: `nextCursor`, `null` at the end.
+    portal.on_v3("tasks.task.list", |p| {
+        Ok(if p["pagination"]["afterCursor"].is_null() {
+            json!({"items": [{"id": 1}], "nextCursor": {"id": 1}})
+        } else {
+            json!({"items": [{"id": 2}], "nextCursor": null})
+        })
+    });
+    let pages: Vec<_> = c.v3_cursor_pages(&req).collect().await;
+    assert_eq!(pages.len(), 2);
+    assert!(pages.iter().all(Result::is_ok));
+    // A cursor that does not move forward ends the walk with an error.
+    portal.on_v3("tasks.task.list", |_| {
+        Ok(json!({"items": [{"id": 1}], "hasMore": true, "afterCursor": {"id": 1}}))
+    });
+    let pages: Vec<_> = c.v3_cursor_pages(&req).collect().await;
+    assert_eq!(pages.len(), 2, "one page, then the error");
+    let err = pages[1].as_ref().unwrap_err();
+    assert!(err.to_string().contains("tasks.task.list"), "{err}");
+}
