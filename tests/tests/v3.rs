@@ -490,6 +490,11 @@ async fn broken_v3_answers_are_clear_errors_naming_the_method() {
             400,
             r#"{"error": "ERROR_CORE", "error_description": "classic shape"}"#,
         ),
+        // The portal echoing the webhook code: scrubbed from message and validation.
+        (
+            400,
+            r#"{"error": {"code": "X", "message": "bad s3cr3t-c0de", "validation": [{"field": "s3cr3t-c0de", "message": "is s3cr3t-c0de"}]}}"#,
+        ),
         (200, r#"{"result": {"item": {"id": "#),
         (200, r#"[1, 2]"#),
         (200, r#"{"time": {}}"#),
