@@ -586,3 +586,21 @@ async fn v3_cursor_pages_follow_the_cursor_while_has_more() {
     let err = pages[1].as_ref().unwrap_err();
     assert!(err.to_string().contains("tasks.task.list"), "{err}");
 }
+
+#[test]
+fn the_blocking_client_calls_v3_too() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let portal = rt.block_on(portal());
+    let runs = task_add(&portal);
+    let c = bitrix24_runtime::blocking::Client::new(
+        Client::webhook(&portal.webhook_url()).build().unwrap(),
+    )
+    .unwrap();
+    let first = c.call_v3_keyed(&add_request("B"), "blocking-1").unwrap();
+    let again = c.call_v3_keyed(&add_request("B"), "blocking-1").unwrap();
+    assert!(!first.replayed && again.replayed);
+    let raw = c.call_v3_raw("tasks.task.add", &json!({"fields": {"title": "C"}}));
+    assert_eq!(raw.unwrap().result["item"]["title"], "C");
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    drop(portal);
+}
