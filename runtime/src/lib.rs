@@ -40,7 +40,10 @@ pub use limiter::Limits;
 pub use paginate::FastList;
 pub use registry::{MethodInfo, Pagination};
 pub use retry::{RetryPolicy, is_read};
-pub use v3::{ApiVersion, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, find_api, new_idempotency_key};
+pub use v3::{
+    ApiVersion, Filter, FilterOp, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, find_api,
+    new_idempotency_key,
+};
 
 /// A request type of one REST method: its wire name and the type of its `result`.
 ///

@@ -11,6 +11,7 @@
 //!   with it and `Idempotent-Replayed: true` ([`Envelope::replayed`]) instead of running the
 //!   write again, so a write whose answer was lost is retried like a read instead of failing
 //!   with [`Error::OutcomeUnknown`].
+//! * Filters: [`Filter`] builds the `filter` array (`[field, op, value]`, `or` groups).
 //! * Lists: [`Client::v3_pages`] walks `pagination: {page, limit}` until a short page;
 //!   [`Client::v3_cursor_pages`] follows `afterCursor` / `nextCursor` while `hasMore`.
 
@@ -582,6 +583,98 @@ impl Client {
             }
             Some((page, st))
         })
+    }
+}
+
+/// An operator of a REST 3.0 filter condition (`api-reference/rest-v3.md#operators`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FilterOp {
+    /// `=`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `in`: one of a list of values.
+    In,
+    /// `between`: within `[from, to]`.
+    Between,
+}
+
+impl FilterOp {
+    /// The operator as the wire spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FilterOp::Eq => "=",
+            FilterOp::Ne => "!=",
+            FilterOp::Gt => ">",
+            FilterOp::Ge => ">=",
+            FilterOp::Lt => "<",
+            FilterOp::Le => "<=",
+            FilterOp::In => "in",
+            FilterOp::Between => "between",
+        }
+    }
+}
+
+/// A REST 3.0 `filter`: conditions `[field, operator, value]` joined by AND, and groups
+/// `{"logic": "or", "conditions": [...]}` joined by OR inside. Put it in a request's
+/// `filter` field with [`Filter::into_value`].
+///
+/// ```
+/// use bitrix24_runtime::{Filter, FilterOp};
+/// let f = Filter::new()
+///     .with("status", FilterOp::Eq, "NEW")
+///     .or(Filter::new().with("id", FilterOp::In, [1, 2]).with("id", FilterOp::In, [3, 4, 5]));
+/// assert_eq!(
+///     f.into_value(),
+///     serde_json::json!([["status", "=", "NEW"],
+///         {"logic": "or", "conditions": [["id", "in", [1, 2]], ["id", "in", [3, 4, 5]]]}])
+/// );
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter(Vec<serde_json::Value>);
+
+impl Filter {
+    /// No conditions.
+    pub fn new() -> Filter {
+        Filter::default()
+    }
+
+    /// Adds the condition `[field, op, value]` (AND with the others).
+    pub fn with(
+        mut self,
+        field: &str,
+        op: FilterOp,
+        value: impl Into<serde_json::Value>,
+    ) -> Filter {
+        self.0
+            .push(serde_json::json!([field, op.as_str(), value.into()]));
+        self
+    }
+
+    /// Adds a group whose conditions are joined by OR (AND with the others).
+    pub fn or(mut self, any_of: Filter) -> Filter {
+        self.0
+            .push(serde_json::json!({ "logic": "or", "conditions": any_of.0 }));
+        self
+    }
+
+    /// The `filter` value as JSON.
+    pub fn into_value(self) -> serde_json::Value {
+        serde_json::Value::Array(self.0)
+    }
+}
+
+impl serde::Serialize for Filter {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
     }
 }
 

@@ -360,7 +360,9 @@ async fn v3_pages_walk_pagination_until_a_short_page() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     portal.on_v3("tasks.task.list", move |p| {
-        s.lock().unwrap().push(p["pagination"].clone());
+        s.lock()
+            .unwrap()
+            .push(json!([p["pagination"].clone(), p["filter"].clone()]));
         let page = p["pagination"]["page"].as_u64().unwrap_or(1);
         let limit = p["pagination"]["limit"].as_u64().unwrap_or(50);
         let items: Vec<Value> = (1..=7u64)
@@ -372,8 +374,17 @@ async fn v3_pages_walk_pagination_until_a_short_page() {
     });
     let rec = Recorder::new();
     let c = client(&portal, &rec, retrying());
-    let req: task::ListV3Request =
-        serde_json::from_value(json!({"select": ["id"], "pagination": {"offset": 5}})).unwrap();
+    let filter = bitrix24_runtime::Filter::new()
+        .with("id", bitrix24_runtime::FilterOp::Gt, 0)
+        .or(bitrix24_runtime::Filter::new()
+            .with("status", bitrix24_runtime::FilterOp::Eq, "NEW")
+            .with("id", bitrix24_runtime::FilterOp::Between, [1, 9]));
+    let req: task::ListV3Request = serde_json::from_value(json!({
+        "select": ["id"],
+        "filter": filter.into_value(),
+        "pagination": {"offset": 5}
+    }))
+    .unwrap();
     let pages: Vec<_> = c.v3_pages(&req, 3).collect().await;
     let ids: Vec<u64> = pages
         .iter()
@@ -383,11 +394,12 @@ async fn v3_pages_walk_pagination_until_a_short_page() {
     assert_eq!(ids, [1, 2, 3, 4, 5, 6, 7]);
     assert_eq!(
         *seen.lock().unwrap(),
-        [
-            json!({"page": 1, "limit": 3}),
-            json!({"page": 2, "limit": 3}),
-            json!({"page": 3, "limit": 3})
-        ]
+        (1..=3)
+            .map(|page| json!([
+                {"page": page, "limit": 3},
+                [["id", ">", 0], {"logic": "or", "conditions": [["status", "=", "NEW"], ["id", "between", [1, 9]]]}]
+            ]))
+            .collect::<Vec<_>>()
     );
 
     // A portal that ignores `pagination` would loop for ever: the walk stops with an error.
