@@ -287,6 +287,12 @@ where
     <M::Response as IntoIterator>::Item: Send + 'static,
 {
     fn new(config: FastList<M>, client: Client) -> Result<Walk<M>, Error> {
+        if M::API == super::ApiVersion::V3 {
+            return Err(Error::InvalidConfig(format!(
+                "{} is a REST 3.0 method: a fast list needs classic batches; use `v3_pages`",
+                M::NAME
+            )));
+        }
         let mut base = match to_params(M::NAME, &config.request)? {
             serde_json::Value::Object(m) => m,
             serde_json::Value::Null => serde_json::Map::new(),
