@@ -314,6 +314,8 @@ impl Emitter<'_> {
                 list_consts.extend(quote! { const ID_KEY: &'static str = "id"; });
             }
         }
+        let api = (method.spec.api == crate::spec::ApiVersion::V3)
+            .then(|| quote! { const API: #rt::ApiVersion = #rt::ApiVersion::V3; });
         quote! {
             #cfg
             impl #rt::Method for #req {
@@ -322,6 +324,7 @@ impl Emitter<'_> {
                 const RATE_LIMIT_PER_SEC: f64 = #rate;
                 #errors
                 #list_consts
+                #api
                 type Response = #resp;
             }
             #rows
@@ -899,6 +902,7 @@ impl Emitter<'_> {
         let mut index_arms = Vec::new();
         let mut check_arms = Vec::new();
         let mut decode_arms = Vec::new();
+        let mut indexed = BTreeSet::new();
         for (i, method) in api.methods.iter().enumerate() {
             let s = &method.spec;
             let name = &s.method;
@@ -911,6 +915,10 @@ impl Emitter<'_> {
                 Pagination::None => quote!(#rt::Pagination::None),
                 Pagination::Start => quote!(#rt::Pagination::Start),
             };
+            let api = match s.api {
+                crate::spec::ApiVersion::Classic => quote!(#rt::ApiVersion::Classic),
+                crate::spec::ApiVersion::V3 => quote!(#rt::ApiVersion::V3),
+            };
             infos.push(quote! {
                 #rt::MethodInfo {
                     name: #name,
@@ -921,14 +929,20 @@ impl Emitter<'_> {
                     pagination: #pagination,
                     errors: &[#(#errors),*],
                     enabled: cfg!(feature = #scope),
+                    api: #api,
                 }
             });
+            // A name in both APIs is found as the classic method (it sorts first); the REST
+            // 3.0 twin is reached through `METHODS` (`registry::find_api`).
             let lower: Vec<String> = std::iter::once(name)
                 .chain(aliases.iter())
                 .map(|n| n.to_ascii_lowercase())
+                .filter(|n| indexed.insert(n.clone()))
                 .collect();
             let idx = Literal::usize_unsuffixed(i);
-            index_arms.push(quote!(#(#lower)|* => Some(#idx),));
+            if !lower.is_empty() {
+                index_arms.push(quote!(#(#lower)|* => Some(#idx),));
+            }
             let module = self.module_of(method);
             let mut path = quote!(super::);
             for seg in &method.module {

@@ -9,6 +9,7 @@
 //! by hand, like the seed) is never overwritten.
 
 use crate::docs::{self, Page, Param};
+use crate::spec::ApiVersion;
 use serde_json::{Map, Value, json};
 
 /// Base URL of the official (Russian) docs site; page `a/b.md` is `BASE/a/b.html`.
@@ -19,6 +20,9 @@ pub const DOCS_BASE: &str = "https://apidocs.bitrix24.ru/";
 pub struct Imported {
     /// The wire name (the file is `<method>.md`).
     pub method: String,
+    /// REST 3.0 for a page that says "Метод относится к REST 3.0" or is a `*-rest-v3.md`
+    /// page; written as `api: v3`.
+    pub api: ApiVersion,
     /// The whole spec file.
     pub text: String,
     /// Irregularities of the page worth telling the user about (1-based page lines).
@@ -82,9 +86,15 @@ pub fn import_page(rel_path: &str, text: &str) -> Result<Imported, Skip> {
             page.scope_line
         )));
     };
-    let text = render(&method, &scope, rel_path, &page);
+    let api = if page.rest_v3 || stem.ends_with("-rest-v3") {
+        ApiVersion::V3
+    } else {
+        ApiVersion::Classic
+    };
+    let text = render(&method, &scope, api, rel_path, &page);
     Ok(Imported {
         method,
+        api,
         text,
         problems: page.problems.clone(),
     })
@@ -210,10 +220,14 @@ fn yaml_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
-fn render(method: &str, scope: &str, rel_path: &str, page: &Page) -> String {
+fn render(method: &str, scope: &str, api: ApiVersion, rel_path: &str, page: &Page) -> String {
     let mut out = String::from("---\n");
     out.push_str(&format!("method: {method}\n"));
     out.push_str(&format!("scope: {scope}\n"));
+    // Classic is the default and stays unwritten, so classic specs keep their bytes.
+    if api == ApiVersion::V3 {
+        out.push_str("api: v3\n");
+    }
     out.push_str(&format!("deprecated: {}\n", page.deprecated));
     let aliases: Vec<String> = page
         .aliases
@@ -308,6 +322,46 @@ mod tests {
         assert_eq!(
             import_page("crm/x-thing-list.md", PAGE).map(|x| x.text),
             Ok(i.text)
+        );
+    }
+
+    const V3_PAGE: &str = "# Получить x.thing.get\n\n> Scope: [`tasks`](x)\n\n{% note info \"\" %}\n\nМетод относится к REST 3.0. Особенности вызова описаны в [обзоре](../rest-v3.md).\n\n{% endnote %}\n\n## Параметры метода\n\n#|\n|| **Название**\n`тип` | **Описание** ||\n|| **id***\n[`integer`](x) | x ||\n|#\n";
+
+    fn parsed(i: &Imported) -> crate::spec::Spec {
+        let src = crate::spec::SourceFile {
+            path: format!("specs/{}.md", i.method),
+            text: i.text.clone(),
+        };
+        let mut d = crate::diag::Diagnostics::default();
+        let spec = crate::spec::parse(&src, &mut d).expect("the spec parses");
+        assert!(d.0.is_empty(), "{d}");
+        spec
+    }
+
+    #[test]
+    fn a_rest_v3_page_gets_the_marker() {
+        let i = import_page("tasks/x-thing-get.md", V3_PAGE).expect("imported");
+        assert_eq!(i.api, ApiVersion::V3);
+        assert!(i.text.contains("\napi: v3\n"), "{}", i.text);
+        assert_eq!(parsed(&i).api, ApiVersion::V3);
+        assert!(untouched(&i.text));
+        // Without the note, a classic page: no `api` line at all.
+        let classic = V3_PAGE.replace("Метод относится к REST 3.0", "Метод");
+        let c = import_page("tasks/x-thing-get.md", &classic).expect("imported");
+        assert_eq!(c.api, ApiVersion::Classic);
+        assert!(!c.text.contains("api:"), "{}", c.text);
+        assert_eq!(parsed(&c).api, ApiVersion::Classic);
+        // A `*-rest-v3.md` page is REST 3.0 by its name too.
+        let n = import_page("tasks/x-thing-get-rest-v3.md", &classic).expect("imported");
+        assert_eq!((n.method.as_str(), n.api), ("x.thing.get", ApiVersion::V3));
+        // The note counts only as a line of its own, not quoted inside a sentence.
+        let quoted = classic.replace(
+            "## Параметры",
+            "См. «Метод относится к REST 3.0».\n\n## Параметры",
+        );
+        assert_eq!(
+            import_page("tasks/x-thing-get.md", &quoted).map(|i| i.api),
+            Ok(ApiVersion::Classic)
         );
     }
 

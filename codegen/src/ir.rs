@@ -4,7 +4,7 @@
 
 use crate::naming::{self, Names};
 use crate::schema::{Additional, EnumValue, Format, Kind, Schema, SchemaSet};
-use crate::spec::{Pagination, Spec};
+use crate::spec::{ApiVersion, Pagination, Spec};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A Rust type expression.
@@ -212,7 +212,21 @@ pub const ROOT_RESERVED_MODULES: &[&str] = &["registry"];
 
 /// Builds the type space from parsed specs (any order; the result does not depend on it).
 pub fn build(mut specs: Vec<Spec>) -> Api {
-    specs.sort_by(|a, b| a.method.cmp(&b.method).then_with(|| a.file.cmp(&b.file)));
+    specs.sort_by(|a, b| {
+        a.method
+            .cmp(&b.method)
+            .then_with(|| a.api.cmp(&b.api))
+            .then_with(|| a.file.cmp(&b.file))
+    });
+    // A REST 3.0 method whose wire name also names a classic method (`tasks.task.get` exists
+    // in both) gets the suffix `_v3` (`get_v3`, `GetV3Request`); the classic one keeps the
+    // plain name. A method that exists only in REST 3.0 keeps its plain name.
+    let classic: BTreeSet<String> = specs
+        .iter()
+        .filter(|s| s.api == ApiVersion::Classic)
+        .flat_map(|s| std::iter::once(&s.method).chain(&s.aliases))
+        .map(|n| n.to_ascii_lowercase())
+        .collect();
 
     // 1. Module tree: every namespace of every primary and alias name, idents in sorted wire order.
     let mut namespaces: BTreeSet<Vec<String>> = BTreeSet::new();
@@ -274,7 +288,13 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
         let mut names = Names::default();
         for e in entries.iter() {
             let leaf = e.wire.rsplit('.').next().unwrap_or(&e.wire);
-            let ident = names.take(&naming::snake(leaf, "call"));
+            let mut base = naming::snake(leaf, "call");
+            if specs[e.method].api == ApiVersion::V3
+                && classic.contains(&e.wire.to_ascii_lowercase())
+            {
+                base.push_str("_v3");
+            }
+            let ident = names.take(&base);
             fn_idents.insert(
                 (e.method, e.is_alias, e.wire.clone()),
                 (path.clone(), ident),

@@ -20,7 +20,7 @@ mod text;
 mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};
-pub use spec::{Pagination, SourceFile, Spec};
+pub use spec::{ApiVersion, Pagination, SourceFile, Spec};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -66,13 +66,14 @@ pub fn check(sources: &[SourceFile]) -> (Vec<Spec>, Diagnostics) {
             specs.push(s);
         }
     }
-    // Duplicate wire names (methods and aliases, ASCII case ignored as the portal does).
-    let mut seen: BTreeMap<String, (String, usize, String)> = BTreeMap::new();
+    // Duplicate wire names (methods and aliases, ASCII case ignored as the portal does). The
+    // classic API and REST 3.0 are different endpoints: one name may exist once in each.
+    let mut seen: BTreeMap<(ApiVersion, String), (String, usize, String)> = BTreeMap::new();
     for s in &specs {
         let names = std::iter::once((&s.method, s.line_of("method")))
             .chain(s.aliases.iter().map(|a| (a, s.line_of("aliases"))));
         for (name, line) in names {
-            let key = name.to_ascii_lowercase();
+            let key = (s.api, name.to_ascii_lowercase());
             match seen.get(&key) {
                 Some((file, first_line, first_name)) => {
                     let (file, first_line, first_name) =
@@ -93,7 +94,7 @@ pub fn check(sources: &[SourceFile]) -> (Vec<Spec>, Diagnostics) {
         }
     }
     diags.sort();
-    specs.sort_by(|a, b| a.method.cmp(&b.method));
+    specs.sort_by(|a, b| a.method.cmp(&b.method).then_with(|| a.api.cmp(&b.api)));
     (specs, diags)
 }
 

@@ -26,6 +26,18 @@ pub enum Pagination {
     Start,
 }
 
+/// Which REST API a method belongs to (the `api` key): the classic one at `/rest/…`, or
+/// REST 3.0 at `/rest/api/…` (JSON bodies, `{error: {code, message, validation}}` errors,
+/// `Idempotency-Key` on writes). A project extension of the spec format; default classic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum ApiVersion {
+    /// The classic REST API (`api: classic`, the default).
+    #[default]
+    Classic,
+    /// REST 3.0 (`api: v3`).
+    V3,
+}
+
 /// A parsed and checked spec.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -43,6 +55,8 @@ pub struct Spec {
     pub rate_limit_per_sec: f64,
     /// Paging style (default none).
     pub pagination: Pagination,
+    /// Which REST API the method belongs to (`api` key, default classic).
+    pub api: ApiVersion,
     /// Request parameters, normalised; always an object schema.
     pub params: SchemaSet,
     /// The `result` member, normalised.
@@ -73,6 +87,7 @@ const KNOWN_KEYS: &[&str] = &[
     "aliases",
     "rate_limit_per_sec",
     "pagination",
+    "api",
     "params",
     "returns",
     "errors",
@@ -356,6 +371,22 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
             }
         },
     };
+    let api = match fields.get("api") {
+        None => ApiVersion::Classic,
+        Some(v) => match v.as_str() {
+            Some("classic") => ApiVersion::Classic,
+            Some("v3") => ApiVersion::V3,
+            _ => {
+                diags.push(Diagnostic::error(
+                    file,
+                    line_of("api"),
+                    Some("api".into()),
+                    format!("must be `classic` or `v3`, found {}", yaml_short(v)),
+                ));
+                ApiVersion::Classic
+            }
+        },
+    };
 
     let mut errors = Vec::new();
     match fields.get("errors") {
@@ -449,6 +480,7 @@ pub fn parse(src: &SourceFile, diags: &mut Diagnostics) -> Option<Spec> {
         aliases,
         rate_limit_per_sec,
         pagination,
+        api,
         params,
         returns,
         errors,

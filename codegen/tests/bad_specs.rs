@@ -154,6 +154,92 @@ fn pagination_must_be_none_or_start() {
 }
 
 #[test]
+fn api_must_be_classic_or_v3() {
+    assert_eq!(
+        one_error(&format!("{HEAD}deprecated: false\napi: v2\n---\n")),
+        "specs/bad.md:5: error: api: must be `classic` or `v3`, found \"v2\""
+    );
+    assert_eq!(
+        one_error(&format!("{HEAD}api: 3\n---\n")),
+        "specs/bad.md:4: error: api: must be `classic` or `v3`, found 3"
+    );
+    assert_eq!(
+        one_error(&format!("{HEAD}api: [v3]\n---\n")),
+        "specs/bad.md:4: error: api: must be `classic` or `v3`, found a list"
+    );
+    // Both spellings parse, and the default is classic.
+    for (text, api) in [
+        (format!("{HEAD}---\n"), codegen::ApiVersion::Classic),
+        (
+            format!("{HEAD}api: classic\n---\n"),
+            codegen::ApiVersion::Classic,
+        ),
+        (format!("{HEAD}api: v3\n---\n"), codegen::ApiVersion::V3),
+    ] {
+        let (specs, d) = codegen::check(&[src("specs/ok.md", &text)]);
+        assert!(d.0.is_empty(), "{d}");
+        assert_eq!(specs[0].api, api, "{text}");
+    }
+}
+
+#[test]
+fn one_name_may_exist_once_per_api() {
+    let classic = src(
+        "specs/a.md",
+        "---\nmethod: tasks.task.get\nscope: task\n---\n",
+    );
+    let v3 = src(
+        "specs/a.v3.md",
+        "---\nmethod: tasks.task.get\nscope: task\napi: v3\n---\n",
+    );
+    let (specs, d) = codegen::check(&[v3.clone(), classic.clone()]);
+    assert!(d.0.is_empty(), "{d}");
+    // Classic first, whatever the input order.
+    let apis: Vec<_> = specs.iter().map(|s| s.api).collect();
+    assert_eq!(
+        apis,
+        [codegen::ApiVersion::Classic, codegen::ApiVersion::V3]
+    );
+    // Generated: the REST 3.0 twin gets `_v3`; the registry lists both, finds the classic one.
+    let out = codegen::generate(&[v3.clone(), classic], &Options::default()).expect("generates");
+    let module = &out.files["tasks/task.rs"];
+    assert!(module.contains("pub async fn get("), "{module}");
+    assert!(module.contains("pub async fn get_v3("), "{module}");
+    assert!(
+        module.contains("impl ::bitrix24_runtime::Method for GetV3Request"),
+        "{module}"
+    );
+    assert!(
+        module.contains(
+            "const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;"
+        ),
+        "{module}"
+    );
+    let registry = &out.files["registry.rs"];
+    assert_eq!(
+        registry.matches("\"tasks.task.get\" => Some").count(),
+        1,
+        "{registry}"
+    );
+    assert!(
+        registry.contains("api: ::bitrix24_runtime::ApiVersion::V3"),
+        "{registry}"
+    );
+    // Alone, a REST 3.0 method keeps its plain name.
+    let out = codegen::generate(std::slice::from_ref(&v3), &Options::default()).expect("generates");
+    assert!(out.files["tasks/task.rs"].contains("pub async fn get("));
+    // Twice in one API is still an error.
+    let v3b = src("specs/b.md", &v3.text);
+    let e: Vec<String> = codegen::check(&[v3, v3b])
+        .1
+        .errors()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("is already defined"), "{e:?}");
+}
+
+#[test]
 fn params_must_be_an_object() {
     assert_eq!(
         one_error(&format!("{HEAD}params: {{\"type\": \"array\"}}\n---\n")),

@@ -44,6 +44,7 @@ async fn stats(port: u16) -> Result<serde_json::Value, Box<dyn std::error::Error
             method: HttpMethod::Get,
             url: format!("http://127.0.0.1:{port}/fake/stats"),
             body: Vec::new(),
+            headers: Vec::new(),
         })
         .await
         .map_err(|e| e.message)?;

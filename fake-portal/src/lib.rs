@@ -24,6 +24,9 @@
 //!   a call missing a parameter the spec requires gets HTTP 400 `ERROR_ARGUMENT`.
 //! * **Faults** ([`Fault`]): 503 pages, 500 errors, slow answers, dropped connections,
 //!   malformed JSON, on every n-th matching request.
+//! * **REST 3.0** at `/rest/api/…` ([`FakePortal::on_v3`], specs with `api: v3`): JSON
+//!   only, the `{error: {code, message, validation}}` shape, `Idempotency-Key` replays
+//!   (`Idempotent-Replayed: true`) and 422 for a key reused with another body.
 //! * **Counters**: [`FakePortal::stats`] in process, or `GET /fake/stats` as JSON from
 //!   another process (the benchmark uses it).
 //!
@@ -47,6 +50,7 @@ mod methods;
 mod php;
 mod server;
 mod stats;
+mod v3;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -62,6 +66,7 @@ pub use faults::{Fault, FaultKind};
 pub use lists::deals;
 pub use php::parse_query;
 pub use stats::Stats;
+pub use v3::{V3Error, V3Handler};
 
 /// How the fake portal behaves.
 #[derive(Debug, Clone)]
@@ -157,6 +162,8 @@ struct State {
     counter: u64,
     /// The new address of a portal that moved (see `extra.rs`).
     moved: Option<String>,
+    /// `v3`: REST 3.0 methods and stored idempotent answers.
+    v3: v3::V3State,
 }
 
 /// What one call produced.
@@ -211,6 +218,7 @@ impl FakePortal {
                 faults: Vec::new(),
                 counter: 0,
                 moved: None,
+                v3: v3::V3State::default(),
             }),
         });
         let task = server::spawn(listener, portal.clone());

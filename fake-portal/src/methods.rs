@@ -71,6 +71,11 @@ impl FakePortal {
                     .collect(),
                 _ => Vec::new(),
             };
+            if spec.api == codegen::ApiVersion::V3 {
+                crate::v3::register(&self.portal, &spec.method, required);
+                count += 1;
+                continue;
+            }
             let mut s = self.portal.lock();
             let key = spec.method.to_ascii_lowercase();
             let def = s.methods.entry(key.clone()).or_default();

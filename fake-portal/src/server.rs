@@ -84,6 +84,10 @@ impl Portal {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
+        let idempotency_key = req
+            .headers()
+            .get("idempotency-key")
+            .map(|v| v.as_bytes().to_vec());
         let body = match Limited::new(req.into_body(), 64 << 20).collect().await {
             Ok(b) => b.to_bytes(),
             Err(_) => return Ok(answer(400, b"body too large".to_vec(), "text/plain")),
@@ -99,6 +103,11 @@ impl Portal {
             return Ok(json_answer(200, &st.to_json()));
         }
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        if let ["rest", "api", rest @ ..] = segments.as_slice() {
+            return self
+                .serve_v3(rest, &content_type, &body, idempotency_key)
+                .await;
+        }
         let (webhook, raw_method) = match segments.as_slice() {
             ["rest", user, token, method] => (Some((*user, *token)), *method),
             ["rest", method] => (None, *method),

@@ -17,6 +17,7 @@ async fn get(url: &str) -> (u16, Value) {
             method: HttpMethod::Get,
             url: url.to_owned(),
             body: Vec::new(),
+            headers: Vec::new(),
         })
         .await
         .unwrap();
@@ -174,6 +175,117 @@ async fn oauth_refresh_endpoint_rotates_the_refresh_token() {
         let (status, body) = get(&url(&refresh, &cfg.client_secret)).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
         assert_eq!(portal.stats().refreshes, 1);
+    })
+    .await
+    .unwrap();
+}
+
+/// A raw REST 3.0 POST: status, headers, JSON body.
+async fn post_v3(
+    url: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>, Value) {
+    let answer = ReqwestTransport::new()
+        .unwrap()
+        .send(HttpRequest {
+            method: HttpMethod::Post,
+            url: url.to_owned(),
+            body: body.as_bytes().to_vec(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+        })
+        .await
+        .unwrap();
+    (
+        answer.status,
+        answer.headers,
+        serde_json::from_slice(&answer.body).unwrap_or(Value::Null),
+    )
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn rest_v3_over_http() {
+    tokio::time::timeout(LIMIT, async {
+        let portal = start().await;
+        let runs = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let r = runs.clone();
+        portal.on_v3("tasks.task.add", move |p| {
+            r.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(json!({"item": {"id": 1, "title": p["fields"]["title"]}}))
+        });
+        let cfg = portal.config();
+        let url = format!(
+            "{}/rest/api/{}/{}/tasks.task.add",
+            portal.base_url(),
+            cfg.webhook_user,
+            cfg.webhook_token
+        );
+        let key = [("Idempotency-Key", "k-1")];
+        // First call: runs, echoes the key, no replay header.
+        let (status, h, body) = post_v3(&url, r#"{"fields":{"title":"a"}}"#, &key).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["result"]["item"]["title"], "a");
+        assert!(body["time"]["operating"].is_number());
+        assert_eq!(header(&h, "idempotency-key"), Some("k-1"));
+        assert_eq!(header(&h, "idempotent-replayed"), None);
+        // Same key, same body: the stored answer, not run again.
+        let (status, h, again) = post_v3(&url, r#"{"fields": {"title": "a"}}"#, &key).await;
+        assert_eq!(status, 200);
+        assert_eq!(again, body);
+        assert_eq!(header(&h, "idempotent-replayed"), Some("true"));
+        assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Same key, another body: 422.
+        let (status, _, e) = post_v3(&url, r#"{"fields":{"title":"b"}}"#, &key).await;
+        assert_eq!(status, 422);
+        assert_eq!(
+            e["error"]["code"],
+            "BITRIX_REST_V3_EXCEPTION_IDEMPOTENCYKEYREUSEDEXCEPTION"
+        );
+        // A key is scoped to the method: the same key elsewhere is a new call.
+        portal.on_v3("tasks.task.update", |_| Ok(json!({"result": true})));
+        let other = url.replace("tasks.task.add", "tasks.task.update");
+        let (status, h, _) = post_v3(&other, "{}", &key).await;
+        assert_eq!((status, header(&h, "idempotent-replayed")), (200, None));
+        // A bad key: 400.
+        let long = "k".repeat(256);
+        let (status, _, e) = post_v3(&url, "{}", &[("Idempotency-Key", long.as_str())]).await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            e["error"]["code"],
+            "BITRIX_REST_V3_EXCEPTION_INVALIDIDEMPOTENCYKEYEXCEPTION"
+        );
+        // Not JSON: 400 INVALIDJSON.
+        let (status, _, e) = post_v3(&url, "fields[title]=a", &[]).await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            e["error"]["code"],
+            "BITRIX_REST_V3_EXCEPTION_INVALIDJSONEXCEPTION"
+        );
+        // The classic address does not know a REST 3.0-only method.
+        let classic = url.replace("/rest/api/", "/rest/");
+        let (status, _, e) = post_v3(&classic, "{}", &[]).await;
+        assert_eq!(
+            (status, e["error"].as_str()),
+            (404, Some("ERROR_METHOD_NOT_FOUND"))
+        );
+        // Wrong webhook code: the classic auth error, at the REST 3.0 address too.
+        let wrong = url.replace(&cfg.webhook_token, "nope");
+        let (status, _, e) = post_v3(&wrong, "{}", &[]).await;
+        assert_eq!(
+            (status, e["error"]["code"].as_str()),
+            (401, Some("NO_AUTH_FOUND"))
+        );
+        assert_eq!(portal.v3_replays(), 1);
     })
     .await
     .unwrap();

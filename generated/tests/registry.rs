@@ -31,8 +31,39 @@ fn the_table_lists_the_seed_method() {
     // Method names are case-insensitive on the wire, and so is the lookup.
     assert_eq!(find("IMOPENLINES.CRM.MESSAGE.ADD"), Some(m));
     assert_eq!(find("imopenlines.crm.message"), None);
-    // Sorted by wire name, no duplicates.
-    assert!(METHODS.windows(2).all(|w| w[0].name < w[1].name));
+    // Sorted by wire name, no duplicates; a name in both APIs appears twice, classic first.
+    use bitrix24::runtime::ApiVersion;
+    assert!(METHODS.windows(2).all(|w| w[0].name < w[1].name
+        || (w[0].name == w[1].name
+            && w[0].api == ApiVersion::Classic
+            && w[1].api == ApiVersion::V3)));
+}
+
+#[test]
+fn rest_v3_methods_carry_their_api() {
+    use bitrix24::runtime::{ApiVersion, find_api};
+    let v3 = METHODS.iter().filter(|m| m.api == ApiVersion::V3).count();
+    assert_eq!(v3, 106);
+    // Only in REST 3.0: found by name, marked V3.
+    assert_eq!(
+        find("humanresources.node.add").map(|m| m.api),
+        Some(ApiVersion::V3)
+    );
+    // In both: `find` gives the classic one, `find_api` either.
+    assert_eq!(
+        find("tasks.task.get").map(|m| m.api),
+        Some(ApiVersion::Classic)
+    );
+    let twin = find_api(METHODS, "tasks.task.get", ApiVersion::V3).expect("the v3 twin");
+    assert!(twin.errors.iter().any(|e| e.starts_with("BITRIX_REST_V3_")));
+    assert_eq!(
+        <bitrix24::api::tasks::task::GetV3Request as bitrix24::runtime::Method>::API,
+        ApiVersion::V3
+    );
+    assert_eq!(
+        <bitrix24::api::tasks::task::GetRequest as bitrix24::runtime::Method>::API,
+        ApiVersion::Classic
+    );
 }
 
 #[test]

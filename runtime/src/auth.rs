@@ -231,6 +231,7 @@ impl Auth {
                     method: HttpMethod::Post,
                     url: format!("{}{method}.json", lock(base)),
                     body: to_body(method, params)?,
+                    headers: Vec::new(),
                 },
                 0,
             )),
@@ -257,6 +258,54 @@ impl Auth {
                         method: HttpMethod::Post,
                         url,
                         body,
+                        headers: Vec::new(),
+                    },
+                    generation,
+                ))
+            }
+        }
+    }
+
+    /// The REST 3.0 request for `method`: `https://portal/rest/api/<user>/<token>/<method>`
+    /// for a webhook, `<client_endpoint>api/<method>` with `auth` in the JSON body for OAuth.
+    /// REST 3.0 reads JSON bodies only, never the query string.
+    pub(crate) fn request_v3(
+        &self,
+        method: &str,
+        params: &serde_json::Value,
+    ) -> Result<(HttpRequest, Generation), Error> {
+        match self {
+            Auth::Webhook { base, .. } => Ok((
+                HttpRequest {
+                    method: HttpMethod::Post,
+                    // `base` is `<origin>/rest/<user>/<token>/`; the origin holds no `/rest/`.
+                    url: format!("{}{method}", lock(base).replacen("/rest/", "/rest/api/", 1)),
+                    body: to_body(method, params)?,
+                    headers: Vec::new(),
+                },
+                0,
+            )),
+            Auth::OAuth(o) => {
+                let (token, generation) = {
+                    let s = lock(&o.state);
+                    (s.tokens.access_token.clone(), s.generation)
+                };
+                let mut m = match params {
+                    serde_json::Value::Object(m) => m.clone(),
+                    serde_json::Value::Null => serde_json::Map::new(),
+                    _ => {
+                        return Err(Error::InvalidConfig(format!(
+                            "{method}: REST 3.0 parameters of an OAuth call must be a JSON object (the token goes in its `auth` key)"
+                        )));
+                    }
+                };
+                m.insert("auth".into(), serde_json::Value::String(token));
+                Ok((
+                    HttpRequest {
+                        method: HttpMethod::Post,
+                        url: format!("{}api/{method}", lock(&o.endpoint)),
+                        body: to_body(method, &serde_json::Value::Object(m))?,
+                        headers: Vec::new(),
                     },
                     generation,
                 ))
@@ -403,6 +452,7 @@ impl Auth {
                 method: HttpMethod::Get,
                 url,
                 body: Vec::new(),
+                headers: Vec::new(),
             })
             .await
             .map_err(|e| Error::Transport {
@@ -447,6 +497,7 @@ impl Auth {
                         .error_description
                         .unwrap_or_else(|| "the token answer holds no tokens".into()),
                 ),
+                validation: Vec::new(),
             })));
         };
         let tokens = OAuthTokens {

@@ -70,6 +70,12 @@ impl Batch {
 
     /// Adds a call; its typed answer will be under the returned key.
     pub fn add<M: Method>(&mut self, request: &M) -> Result<BatchKey<M::Response>, Error> {
+        if M::API == super::ApiVersion::V3 {
+            return Err(Error::InvalidConfig(format!(
+                "{} is a REST 3.0 method; a classic batch cannot hold it (call it directly)",
+                M::NAME
+            )));
+        }
         let params = to_params(M::NAME, request)?;
         self.add_raw_as(M::NAME, &params)
     }
@@ -357,6 +363,7 @@ impl Client {
                         status: 0,
                         code,
                         description: self.scrub(&description),
+                        validation: Vec::new(),
                     };
                     if error.kind() == ErrorKind::OperatingTimeLimit {
                         self.limiter().method_blocked(&c.method);

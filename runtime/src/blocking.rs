@@ -56,6 +56,28 @@ impl Client {
         self.runtime.block_on(self.inner.call_raw(method, params))
     }
 
+    /// Calls a REST 3.0 method by wire name (see
+    /// [`Client::call_v3_raw`](super::Client::call_v3_raw)).
+    pub fn call_v3_raw(
+        &self,
+        method: &str,
+        params: &serde_json::Value,
+    ) -> Result<Envelope<serde_json::Value>, Error> {
+        self.runtime
+            .block_on(self.inner.call_v3_raw(method, params))
+    }
+
+    /// Calls a REST 3.0 method with an `Idempotency-Key` of your own (see
+    /// [`Client::call_v3_keyed`](super::Client::call_v3_keyed)).
+    pub fn call_v3_keyed<M: Method>(
+        &self,
+        request: &M,
+        key: &str,
+    ) -> Result<Envelope<M::Response>, Error> {
+        self.runtime
+            .block_on(self.inner.call_v3_keyed(request, key))
+    }
+
     /// Sends a batch (see [`Client::batch`](super::Client::batch)).
     pub fn batch(&self, batch: &Batch) -> Result<BatchResults, Error> {
         self.runtime.block_on(self.inner.batch(batch))

@@ -166,6 +166,10 @@ pub struct Envelope<T> {
     pub total: Option<i64>,
     /// The portal's timing figures, when it sent them.
     pub time: Option<Time>,
+    /// REST 3.0: the portal answered with the stored answer of an earlier call with the same
+    /// `Idempotency-Key` (header `Idempotent-Replayed: true`), so the write did not run again.
+    /// Always `false` for classic calls.
+    pub replayed: bool,
 }
 
 /// The `time` member of an answer: when the portal ran the method and for how long.
@@ -340,6 +344,11 @@ impl Client {
         request: &M,
     ) -> Result<Envelope<M::Response>, Error> {
         let params = to_params(wire, request)?;
+        if M::API == super::ApiVersion::V3 {
+            return self
+                .call_v3_envelope(wire, &params, M::RATE_LIMIT_PER_SEC)
+                .await;
+        }
         let answer = self
             .execute(wire, &params, is_read(wire), Some(M::RATE_LIMIT_PER_SEC))
             .await?;
@@ -503,6 +512,27 @@ impl Client {
         }
     }
 
+    /// What the REST 3.0 calls (`v3.rs`) send through: transport, credentials, limiter,
+    /// retry policy, method table.
+    pub(crate) fn parts(
+        &self,
+    ) -> (
+        &dyn Transport,
+        &Auth,
+        &Arc<Limiter>,
+        &RetryPolicy,
+        &'static [MethodInfo],
+    ) {
+        let i = &self.inner;
+        (
+            i.transport.as_ref(),
+            &i.auth,
+            &i.limiter,
+            &i.retry,
+            i.methods,
+        )
+    }
+
     /// Reads an answer: the envelope object of a success, or the error it carries.
     fn read_answer(
         &self,
@@ -537,6 +567,7 @@ impl Client {
                 status,
                 code,
                 description: self.inner.auth.scrub(&cut(&description, 500)),
+                validation: Vec::new(),
             })));
         }
         if !object.contains_key("result") || !(200..300).contains(&status) {
@@ -618,5 +649,6 @@ pub(crate) fn envelope<T: Loose>(
         next,
         total,
         time,
+        replayed: false,
     })
 }

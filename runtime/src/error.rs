@@ -160,6 +160,9 @@ impl ApiError {
     /// The class of this error answer.
     pub fn kind(&self) -> ErrorKind {
         let code = &self.code;
+        if let Some(kind) = super::v3::kind_of(code) {
+            return kind;
+        }
         if AUTH_CODES.iter().any(|c| code.is(c)) {
             ErrorKind::Auth
         } else if code.is("QUERY_LIMIT_EXCEEDED") {
@@ -265,7 +268,7 @@ impl Error {
 
 /// An error answer of the portal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{method}: the portal answered {code} (HTTP {status}): {description}")]
+#[error("{method}: the portal answered {code} (HTTP {status}): {description}{}", super::v3::validation_note(.validation))]
 pub struct ApiError {
     /// The method's wire name.
     pub method: String,
@@ -274,8 +277,20 @@ pub struct ApiError {
     pub status: u16,
     /// The `error` member.
     pub code: ErrorCode,
-    /// The `error_description` member (empty when absent).
+    /// The `error_description` member (empty when absent); REST 3.0: `error.message`.
     pub description: String,
+    /// REST 3.0 only: `error.validation`, the fields the portal refused (empty otherwise).
+    pub validation: Vec<FieldError>,
+}
+
+/// One entry of a REST 3.0 error's `validation` list: a request field and what is wrong
+/// with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name as the portal gives it (`id`, `fields.title`); empty when absent.
+    pub field: String,
+    /// What is wrong with it, in the portal's language.
+    pub message: String,
 }
 
 /// The `error` member of an error answer: usually a string code, sometimes a number.
@@ -455,6 +470,7 @@ mod tests {
             status,
             code: ErrorCode::Text(code.into()),
             description: String::new(),
+            validation: Vec::new(),
         }))
     }
 

@@ -28,15 +28,22 @@ mod paginate;
 pub mod registry;
 mod retry;
 pub mod transport;
+mod v3;
 
 pub use auth::{OAuthConfig, OAuthTokens, SaveError, TokenCallback, token_callback};
 pub use batch::{Batch, BatchKey, BatchResults};
 pub use client::{Client, ClientBuilder, Envelope, Time};
-pub use error::{ApiError, DecodeError, Error, ErrorCode, ErrorKind, Part, TransportErrorKind};
+pub use error::{
+    ApiError, DecodeError, Error, ErrorCode, ErrorKind, FieldError, Part, TransportErrorKind,
+};
 pub use limiter::Limits;
 pub use paginate::FastList;
 pub use registry::{MethodInfo, Pagination};
 pub use retry::{RetryPolicy, is_read};
+pub use v3::{
+    ApiVersion, Filter, FilterOp, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, find_api,
+    new_idempotency_key,
+};
 
 /// A request type of one REST method: its wire name and the type of its `result`.
 ///
@@ -61,6 +68,9 @@ pub trait Method: serde::Serialize {
     /// The ID key of a list method's rows (`ID`, or `id` for `crm.item.list`), from the
     /// spec's `returns` schema. [`FastList`] reads row IDs by it.
     const ID_KEY: &'static str = "ID";
+    /// Which REST API the method belongs to (the spec's `api`): REST 3.0 methods are sent to
+    /// `/rest/api/…` with an `Idempotency-Key` on writes (see `v3`).
+    const API: ApiVersion = ApiVersion::Classic;
     /// The type of the envelope's `result` member.
     type Response: loose::Loose;
 }

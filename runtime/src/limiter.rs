@@ -542,6 +542,7 @@ fn rate_error(method: &str) -> Error {
         status: 503,
         code: ErrorCode::Text("QUERY_LIMIT_EXCEEDED".into()),
         description: "held back by the client: the request would wait longer than max_wait".into(),
+        validation: Vec::new(),
     }))
 }
 
@@ -551,6 +552,7 @@ fn budget_error(method: &str, why: &str) -> Error {
         status: 429,
         code: ErrorCode::Text("OPERATION_TIME_LIMIT".into()),
         description: format!("held back by the client: the method's server-time budget {why}"),
+        validation: Vec::new(),
     }))
 }
 

@@ -40,7 +40,15 @@ impl Client {
         M::Response: Send + 'static,
     {
         let client = self.clone();
-        let params = to_params(M::NAME, request);
+        // REST 3.0 lists page by `pagination: {page, limit}`: `Client::v3_pages`.
+        let params = if M::API == super::ApiVersion::V3 {
+            Err(Error::InvalidConfig(format!(
+                "{} is a REST 3.0 method: page it with `v3_pages`",
+                M::NAME
+            )))
+        } else {
+            to_params(M::NAME, request)
+        };
         struct State {
             client: Client,
             params: Result<serde_json::Value, Error>,
@@ -338,6 +346,12 @@ where
     <M::Response as IntoIterator>::Item: Send + 'static,
 {
     fn new(config: FastList<M>, client: Client) -> Result<Walk<M>, Error> {
+        if M::API == super::ApiVersion::V3 {
+            return Err(Error::InvalidConfig(format!(
+                "{} is a REST 3.0 method: a fast list needs classic batches; use `v3_pages`",
+                M::NAME
+            )));
+        }
         let mut base = match to_params(M::NAME, &config.request)? {
             serde_json::Value::Object(m) => m,
             serde_json::Value::Null => serde_json::Map::new(),

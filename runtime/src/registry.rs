@@ -24,6 +24,10 @@ pub struct MethodInfo {
     /// Whether the method's scope feature is compiled in (when not, the table still lists
     /// it, but it cannot be called by name).
     pub enabled: bool,
+    /// Which REST API the method belongs to (the spec's `api`). A name may appear twice in
+    /// the table, once per API (`tasks.task.get`); `find` gives the classic one,
+    /// [`find_api`](crate::find_api) either.
+    pub api: super::ApiVersion,
 }
 
 impl MethodInfo {

@@ -29,6 +29,9 @@ pub struct HttpRequest {
     pub url: String,
     /// The JSON body of a `POST` (empty for a `GET`).
     pub body: Vec<u8>,
+    /// Extra request headers (name, value), e.g. REST 3.0's `Idempotency-Key`; usually empty.
+    /// A transport must send them: the client relies on the key to repeat writes safely.
+    pub headers: Vec<(String, String)>,
 }
 
 impl fmt::Debug for HttpRequest {
@@ -37,6 +40,14 @@ impl fmt::Debug for HttpRequest {
             .field("method", &self.method)
             .field("url", &"(hidden: may hold a token)")
             .field("body_len", &self.body.len())
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -52,6 +63,9 @@ pub struct HttpResponse {
     /// The `Location` header of a redirect (3xx), when there is one. A transport must not
     /// follow redirects itself: the client re-sends the same `POST` there.
     pub location: Option<String>,
+    /// The answer's headers (name, value); names as the transport got them. Read
+    /// case-insensitively (REST 3.0's `Idempotent-Replayed`).
+    pub headers: Vec<(String, String)>,
 }
 
 impl HttpResponse {
@@ -61,12 +75,19 @@ impl HttpResponse {
             status,
             body,
             location: None,
+            headers: Vec::new(),
         }
     }
 
     /// The same answer with a `Location` header.
     pub fn with_location(mut self, location: impl Into<String>) -> HttpResponse {
         self.location = Some(location.into());
+        self
+    }
+
+    /// The same answer with these headers.
+    pub fn with_headers(mut self, headers: Vec<(String, String)>) -> HttpResponse {
+        self.headers = headers;
         self
     }
 }
@@ -167,6 +188,10 @@ impl Transport for ReqwestTransport {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(request.body),
             };
+            let mut builder = builder;
+            for (name, value) in &request.headers {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
             let mut response = builder
                 .header(reqwest::header::ACCEPT, "application/json")
                 .header(
@@ -182,6 +207,11 @@ impl Transport for ReqwestTransport {
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
+            let headers = response
+                .headers()
+                .iter()
+                .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+                .collect();
             let max = self.max_body;
             let too_large = || TransportError {
                 kind: TransportErrorKind::TooLarge,
@@ -200,7 +230,7 @@ impl Transport for ReqwestTransport {
                 }
                 body.extend_from_slice(&chunk);
             }
-            let mut answer = HttpResponse::new(status, body);
+            let mut answer = HttpResponse::new(status, body).with_headers(headers);
             answer.location = location;
             Ok(answer)
         })

@@ -518,8 +518,9 @@ fn read_tree(dir: &Path) -> Result<Vec<(String, String)>, String> {
 }
 
 /// The method pages of a docs checkout: `<docs>/api-reference/**.md`, read into specs.
-/// Imported specs by lower-cased method: (page path, spec).
-type ImportedSet = BTreeMap<String, (String, codegen::import::Imported)>;
+/// Imported specs by API (classic first) and lower-cased method: (page path, spec). The classic
+/// API and REST 3.0 are different endpoints, so one name can have a spec in each.
+type ImportedSet = BTreeMap<(codegen::ApiVersion, String), (String, codegen::import::Imported)>;
 
 fn imported_specs(docs_dir: &Path) -> Result<(ImportedSet, Vec<String>), String> {
     let api = docs_dir.join("api-reference");
@@ -529,11 +530,9 @@ fn imported_specs(docs_dir: &Path) -> Result<(ImportedSet, Vec<String>), String>
     for (rel, text) in &pages {
         match codegen::import::import_page(rel, text) {
             Ok(imp) => {
-                let key = imp.method.to_ascii_lowercase();
-                // Pages documenting REST 3.0 variants or outdated copies of a method come second.
-                let rank = |p: &str| {
-                    usize::from(p.contains("rest-v3")) * 2 + usize::from(p.contains("outdated"))
-                };
+                let key = (imp.api, imp.method.to_ascii_lowercase());
+                // Outdated copies of a method come second.
+                let rank = |p: &str| usize::from(p.contains("outdated"));
                 match by_method.get(&key) {
                     Some((other, _)) if rank(other) <= rank(rel) => {
                         notes.push(format!(
@@ -571,12 +570,20 @@ fn import(root: &Path, args: &[String]) -> Result<(), String> {
     fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     // Existing specs, by method (the file name is free, the method key decides).
     let existing = read_specs(root, &out_dir)?;
-    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    // Keyed like `by_method`: (API, lower-cased method); `api:` absent means classic.
+    let mut owner: BTreeMap<(codegen::ApiVersion, String), String> = BTreeMap::new();
     for s in &existing {
-        for line in s.text.lines().take(5) {
+        let (mut method, mut api) = (None, codegen::ApiVersion::Classic);
+        for line in s.text.lines().skip(1).take_while(|l| l.trim_end() != "---") {
             if let Some(m) = line.strip_prefix("method:") {
-                owner.insert(m.trim().to_ascii_lowercase(), s.path.clone());
+                method = Some(m.trim().to_ascii_lowercase());
             }
+            if line.strip_prefix("api:").is_some_and(|a| a.trim() == "v3") {
+                api = codegen::ApiVersion::V3;
+            }
+        }
+        if let Some(m) = method {
+            owner.insert((api, m), s.path.clone());
         }
     }
     let (mut written, mut same, mut kept, mut problems) = (0, 0, 0, 0);
@@ -587,8 +594,15 @@ fn import(root: &Path, args: &[String]) -> Result<(), String> {
                 eprintln!("api-reference/{rel}:{}: note: {}", p.line, p.message);
             }
         }
-        let target = match owner.get(&imp.method.to_ascii_lowercase()) {
+        let lower = imp.method.to_ascii_lowercase();
+        let target = match owner.get(&(imp.api, lower.clone())) {
             Some(path) => root.join(path),
+            // A REST 3.0 method that also exists in the classic API: `<method>.v3.md`.
+            None if imp.api == codegen::ApiVersion::V3
+                && by_method.contains_key(&(codegen::ApiVersion::Classic, lower)) =>
+            {
+                out_dir.join(format!("{}.v3.md", imp.method))
+            }
             None => out_dir.join(format!("{}.md", imp.method)),
         };
         let old = fs::read_to_string(&target).ok();

@@ -74,6 +74,8 @@ pub struct Page {
     pub scope_line: usize,
     /// A DEPRECATED note, or a note that development of the method stopped.
     pub deprecated: bool,
+    /// The page says the method belongs to REST 3.0 ("Метод относится к REST 3.0").
+    pub rest_v3: bool,
     /// Other wire names the page gives for this method.
     pub aliases: Vec<String>,
     /// The method's parameter table, nested tables attached.

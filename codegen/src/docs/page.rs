@@ -64,6 +64,13 @@ pub fn read_page(text: &str) -> Page {
         }
     }
 
+    // REST 3.0 note: "Метод относится к REST 3.0. …" at the start of a line.
+    page.rest_v3 = doc.lines.iter().any(|l| {
+        l.trim_start_matches(['>', ' '])
+            .trim_start()
+            .starts_with("Метод относится к REST 3.0")
+    });
+
     // Aliases: "`old` — алиас метода `new`" and "синоним `short`".
     if let Some(m) = &page.method {
         for l in &doc.lines {
@@ -179,6 +186,21 @@ pub fn read_page(text: &str) -> Page {
             let spans = backtick_spans(cell);
             let code = spans.first().cloned().unwrap_or_else(|| plain(cell));
             if is_code(&code) && seen.insert(code.clone()) {
+                page.errors.push(code);
+            }
+        }
+    }
+
+    // REST 3.0 pages name their codes in lines of their own: "Код ошибки: `BITRIX_…`".
+    for (i, l) in doc.lines.iter().enumerate() {
+        let Some(rest) = l.trim_start().strip_prefix("Код ошибки:") else {
+            continue;
+        };
+        for code in backtick_spans(rest) {
+            if is_code(&code) && seen.insert(code.clone()) {
+                if page.errors_line == 0 {
+                    page.errors_line = i + 1;
+                }
                 page.errors.push(code);
             }
         }

@@ -14,6 +14,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "basic"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "ai.engine.list",
@@ -24,6 +25,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "ai_admin"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "ai.engine.register",
@@ -44,6 +46,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ENGINE_REGISTER_ERROR_SETTINGS_FORMAT",
         ],
         enabled: cfg!(feature = "ai_admin"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "ai.engine.unregister",
@@ -54,6 +57,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "ai_admin"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "app.info",
@@ -64,6 +68,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "basic"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "app.option.get",
@@ -74,6 +79,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["AccessException"],
         enabled: cfg!(feature = "basic"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "app.option.set",
@@ -84,6 +90,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ArgumentNullException", "AccessException"],
         enabled: cfg!(feature = "basic"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.connector.add",
@@ -105,6 +112,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "VALIDATION_SETTINGS_INVALID_TYPE",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.connector.delete",
@@ -120,6 +128,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CONNECTOR_DELETE_RESTRICTED",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.connector.fields",
@@ -130,6 +139,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.connector.get",
@@ -144,6 +154,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CONNECTOR_NOT_FOUND",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.connector.list",
@@ -162,6 +173,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "VALIDATION_INVALID_FILTER_LOGIC",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.connector.update",
@@ -185,6 +197,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "VALIDATION_SETTINGS_CODE_TOO_LONG",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.dataset.add",
@@ -213,6 +226,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "-",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.dataset.delete",
@@ -228,6 +242,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "-",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.dataset.fields",
@@ -238,6 +253,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.dataset.fields.update",
@@ -263,6 +279,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "VALIDATION_FIELD_DELETE_INVALID_ID",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.dataset.get",
@@ -277,6 +294,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "DATASET_NOT_FOUND",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.dataset.list",
@@ -294,6 +312,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.dataset.update",
@@ -316,6 +335,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "-",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.source.add",
@@ -337,6 +357,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BX_ERROR",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.source.delete",
@@ -352,6 +373,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BX_ERROR",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.source.fields",
@@ -362,6 +384,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.source.get",
@@ -376,6 +399,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SOURCE_NOT_FOUND",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.source.list",
@@ -393,6 +417,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "VALIDATION_FIELD_NOT_ALLOWED_IN_ORDER",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "biconnector.source.update",
@@ -416,6 +441,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BX_ERROR",
         ],
         enabled: cfg!(feature = "biconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.activity.add",
@@ -433,6 +459,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_ACTIVITY_ADD_FAILURE",
         ],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.activity.delete",
@@ -447,6 +474,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_ACTIVITY_NOT_FOUND",
         ],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.activity.list",
@@ -457,6 +485,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.activity.log",
@@ -467,6 +496,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_EMPTY_LOG_MESSAGE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.activity.update",
@@ -483,6 +513,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_WRONG_HANDLER_URL",
         ],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.event.send",
@@ -493,6 +524,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.robot.add",
@@ -510,6 +542,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_ACTIVITY_ADD_FAILURE",
         ],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.robot.delete",
@@ -524,6 +557,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_ACTIVITY_NOT_FOUND",
         ],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.robot.list",
@@ -534,6 +568,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.robot.update",
@@ -550,6 +585,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_WRONG_HANDLER_URL",
         ],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.task.complete",
@@ -566,6 +602,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_TASK_EXECUTION",
         ],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.task.delegate",
@@ -580,6 +617,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_DELEGATION_NOT_ALLOWED",
         ],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.task.list",
@@ -590,6 +628,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ACCESS_DENIED", "ERROR_SELECT_VALIDATION_FAILURE"],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.workflow.instances",
@@ -600,6 +639,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.workflow.kill",
@@ -610,6 +650,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "ERROR_WRONG_WORKFLOW_ID"],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.workflow.start",
@@ -620,6 +661,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_WRONG_WORKFLOW_ID", "ACCESS_DENIED"],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.workflow.template.add",
@@ -630,6 +672,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "ERROR_TEMPLATE_VALIDATION_FAILURE"],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.workflow.template.delete",
@@ -640,6 +683,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "ERROR_TEMPLATE_NOT_FOUND"],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.workflow.template.list",
@@ -650,6 +694,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.workflow.template.update",
@@ -665,6 +710,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_TEMPLATE_NOT_OWNER",
         ],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "bizproc.workflow.terminate",
@@ -675,6 +721,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "ERROR_WRONG_WORKFLOW_ID"],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.booking.add",
@@ -685,6 +732,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1018", "0", "100", "422"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.booking.client.list",
@@ -695,6 +743,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1021", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.booking.client.set",
@@ -705,6 +754,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "1021", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.booking.client.unset",
@@ -715,6 +765,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1021", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.booking.createfromwaitlist",
@@ -725,6 +776,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1038", "0", "100", "422"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.booking.delete",
@@ -735,6 +787,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.booking.externalData.list",
@@ -745,6 +798,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1021", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.booking.externalData.set",
@@ -755,6 +809,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "1021", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.booking.externalData.unset",
@@ -765,6 +820,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1021", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.booking.get",
@@ -775,6 +831,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1021", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.booking.list",
@@ -785,6 +842,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1018", "0", "100", "422"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.booking.update",
@@ -795,6 +853,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1019", "1018", "0", "100", "422"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.clienttype.list",
@@ -805,6 +864,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.resource.add",
@@ -815,6 +875,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100", "1006", "1013", "422"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.resource.delete",
@@ -825,6 +886,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "1008"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.resource.get",
@@ -835,6 +897,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1009", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.resource.list",
@@ -845,6 +908,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.resource.slots.list",
@@ -855,6 +919,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1009", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.resource.slots.set",
@@ -865,6 +930,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1009", "0", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.resource.slots.unset",
@@ -875,6 +941,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1009", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.resource.update",
@@ -885,6 +952,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "1007", "1013", "422"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.resourceType.add",
@@ -895,6 +963,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100", "422", "1010"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.resourceType.delete",
@@ -905,6 +974,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "1012"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.resourceType.get",
@@ -915,6 +985,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "1013"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.resourceType.list",
@@ -925,6 +996,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.resourceType.update",
@@ -935,6 +1007,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1007", "100", "422", "1011"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.waitlist.add",
@@ -945,6 +1018,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.waitlist.client.list",
@@ -955,6 +1029,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1040", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.waitlist.client.set",
@@ -965,6 +1040,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "1040", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.waitlist.client.unset",
@@ -975,6 +1051,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1040", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.waitlist.createfrombooking",
@@ -985,6 +1062,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1037", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.waitlist.delete",
@@ -995,6 +1073,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "1036"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.waitlist.externalData.list",
@@ -1005,6 +1084,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1040", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.waitlist.externalData.set",
@@ -1015,6 +1095,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "1040", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.waitlist.externalData.unset",
@@ -1025,6 +1106,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1040", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.waitlist.get",
@@ -1035,6 +1117,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1040", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.waitlist.list",
@@ -1045,6 +1128,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "422"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "booking.v1.waitlist.update",
@@ -1055,6 +1139,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["1040", "100"],
         enabled: cfg!(feature = "booking"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.accessibility.get",
@@ -1065,6 +1150,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.event.add",
@@ -1075,6 +1161,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.event.delete",
@@ -1085,6 +1172,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.event.get",
@@ -1095,6 +1183,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.event.get.nearest",
@@ -1105,6 +1194,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.event.getbyid",
@@ -1115,6 +1205,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.event.update",
@@ -1125,6 +1216,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.meeting.status.get",
@@ -1135,6 +1227,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.meeting.status.set",
@@ -1145,6 +1238,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.resource.add",
@@ -1155,6 +1249,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.resource.booking.list",
@@ -1165,6 +1260,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.resource.delete",
@@ -1175,6 +1271,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.resource.list",
@@ -1185,6 +1282,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.resource.update",
@@ -1195,6 +1293,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.section.add",
@@ -1205,6 +1304,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.section.delete",
@@ -1215,6 +1315,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.section.get",
@@ -1225,6 +1326,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.section.update",
@@ -1235,6 +1337,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.settings.get",
@@ -1245,6 +1348,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.user.settings.get",
@@ -1255,6 +1359,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.user.settings.set",
@@ -1265,6 +1370,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "call.followup.field.get",
@@ -1273,8 +1379,16 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "call"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "call.followup.field.list",
@@ -1283,8 +1397,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "call"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "call.followup.get",
@@ -1293,8 +1413,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+            "access_denied",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+            "invalid_select_field",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        ],
         enabled: cfg!(feature = "call"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "call.followup.list",
@@ -1303,8 +1430,16 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+            "invalid_date_range",
+            "invalid_select_field",
+            "invalid_order",
+            "invalid_pagination",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        ],
         enabled: cfg!(feature = "call"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.catalog.get",
@@ -1315,6 +1450,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "200040300030", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.catalog.getFields",
@@ -1325,6 +1461,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.catalog.isOffers",
@@ -1335,6 +1472,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "200040300030", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.catalog.list",
@@ -1345,6 +1483,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "200040300030", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.add",
@@ -1355,6 +1494,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.cancel",
@@ -1365,6 +1505,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.cancelList",
@@ -1375,6 +1516,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.conduct",
@@ -1385,6 +1527,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.conductList",
@@ -1395,6 +1538,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.confirm",
@@ -1405,6 +1549,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.delete",
@@ -1415,6 +1560,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.deleteList",
@@ -1425,6 +1571,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.element.add",
@@ -1435,6 +1582,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_DOCUMENT_RIGHTS", "ERROR_DOCUMENT_STATUS", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.element.delete",
@@ -1445,6 +1593,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_DOCUMENT_RIGHTS", "ERROR_DOCUMENT_STATUS", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.element.fields",
@@ -1455,6 +1604,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_DOCUMENT_RIGHTS"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.element.getFields",
@@ -1465,6 +1615,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_DOCUMENT_RIGHTS", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.element.list",
@@ -1475,6 +1626,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ERROR_DOCUMENT_RIGHTS", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.element.update",
@@ -1485,6 +1637,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_DOCUMENT_RIGHTS", "ERROR_DOCUMENT_STATUS", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.fields",
@@ -1495,6 +1648,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.getFields",
@@ -1505,6 +1659,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.list",
@@ -1515,6 +1670,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.mode.status",
@@ -1525,6 +1681,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.unconfirm",
@@ -1535,6 +1692,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.document.update",
@@ -1545,6 +1703,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.documentcontractor.add",
@@ -1555,6 +1714,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.documentcontractor.delete",
@@ -1565,6 +1725,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.documentcontractor.getFields",
@@ -1575,6 +1736,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.documentcontractor.list",
@@ -1585,6 +1747,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.enum.getRoundTypes",
@@ -1595,6 +1758,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.enum.getStoreDocumentTypes",
@@ -1605,6 +1769,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.extra.get",
@@ -1615,6 +1780,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "202000000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.extra.getFields",
@@ -1625,6 +1791,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.extra.list",
@@ -1635,6 +1802,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.measure.add",
@@ -1645,6 +1813,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "200600000000", "200600000010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.measure.delete",
@@ -1655,6 +1824,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "200600000020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.measure.get",
@@ -1665,6 +1835,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "200600000020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.measure.getFields",
@@ -1675,6 +1846,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.measure.list",
@@ -1685,6 +1857,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.measure.update",
@@ -1702,6 +1875,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.price.add",
@@ -1712,6 +1886,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.price.delete",
@@ -1722,6 +1897,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "-", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.price.get",
@@ -1732,6 +1908,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "-", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.price.getFields",
@@ -1742,6 +1919,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.price.list",
@@ -1752,6 +1930,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.price.modify",
@@ -1762,6 +1941,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "200040300030", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.price.update",
@@ -1772,6 +1952,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "200040300030", "100", "-", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceType.add",
@@ -1782,6 +1963,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceType.delete",
@@ -1792,6 +1974,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "201000000000", "BASE", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceType.get",
@@ -1802,6 +1985,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "201000000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceType.getFields",
@@ -1812,6 +1996,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceType.list",
@@ -1822,6 +2007,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceType.update",
@@ -1832,6 +2018,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "201000000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceTypeGroup.add",
@@ -1842,6 +2029,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceTypeGroup.delete",
@@ -1852,6 +2040,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceTypeGroup.getFields",
@@ -1862,6 +2051,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceTypeGroup.list",
@@ -1872,6 +2062,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceTypeLang.add",
@@ -1882,6 +2073,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "201200000010", "201000000000", "400", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceTypeLang.delete",
@@ -1892,6 +2084,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "201200000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceTypeLang.get",
@@ -1902,6 +2095,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "201200000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceTypeLang.getFields",
@@ -1912,6 +2106,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceTypeLang.getLanguages",
@@ -1922,6 +2117,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceTypeLang.list",
@@ -1932,6 +2128,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceTypeLang.update",
@@ -1950,6 +2147,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.add",
@@ -1968,6 +2166,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.delete",
@@ -1978,6 +2177,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300040", "200040300010", "200040300000", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.download",
@@ -1988,6 +2188,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.get",
@@ -1998,6 +2199,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300000", "200040300040", "200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.getFieldsByFilter",
@@ -2008,6 +2210,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.list",
@@ -2018,6 +2221,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.offer.add",
@@ -2036,6 +2240,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.offer.delete",
@@ -2046,6 +2251,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300040", "200040300010", "200040300000", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.offer.download",
@@ -2056,6 +2262,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.offer.get",
@@ -2066,6 +2273,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300000", "200040300040", "200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.offer.getFieldsByFilter",
@@ -2076,6 +2284,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.offer.list",
@@ -2086,6 +2295,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.offer.update",
@@ -2104,6 +2314,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.service.add",
@@ -2122,6 +2333,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.service.delete",
@@ -2132,6 +2344,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300040", "200040300010", "200040300000", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.service.download",
@@ -2142,6 +2355,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.service.get",
@@ -2152,6 +2366,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300000", "200040300040", "200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.service.getFieldsByFilter",
@@ -2162,6 +2377,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.service.list",
@@ -2172,6 +2388,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.service.update",
@@ -2190,6 +2407,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.sku.add",
@@ -2208,6 +2426,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.sku.delete",
@@ -2218,6 +2437,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300040", "200040300010", "200040300000", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.sku.download",
@@ -2228,6 +2448,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.sku.get",
@@ -2238,6 +2459,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300000", "200040300040", "200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.sku.getFieldsByFilter",
@@ -2248,6 +2470,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.sku.list",
@@ -2258,6 +2481,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.sku.update",
@@ -2276,6 +2500,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.update",
@@ -2294,6 +2519,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productImage.add",
@@ -2304,6 +2530,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productImage.delete",
@@ -2314,6 +2541,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productImage.get",
@@ -2324,6 +2552,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productImage.getFields",
@@ -2334,6 +2563,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productImage.list",
@@ -2344,6 +2574,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productProperty.add",
@@ -2354,6 +2585,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productProperty.delete",
@@ -2364,6 +2596,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productProperty.get",
@@ -2374,6 +2607,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productProperty.getFields",
@@ -2384,6 +2618,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productProperty.list",
@@ -2394,6 +2629,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productProperty.update",
@@ -2404,6 +2640,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertyEnum.add",
@@ -2414,6 +2651,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "BX_INVALID_VALUE"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertyEnum.delete",
@@ -2424,6 +2662,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertyEnum.get",
@@ -2434,6 +2673,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertyEnum.getFields",
@@ -2444,6 +2684,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertyEnum.list",
@@ -2454,6 +2695,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertyEnum.update",
@@ -2464,6 +2706,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertyFeature.add",
@@ -2474,6 +2717,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertyFeature.get",
@@ -2484,6 +2728,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertyFeature.getAvailableFeaturesByProperty",
@@ -2494,6 +2739,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertyFeature.getFields",
@@ -2504,6 +2750,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertyFeature.list",
@@ -2514,6 +2761,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertyFeature.update",
@@ -2524,6 +2772,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertySection.get",
@@ -2534,6 +2783,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertySection.list",
@@ -2544,6 +2794,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.productPropertySection.set",
@@ -2554,6 +2805,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.ratio.get",
@@ -2564,6 +2816,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.ratio.getFields",
@@ -2574,6 +2827,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.ratio.list",
@@ -2584,6 +2838,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.roundingRule.add",
@@ -2594,6 +2849,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.roundingRule.delete",
@@ -2604,6 +2860,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "200900000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.roundingRule.get",
@@ -2614,6 +2871,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "200900000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.roundingRule.getFields",
@@ -2624,6 +2882,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.roundingRule.list",
@@ -2634,6 +2893,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.roundingRule.update",
@@ -2644,6 +2904,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "200900000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.section.add",
@@ -2661,6 +2922,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.section.delete",
@@ -2671,6 +2933,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300050", "200040300020", "200700300030", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.section.get",
@@ -2681,6 +2944,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300040", "200700300030", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.section.getFields",
@@ -2691,6 +2955,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.section.list",
@@ -2701,6 +2966,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300030", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.section.update",
@@ -2719,6 +2985,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.store.add",
@@ -2729,6 +2996,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.store.delete",
@@ -2739,6 +3007,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "201100000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.store.get",
@@ -2749,6 +3018,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "201100000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.store.getFields",
@@ -2759,6 +3029,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.store.list",
@@ -2769,6 +3040,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.store.update",
@@ -2779,6 +3051,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "201100000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.storeproduct.get",
@@ -2789,6 +3062,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "-", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.storeproduct.getFields",
@@ -2799,6 +3073,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.storeproduct.list",
@@ -2809,6 +3084,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.userfield.document.list",
@@ -2819,6 +3095,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.userfield.document.update",
@@ -2829,6 +3106,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.vat.add",
@@ -2839,6 +3117,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.vat.delete",
@@ -2849,6 +3128,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "200800000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.vat.get",
@@ -2859,6 +3139,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "200800000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.vat.getFields",
@@ -2869,6 +3150,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.vat.list",
@@ -2879,6 +3161,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.vat.update",
@@ -2889,6 +3172,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "200800000000", "100", "0"],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.add",
@@ -2899,6 +3183,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.badge.add",
@@ -2909,6 +3194,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "REQUIRED_ARG_MISSING"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.badge.delete",
@@ -2919,6 +3205,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.badge.get",
@@ -2929,6 +3216,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.badge.list",
@@ -2939,6 +3227,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.binding.add",
@@ -2955,6 +3244,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACTIVITY_IS_ALREADY_BOUND",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.binding.delete",
@@ -2972,6 +3262,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "LAST_BINDING_CANNOT_BE_DELETED",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.binding.list",
@@ -2982,6 +3273,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.binding.move",
@@ -3001,6 +3293,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BINDING_NOT_FOUND",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.call.getTranscript",
@@ -3011,6 +3304,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.communication.fields",
@@ -3021,6 +3315,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.configurable.add",
@@ -3045,6 +3340,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_LANG",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.configurable.get",
@@ -3055,6 +3351,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND", "ERROR_WRONG_CONTEXT"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.configurable.update",
@@ -3080,6 +3377,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_LANG",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.delete",
@@ -3090,6 +3388,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.fields",
@@ -3100,6 +3399,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.get",
@@ -3110,6 +3410,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.layout.blocks.delete",
@@ -3125,6 +3426,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.layout.blocks.get",
@@ -3140,6 +3442,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.layout.blocks.set",
@@ -3157,6 +3460,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "FIELD_IS_REQUIRED",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.list",
@@ -3167,6 +3471,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.todo.add",
@@ -3183,6 +3488,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_DATETIME_FORMAT",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.todo.update",
@@ -3201,6 +3507,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_PARENT_ACTIVITY_RESTRICT",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.todo.updateColor",
@@ -3218,6 +3525,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CAN_NOT_UPDATE_WRONG_COLOR_TODO",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.todo.updateDeadline",
@@ -3235,6 +3543,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CAN_NOT_UPDATE_COMPLETED_TODO",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.todo.updateDescription",
@@ -3251,6 +3560,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CAN_NOT_UPDATE_COMPLETED_TODO",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.todo.updateResponsibleUser",
@@ -3268,6 +3578,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "INVALID_ARG_VALUE",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.type.add",
@@ -3278,6 +3589,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "INVALID_ARG_VALUE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.type.delete",
@@ -3288,6 +3600,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "INVALID_ARG_VALUE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.type.list",
@@ -3298,6 +3611,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.update",
@@ -3308,6 +3622,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.address.add",
@@ -3318,6 +3633,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.address.delete",
@@ -3328,6 +3644,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.address.fields",
@@ -3338,6 +3655,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.address.list",
@@ -3348,6 +3666,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.address.update",
@@ -3358,6 +3677,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.automatedsolution.add",
@@ -3368,6 +3688,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "LIMIT_EXCEEDED", "BX_EMPTY_REQUIRED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.automatedsolution.delete",
@@ -3378,6 +3699,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "HAS_BOUND_TYPES"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.automatedsolution.fields",
@@ -3388,6 +3710,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.automatedsolution.get",
@@ -3398,6 +3721,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.automatedsolution.list",
@@ -3408,6 +3732,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ACCESS_DENIED", "INVALID_ARG_VALUE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.automatedsolution.update",
@@ -3418,6 +3743,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "BX_EMPTY_REQUIRED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.automation.trigger",
@@ -3428,6 +3754,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.automation.trigger.add",
@@ -3438,6 +3765,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.automation.trigger.delete",
@@ -3448,6 +3776,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.automation.trigger.execute",
@@ -3458,6 +3787,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.automation.trigger.list",
@@ -3468,6 +3798,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.calllist.add",
@@ -3485,6 +3816,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_ERROR",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.calllist.get",
@@ -3495,6 +3827,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "LIST_ID_ERROR"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.calllist.items.get",
@@ -3505,6 +3838,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "LIST_ID_ERROR", "STATUS_ERROR", "ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.calllist.list",
@@ -3515,6 +3849,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.calllist.statuslist",
@@ -3525,6 +3860,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.calllist.update",
@@ -3542,6 +3878,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_ERROR",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.catalog.fields",
@@ -3552,6 +3889,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.catalog.get",
@@ -3562,6 +3900,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.catalog.list",
@@ -3572,6 +3911,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.category.add",
@@ -3588,6 +3928,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.category.delete",
@@ -3605,6 +3946,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BX_ERROR",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.category.fields",
@@ -3615,6 +3957,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["NOT_FOUND", "ENTITY_TYPE_NOT_SUPPORTED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.category.get",
@@ -3625,6 +3968,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["NOT_FOUND", "ENTITY_TYPE_NOT_SUPPORTED", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.category.list",
@@ -3635,6 +3979,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["NOT_FOUND", "ENTITY_TYPE_NOT_SUPPORTED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.category.update",
@@ -3645,6 +3990,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["NOT_FOUND", "ENTITY_TYPE_NOT_SUPPORTED", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.add",
@@ -3655,6 +4001,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.contact.add",
@@ -3665,6 +4012,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.contact.delete",
@@ -3675,6 +4023,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.contact.fields",
@@ -3685,6 +4034,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.contact.items.delete",
@@ -3695,6 +4045,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.contact.items.get",
@@ -3705,6 +4056,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.contact.items.set",
@@ -3715,6 +4067,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.delete",
@@ -3725,6 +4078,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.details.configuration.forceCommonScopeForAll",
@@ -3735,6 +4089,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.details.configuration.get",
@@ -3745,6 +4100,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.details.configuration.reset",
@@ -3755,6 +4111,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.details.configuration.set",
@@ -3765,6 +4122,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.fields",
@@ -3775,6 +4133,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.get",
@@ -3785,6 +4144,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.list",
@@ -3795,6 +4155,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.update",
@@ -3805,6 +4166,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.userfield.add",
@@ -3815,6 +4177,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.userfield.delete",
@@ -3825,6 +4188,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400", "403", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.userfield.get",
@@ -3835,6 +4199,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["403", "400", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.userfield.list",
@@ -3845,6 +4210,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.company.userfield.update",
@@ -3855,6 +4221,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400", "403", "ERROR_NOT_FOUND", "ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.add",
@@ -3865,6 +4232,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.company.add",
@@ -3875,6 +4243,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.company.delete",
@@ -3885,6 +4254,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.company.fields",
@@ -3895,6 +4265,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.company.items.delete",
@@ -3905,6 +4276,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.company.items.get",
@@ -3915,6 +4287,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.company.items.set",
@@ -3925,6 +4298,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.delete",
@@ -3935,6 +4309,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.details.configuration.forceCommonScopeForAll",
@@ -3945,6 +4320,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.details.configuration.get",
@@ -3955,6 +4331,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.details.configuration.reset",
@@ -3965,6 +4342,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.details.configuration.set",
@@ -3975,6 +4353,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.fields",
@@ -3985,6 +4364,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.get",
@@ -3995,6 +4375,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.list",
@@ -4005,6 +4386,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.update",
@@ -4015,6 +4397,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.userfield.add",
@@ -4025,6 +4408,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.userfield.delete",
@@ -4035,6 +4419,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.userfield.get",
@@ -4045,6 +4430,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.userfield.list",
@@ -4055,6 +4441,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.userfield.update",
@@ -4065,6 +4452,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_NOT_FOUND", "ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.currency.add",
@@ -4075,6 +4463,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.currency.base.get",
@@ -4085,6 +4474,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.currency.base.set",
@@ -4095,6 +4485,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.currency.delete",
@@ -4105,6 +4496,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CODE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.currency.fields",
@@ -4115,6 +4507,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.currency.get",
@@ -4125,6 +4518,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.currency.list",
@@ -4135,6 +4529,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.currency.localizations.delete",
@@ -4145,6 +4540,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.currency.localizations.fields",
@@ -4155,6 +4551,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.currency.localizations.get",
@@ -4165,6 +4562,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.currency.localizations.set",
@@ -4175,6 +4573,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.currency.update",
@@ -4185,6 +4584,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CODE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.add",
@@ -4195,6 +4595,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.contact.add",
@@ -4205,6 +4606,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.contact.delete",
@@ -4215,6 +4617,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.contact.fields",
@@ -4225,6 +4628,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.contact.items.delete",
@@ -4235,6 +4639,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.contact.items.get",
@@ -4245,6 +4650,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.contact.items.set",
@@ -4255,6 +4661,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.delete",
@@ -4265,6 +4672,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.details.configuration.forceCommonScopeForAll",
@@ -4275,6 +4683,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.details.configuration.get",
@@ -4285,6 +4694,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.details.configuration.reset",
@@ -4295,6 +4705,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.details.configuration.set",
@@ -4305,6 +4716,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.fields",
@@ -4315,6 +4727,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.get",
@@ -4325,6 +4738,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.list",
@@ -4335,6 +4749,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.productrows.get",
@@ -4345,6 +4760,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.productrows.set",
@@ -4355,6 +4771,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.recurring.add",
@@ -4365,6 +4782,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.recurring.delete",
@@ -4375,6 +4793,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.recurring.expose",
@@ -4385,6 +4804,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.recurring.fields",
@@ -4395,6 +4815,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.recurring.get",
@@ -4405,6 +4826,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.recurring.list",
@@ -4415,6 +4837,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.recurring.update",
@@ -4425,6 +4848,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.update",
@@ -4435,6 +4859,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.userfield.add",
@@ -4445,6 +4870,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.userfield.delete",
@@ -4455,6 +4881,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400", "403", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.userfield.get",
@@ -4465,6 +4892,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["403", "400", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.userfield.list",
@@ -4475,6 +4903,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.userfield.update",
@@ -4485,6 +4914,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400", "403", "ERROR_NOT_FOUND", "ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.dealcategory.add",
@@ -4495,6 +4925,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.dealcategory.default.get",
@@ -4505,6 +4936,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.dealcategory.default.set",
@@ -4515,6 +4947,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.dealcategory.delete",
@@ -4525,6 +4958,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.dealcategory.fields",
@@ -4535,6 +4969,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.dealcategory.get",
@@ -4545,6 +4980,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.dealcategory.list",
@@ -4555,6 +4991,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.dealcategory.stage.list",
@@ -4565,6 +5002,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.dealcategory.status",
@@ -4575,6 +5013,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.dealcategory.update",
@@ -4585,6 +5024,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.document.add",
@@ -4595,6 +5035,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "DOCGEN_ACCESS_ERROR", "DOCGEN_LIMIT_ERROR", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.document.delete",
@@ -4605,6 +5046,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.document.enablepublicurl",
@@ -4615,6 +5057,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "DOCGEN_ACCESS_ERROR", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.document.get",
@@ -4625,6 +5068,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["DOCGEN_ACCESS_ERROR", "0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.document.getfields",
@@ -4635,6 +5079,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "DOCGEN_ACCESS_ERROR", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.document.list",
@@ -4645,6 +5090,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["100", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.document.update",
@@ -4655,6 +5101,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "DOCGEN_ACCESS_ERROR", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.document.upload",
@@ -4665,6 +5112,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.numerator.add",
@@ -4675,6 +5123,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.numerator.delete",
@@ -4685,6 +5134,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.numerator.get",
@@ -4695,6 +5145,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.numerator.list",
@@ -4705,6 +5156,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.numerator.update",
@@ -4715,6 +5167,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.template.add",
@@ -4725,6 +5178,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.template.delete",
@@ -4735,6 +5189,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.template.get",
@@ -4745,6 +5200,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.template.getfields",
@@ -4755,6 +5211,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["DOCGEN_ACCESS_ERROR", "0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.template.list",
@@ -4765,6 +5222,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.documentgenerator.template.update",
@@ -4775,6 +5233,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.duplicate.findbycomm",
@@ -4785,6 +5244,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["403", "400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.duplicate.volatileType.fields",
@@ -4795,6 +5255,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.duplicate.volatileType.list",
@@ -4805,6 +5266,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.duplicate.volatileType.register",
@@ -4815,6 +5277,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["FIELD_NOT_FOUND", "MAX_TYPES_COUNT_EXCEEDED", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.duplicate.volatileType.unregister",
@@ -4825,6 +5288,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["TYPE_IS_NOT_ASSIGNED", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.entity.mergeBatch",
@@ -4835,6 +5299,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["403", "400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.enum.activitydirection",
@@ -4845,6 +5310,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.enum.activitynotifytype",
@@ -4855,6 +5321,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.enum.activitypriority",
@@ -4865,6 +5332,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.enum.activitystatus",
@@ -4875,6 +5343,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.enum.activitytype",
@@ -4885,6 +5354,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.enum.addresstype",
@@ -4895,6 +5365,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.enum.contenttype",
@@ -4905,6 +5376,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.enum.fields",
@@ -4915,6 +5387,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.enum.getorderownertypes",
@@ -4925,6 +5398,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.enum.ownertype",
@@ -4935,6 +5409,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.enum.settings.mode",
@@ -4945,6 +5420,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.add",
@@ -4955,6 +5431,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.delete",
@@ -4965,6 +5442,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.fields",
@@ -4975,6 +5453,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.get",
@@ -4985,6 +5464,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.getexternallink",
@@ -4995,6 +5475,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.list",
@@ -5005,6 +5486,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.recurring.add",
@@ -5015,6 +5497,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.recurring.delete",
@@ -5025,6 +5508,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.recurring.expose",
@@ -5035,6 +5519,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.recurring.fields",
@@ -5045,6 +5530,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.recurring.get",
@@ -5055,6 +5541,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.recurring.list",
@@ -5065,6 +5552,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.recurring.update",
@@ -5075,6 +5563,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.status.add",
@@ -5085,6 +5574,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.status.delete",
@@ -5095,6 +5585,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.status.fields",
@@ -5105,6 +5596,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.status.get",
@@ -5115,6 +5607,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.status.list",
@@ -5125,6 +5618,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.status.update",
@@ -5135,6 +5629,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.update",
@@ -5145,6 +5640,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.userfield.add",
@@ -5155,6 +5651,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.userfield.delete",
@@ -5165,6 +5662,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.userfield.get",
@@ -5175,6 +5673,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.userfield.list",
@@ -5185,6 +5684,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.userfield.update",
@@ -5195,6 +5695,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.add",
@@ -5212,6 +5713,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CREATE_DYNAMIC_ITEM_RESTRICTED",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.batchImport",
@@ -5231,6 +5733,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "allowed_only_intranet_user",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.delete",
@@ -5241,6 +5744,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["allowed_only_intranet_user", "NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.delivery.get",
@@ -5251,6 +5755,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.delivery.list",
@@ -5261,6 +5766,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.details.configuration.forceCommonScopeForAll",
@@ -5271,6 +5777,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.details.configuration.get",
@@ -5281,6 +5788,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.details.configuration.reset",
@@ -5291,6 +5799,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.details.configuration.set",
@@ -5301,6 +5810,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.fields",
@@ -5311,6 +5821,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["allowed_only_intranet_user", "NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.get",
@@ -5321,6 +5832,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["allowed_only_intranet_user", "NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.import",
@@ -5339,6 +5851,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "allowed_only_intranet_user",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.list",
@@ -5349,6 +5862,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["allowed_only_intranet_user", "NOT_FOUND", "INVALID_ARG_VALUE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.add",
@@ -5359,6 +5873,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.delete",
@@ -5369,6 +5884,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.delivery.add",
@@ -5379,6 +5895,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.delivery.delete",
@@ -5389,6 +5906,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.delivery.list",
@@ -5399,6 +5917,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.delivery.setDelivery",
@@ -5409,6 +5928,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.get",
@@ -5419,6 +5939,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.list",
@@ -5429,6 +5950,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.pay",
@@ -5439,6 +5961,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.product.add",
@@ -5449,6 +5972,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.product.delete",
@@ -5459,6 +5983,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.product.list",
@@ -5469,6 +5994,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.product.setQuantity",
@@ -5479,6 +6005,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.unpay",
@@ -5489,6 +6016,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.payment.update",
@@ -5499,6 +6027,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.add",
@@ -5515,6 +6044,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.delete",
@@ -5525,6 +6055,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ENTITY_TYPE_NOT_SUPPORTED", "ACCESS_DENIED", "NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.fields",
@@ -5535,6 +6066,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.get",
@@ -5545,6 +6077,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ENTITY_TYPE_NOT_SUPPORTED", "ACCESS_DENIED", "NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.getAvailableForPayment",
@@ -5555,6 +6088,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.list",
@@ -5565,6 +6099,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ACCESS_DENIED", "INVALID_ARG_VALUE", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.set",
@@ -5581,6 +6116,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.update",
@@ -5598,6 +6134,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.update",
@@ -5616,6 +6153,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "UPDATE_DYNAMIC_ITEM_RESTRICTED",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.add",
@@ -5626,6 +6164,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.contact.add",
@@ -5636,6 +6175,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.contact.delete",
@@ -5646,6 +6186,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.contact.fields",
@@ -5656,6 +6197,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.contact.items.delete",
@@ -5666,6 +6208,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.contact.items.get",
@@ -5676,6 +6219,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.contact.items.set",
@@ -5686,6 +6230,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.delete",
@@ -5696,6 +6241,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.details.configuration.forceCommonScopeForAll",
@@ -5706,6 +6252,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.details.configuration.get",
@@ -5716,6 +6263,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.details.configuration.reset",
@@ -5726,6 +6274,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.details.configuration.set",
@@ -5736,6 +6285,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.fields",
@@ -5746,6 +6296,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.get",
@@ -5756,6 +6307,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.list",
@@ -5766,6 +6318,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.productrows.get",
@@ -5776,6 +6329,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.productrows.set",
@@ -5786,6 +6340,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.update",
@@ -5796,6 +6351,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.userfield.add",
@@ -5806,6 +6362,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.userfield.delete",
@@ -5816,6 +6373,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400", "403", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.userfield.get",
@@ -5826,6 +6384,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["403", "400", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.userfield.list",
@@ -5836,6 +6395,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.userfield.update",
@@ -5846,6 +6406,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400", "403", "ERROR_NOT_FOUND", "ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.measure.add",
@@ -5856,6 +6417,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.measure.delete",
@@ -5866,6 +6428,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.measure.fields",
@@ -5876,6 +6439,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.measure.get",
@@ -5886,6 +6450,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.measure.list",
@@ -5896,6 +6461,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.measure.update",
@@ -5906,6 +6472,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.multifield.fields",
@@ -5916,6 +6483,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.orderentity.add",
@@ -5926,6 +6494,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "201650000001", "200540400001", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.orderentity.deleteByFilter",
@@ -5936,6 +6505,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "201640400004", "200540400001", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.orderentity.getFields",
@@ -5946,6 +6516,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.orderentity.list",
@@ -5956,6 +6527,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "200540400002"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.paysystem.fields",
@@ -5966,6 +6538,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.paysystem.list",
@@ -5976,6 +6549,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.persontype.fields",
@@ -5986,6 +6560,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.persontype.list",
@@ -5996,6 +6571,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.add",
@@ -6006,6 +6582,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.delete",
@@ -6016,6 +6593,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.fields",
@@ -6026,6 +6604,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.get",
@@ -6036,6 +6615,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.list",
@@ -6046,6 +6626,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.property.add",
@@ -6056,6 +6637,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.property.delete",
@@ -6066,6 +6648,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.property.enumeration.fields",
@@ -6076,6 +6659,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.property.fields",
@@ -6086,6 +6670,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.property.get",
@@ -6096,6 +6681,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.property.list",
@@ -6106,6 +6692,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.property.settings.fields",
@@ -6116,6 +6703,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.property.types",
@@ -6126,6 +6714,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.property.update",
@@ -6136,6 +6725,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.product.update",
@@ -6146,6 +6736,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.productrow.fields",
@@ -6156,6 +6747,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.productrow.list",
@@ -6166,6 +6758,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.productsection.add",
@@ -6176,6 +6769,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.productsection.delete",
@@ -6186,6 +6780,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.productsection.fields",
@@ -6196,6 +6791,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.productsection.get",
@@ -6206,6 +6802,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.productsection.list",
@@ -6216,6 +6813,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.productsection.update",
@@ -6226,6 +6824,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.add",
@@ -6236,6 +6835,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.contact.add",
@@ -6246,6 +6846,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.contact.delete",
@@ -6256,6 +6857,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.contact.fields",
@@ -6266,6 +6868,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.contact.items.delete",
@@ -6276,6 +6879,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.contact.items.get",
@@ -6286,6 +6890,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.contact.items.set",
@@ -6296,6 +6901,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.delete",
@@ -6306,6 +6912,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.fields",
@@ -6316,6 +6923,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.get",
@@ -6326,6 +6934,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.list",
@@ -6336,6 +6945,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.productrows.get",
@@ -6346,6 +6956,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.productrows.set",
@@ -6356,6 +6967,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.update",
@@ -6366,6 +6978,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.userfield.add",
@@ -6376,6 +6989,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.userfield.delete",
@@ -6386,6 +7000,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400", "403", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.userfield.get",
@@ -6396,6 +7011,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["403", "400", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.userfield.list",
@@ -6406,6 +7022,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.quote.userfield.update",
@@ -6416,6 +7033,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400", "403", "ERROR_NOT_FOUND", "ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.add",
@@ -6426,6 +7044,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.bankdetail.add",
@@ -6436,6 +7055,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.bankdetail.delete",
@@ -6446,6 +7066,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.bankdetail.fields",
@@ -6456,6 +7077,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.bankdetail.get",
@@ -6466,6 +7088,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.bankdetail.list",
@@ -6476,6 +7099,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.bankdetail.update",
@@ -6486,6 +7110,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.delete",
@@ -6496,6 +7121,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.fields",
@@ -6506,6 +7132,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.get",
@@ -6516,6 +7143,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.link.fields",
@@ -6526,6 +7154,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.link.get",
@@ -6536,6 +7165,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.link.list",
@@ -6546,6 +7176,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.link.register",
@@ -6556,6 +7187,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.link.unregister",
@@ -6566,6 +7198,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.list",
@@ -6576,6 +7209,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.preset.add",
@@ -6586,6 +7220,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.preset.countries",
@@ -6596,6 +7231,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.preset.delete",
@@ -6606,6 +7242,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.preset.field.add",
@@ -6616,6 +7253,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.preset.field.availabletoadd",
@@ -6626,6 +7264,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.preset.field.delete",
@@ -6636,6 +7275,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.preset.field.fields",
@@ -6646,6 +7286,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.preset.field.get",
@@ -6656,6 +7297,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.preset.field.list",
@@ -6666,6 +7308,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.preset.field.update",
@@ -6676,6 +7319,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.preset.fields",
@@ -6686,6 +7330,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.preset.get",
@@ -6696,6 +7341,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.preset.list",
@@ -6706,6 +7352,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.preset.update",
@@ -6716,6 +7363,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.update",
@@ -6726,6 +7374,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.userfield.add",
@@ -6736,6 +7385,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.userfield.delete",
@@ -6746,6 +7396,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.userfield.get",
@@ -6756,6 +7407,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.userfield.list",
@@ -6766,6 +7418,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.requisite.userfield.update",
@@ -6776,6 +7429,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.settings.mode.get",
@@ -6786,6 +7440,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.stagehistory.list",
@@ -6800,6 +7455,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "INVALID_ARG_VALUE",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.status.add",
@@ -6810,6 +7466,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.status.delete",
@@ -6820,6 +7477,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.status.entity.items",
@@ -6830,6 +7488,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.status.entity.types",
@@ -6840,6 +7499,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.status.fields",
@@ -6850,6 +7510,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.status.get",
@@ -6860,6 +7521,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.status.list",
@@ -6870,6 +7532,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.status.update",
@@ -6880,6 +7543,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.bindings.bind",
@@ -6890,6 +7554,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.bindings.fields",
@@ -6900,6 +7565,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.bindings.list",
@@ -6910,6 +7576,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.bindings.unbind",
@@ -6920,6 +7587,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.comment.add",
@@ -6936,6 +7604,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "100",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.comment.delete",
@@ -6952,6 +7621,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "100",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.comment.fields",
@@ -6962,6 +7632,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.comment.get",
@@ -6972,6 +7643,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.comment.list",
@@ -6982,6 +7654,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.comment.update",
@@ -6998,6 +7671,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "100",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.icon.add",
@@ -7008,6 +7682,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "INVALID_ARG_VALUE", "FILE_SAVE_ERROR", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.icon.delete",
@@ -7018,6 +7693,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.icon.get",
@@ -7028,6 +7704,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.icon.list",
@@ -7038,6 +7715,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.item.pin",
@@ -7055,6 +7733,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CAN_NOT_CHANGE_PINNED",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.item.unpin",
@@ -7071,6 +7750,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CAN_NOT_CHANGE_PINNED",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.layout.blocks.delete",
@@ -7086,6 +7766,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.layout.blocks.get",
@@ -7101,6 +7782,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.layout.blocks.set",
@@ -7118,6 +7800,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "FIELD_IS_REQUIRED",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.logmessage.add",
@@ -7128,6 +7811,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "OWNER_NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.logmessage.delete",
@@ -7138,6 +7822,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND", "REMOVING_DISABLED", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.logmessage.get",
@@ -7148,6 +7833,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.logmessage.list",
@@ -7158,6 +7844,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.logo.add",
@@ -7168,6 +7855,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "INVALID_ARG_VALUE", "FILE_SAVE_ERROR", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.logo.delete",
@@ -7178,6 +7866,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.logo.get",
@@ -7188,6 +7877,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.logo.list",
@@ -7198,6 +7888,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.note.delete",
@@ -7208,6 +7899,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.note.get",
@@ -7218,6 +7910,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.note.save",
@@ -7228,6 +7921,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND", "100", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.tracking.trace.add",
@@ -7238,6 +7932,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.tracking.trace.delete",
@@ -7248,6 +7943,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.type.add",
@@ -7265,6 +7961,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CREATE_DYNAMIC_TYPE_RESTRICTED",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.type.delete",
@@ -7275,6 +7972,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["allowed_only_intranet_user", "ACCESS_DENIED", "BX_ERROR", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.type.fields",
@@ -7285,6 +7983,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["allowed_only_intranet_user", "ACCESS_DENIED"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.type.get",
@@ -7295,6 +7994,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["allowed_only_intranet_user", "ACCESS_DENIED", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.type.getByEntityTypeId",
@@ -7305,6 +8005,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["allowed_only_intranet_user", "ACCESS_DENIED", "0"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.type.list",
@@ -7315,6 +8016,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["allowed_only_intranet_user", "ACCESS_DENIED", "INVALID_ARG_VALUE"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.type.update",
@@ -7330,6 +8032,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.userfield.enumeration.fields",
@@ -7340,6 +8043,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.userfield.fields",
@@ -7350,6 +8054,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.userfield.settings.fields",
@@ -7360,6 +8065,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.userfield.types",
@@ -7370,6 +8076,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.vat.add",
@@ -7380,6 +8087,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.vat.delete",
@@ -7390,6 +8098,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.vat.fields",
@@ -7400,6 +8109,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.vat.get",
@@ -7410,6 +8120,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.vat.list",
@@ -7420,6 +8131,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.vat.update",
@@ -7430,6 +8142,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["400"],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "department.add",
@@ -7440,6 +8153,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "department"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "department.delete",
@@ -7450,6 +8164,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "department"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "department.fields",
@@ -7460,6 +8175,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "department"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "department.get",
@@ -7470,6 +8186,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "department"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "department.update",
@@ -7480,6 +8197,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "department"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.attachedObject.get",
@@ -7490,6 +8208,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.copyTo",
@@ -7506,6 +8225,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.delete",
@@ -7521,6 +8241,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.get",
@@ -7531,6 +8252,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.getExternalLink",
@@ -7541,6 +8263,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.getFields",
@@ -7551,6 +8274,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.getVersions",
@@ -7561,6 +8285,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.markDeleted",
@@ -7571,6 +8296,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.moveTo",
@@ -7587,6 +8313,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.rename",
@@ -7603,6 +8330,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.restore",
@@ -7613,6 +8341,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.restoreFromVersion",
@@ -7629,6 +8358,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.search",
@@ -7646,6 +8376,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "UNSUPPORTED_STORAGE",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.uploadVersion",
@@ -7663,6 +8394,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.addSubFolder",
@@ -7678,6 +8410,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.copyTo",
@@ -7693,6 +8426,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.deleteTree",
@@ -7708,6 +8442,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.get",
@@ -7718,6 +8453,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.getChildren",
@@ -7728,6 +8464,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.getExternalLink",
@@ -7738,6 +8475,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.getFields",
@@ -7748,6 +8486,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.markDeleted",
@@ -7763,6 +8502,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.moveTo",
@@ -7778,6 +8518,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.rename",
@@ -7788,6 +8529,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.restore",
@@ -7798,6 +8540,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.shareToUser",
@@ -7808,6 +8551,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.uploadFile",
@@ -7824,6 +8568,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.rights.getTasks",
@@ -7834,6 +8579,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.storage.addFolder",
@@ -7849,6 +8595,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.storage.get",
@@ -7859,6 +8606,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.storage.getChildren",
@@ -7869,6 +8617,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.storage.getFields",
@@ -7879,6 +8628,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.storage.getForApp",
@@ -7889,6 +8639,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.storage.getList",
@@ -7899,6 +8650,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.storage.getTypes",
@@ -7909,6 +8661,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.storage.rename",
@@ -7919,6 +8672,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.storage.uploadFile",
@@ -7935,6 +8689,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.version.get",
@@ -7945,6 +8700,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.document.add",
@@ -7955,6 +8711,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.document.delete",
@@ -7965,6 +8722,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.document.enablepublicurl",
@@ -7975,6 +8733,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.document.get",
@@ -7985,6 +8744,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.document.getfields",
@@ -7995,6 +8755,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.document.list",
@@ -8005,6 +8766,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.document.update",
@@ -8015,6 +8777,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.numerator.add",
@@ -8025,6 +8788,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.numerator.delete",
@@ -8035,6 +8799,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.numerator.get",
@@ -8045,6 +8810,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.numerator.list",
@@ -8055,6 +8821,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.numerator.update",
@@ -8065,6 +8832,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.region.add",
@@ -8075,6 +8843,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "BX_EMPTY_REQUIRED", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.region.delete",
@@ -8085,6 +8854,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["BX_ERROR", "100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.region.get",
@@ -8095,6 +8865,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.region.list",
@@ -8105,6 +8876,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.region.update",
@@ -8115,6 +8887,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.role.add",
@@ -8125,6 +8898,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "BX_EMPTY_REQUIRED", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.role.delete",
@@ -8135,6 +8909,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.role.fillaccesses",
@@ -8145,6 +8920,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["BX_EMPTY_REQUIRED", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.role.get",
@@ -8155,6 +8931,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.role.list",
@@ -8165,6 +8942,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.role.update",
@@ -8175,6 +8953,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0", "DOCGEN_ACCESS_ERROR"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.template.add",
@@ -8185,6 +8964,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.template.delete",
@@ -8195,6 +8975,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.template.get",
@@ -8205,6 +8986,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.template.getfields",
@@ -8215,6 +8997,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.template.list",
@@ -8225,6 +9008,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "documentgenerator.template.update",
@@ -8235,6 +9019,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "documentgenerator"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.add",
@@ -8250,6 +9035,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.delete",
@@ -8265,6 +9051,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CORE",
         ],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.get",
@@ -8275,6 +9062,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.item.add",
@@ -8290,6 +9078,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CORE",
         ],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.item.delete",
@@ -8306,6 +9095,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CORE",
         ],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.item.get",
@@ -8316,6 +9106,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.item.property.add",
@@ -8333,6 +9124,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CORE",
         ],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.item.property.delete",
@@ -8349,6 +9141,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CORE",
         ],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.item.property.get",
@@ -8364,6 +9157,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.item.property.update",
@@ -8381,6 +9175,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CORE",
         ],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.item.update",
@@ -8397,6 +9192,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CORE",
         ],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.rights",
@@ -8407,6 +9203,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ACCESS_DENIED"],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.section.add",
@@ -8422,6 +9219,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CORE",
         ],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.section.delete",
@@ -8438,6 +9236,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CORE",
         ],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.section.get",
@@ -8448,6 +9247,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ERROR_ARGUMENT", "ERROR_ENTITY_NOT_FOUND"],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.section.update",
@@ -8464,6 +9264,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CORE",
         ],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.update",
@@ -8480,6 +9281,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CORE",
         ],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "feature.get",
@@ -8490,6 +9292,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CODE_EMPTY"],
         enabled: cfg!(feature = "basic"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.employee.count",
@@ -8498,8 +9301,9 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &["BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION"],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.employee.field.get",
@@ -8508,8 +9312,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.employee.field.list",
@@ -8518,8 +9328,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.employee.multidepartment",
@@ -8528,8 +9342,9 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &["BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION"],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.employee.search",
@@ -8538,8 +9353,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.employee.subordinates",
@@ -8548,8 +9369,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.hcmlink.company.add",
@@ -8560,6 +9385,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "510", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.hcmlink.company.delete",
@@ -8570,6 +9396,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["510", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.hcmlink.company.list",
@@ -8580,6 +9407,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.hcmlink.company.update",
@@ -8590,6 +9418,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["510", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.hcmlink.company.user.list",
@@ -8600,6 +9429,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.hcmlink.employee.list",
@@ -8610,6 +9440,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["510", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.hcmlink.employee.set",
@@ -8620,6 +9451,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "-", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.hcmlink.field.value.set",
@@ -8630,6 +9462,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "-", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.hcmlink.job.status.get",
@@ -8640,6 +9473,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.hcmlink.job.update",
@@ -8650,6 +9484,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "ACCESS_DENIED", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "humanresources.hcmlink"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.add",
@@ -8658,8 +9493,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.children",
@@ -8668,8 +9508,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.communication.edit",
@@ -8678,8 +9523,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.communication.list",
@@ -8688,8 +9538,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.count",
@@ -8698,8 +9553,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.edit",
@@ -8708,8 +9567,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.field.get",
@@ -8718,8 +9582,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.field.list",
@@ -8728,8 +9599,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.get",
@@ -8738,8 +9614,16 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.list",
@@ -8748,8 +9632,16 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.member.add",
@@ -8758,8 +9650,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.member.field.get",
@@ -8768,8 +9666,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.member.field.list",
@@ -8778,8 +9682,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.member.move",
@@ -8788,8 +9696,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.member.remove",
@@ -8798,8 +9712,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.member.set",
@@ -8808,8 +9728,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.move",
@@ -8818,8 +9744,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "humanresources.node.search",
@@ -8828,8 +9759,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+        ],
         enabled: cfg!(feature = "humanresources"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.chat.add",
@@ -8840,6 +9776,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.chat.get",
@@ -8850,6 +9787,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.chat.leave",
@@ -8860,6 +9798,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID_EMPTY", "ACCESS_ERROR", "ACCESS_DENIED_KICK"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.chat.mute",
@@ -8870,6 +9809,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID_EMPTY", "DIALOG_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.chat.setOwner",
@@ -8886,6 +9826,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_REQUEST",
         ],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.chat.updateAvatar",
@@ -8903,6 +9844,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_REQUEST",
         ],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.chat.updateColor",
@@ -8919,6 +9861,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_REQUEST",
         ],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.chat.updateTitle",
@@ -8929,6 +9872,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID_EMPTY", "DIALOG_ID_EMPTY", "TITLE_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.chat.user.add",
@@ -8939,6 +9883,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID_EMPTY", "ACCESS_ERROR", "ACCESS_DENIED_EXTEND"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.chat.user.delete",
@@ -8955,6 +9900,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "USER_NOT_FOUND",
         ],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.chat.user.list",
@@ -8965,6 +9911,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.counters.get",
@@ -8975,6 +9922,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.department.colleagues.list",
@@ -8985,6 +9933,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.department.employees.get",
@@ -8995,6 +9944,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.department.get",
@@ -9005,6 +9955,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["INVALID_FORMAT", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.department.managers.get",
@@ -9015,6 +9966,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.dialog.get",
@@ -9025,6 +9977,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["DIALOG_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.dialog.messages.get",
@@ -9040,6 +9993,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_ERROR",
         ],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.dialog.messages.search",
@@ -9050,6 +10004,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.dialog.read",
@@ -9060,6 +10015,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["DIALOG_ID_EMPTY"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.dialog.read.all",
@@ -9070,6 +10026,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.dialog.unread",
@@ -9080,6 +10037,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MESSAGE_ID_ERROR", "DIALOG_ID_EMPTY"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.dialog.users.list",
@@ -9090,6 +10048,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["DIALOG_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.dialog.writing",
@@ -9100,6 +10059,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["DIALOG_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.disk.file.commit",
@@ -9116,6 +10076,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_ERROR",
         ],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.disk.file.delete",
@@ -9126,6 +10087,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID_EMPTY", "FILE_ID_EMPTY"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.disk.file.save",
@@ -9136,6 +10098,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["FILE_ID_EMPTY", "FILE_SAVE_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.disk.folder.get",
@@ -9146,6 +10109,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID_EMPTY", "DIALOG_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.message.add",
@@ -9169,6 +10133,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "REPLY_FROM_OTHER_CHAT_ERROR",
         ],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.message.command",
@@ -9179,6 +10144,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MESSAGE_ID_ERROR", "BOT_ID_ERROR", "COMMAND_ERROR", "PARAMS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.message.delete",
@@ -9189,6 +10155,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MESSAGE_ID_ERROR", "CANT_EDIT_MESSAGE"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.message.like",
@@ -9199,6 +10166,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MESSAGE_ID_ERROR", "WITHOUT_CHANGES"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.message.share",
@@ -9209,6 +10177,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MESSAGE_ID_ERROR", "DIALOG_ID_EMPTY", "ACCESS_ERROR", "PARAMS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.message.update",
@@ -9228,6 +10197,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "MENU_OVERSIZE",
         ],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.notify",
@@ -9244,6 +10214,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ATTACH_ERROR",
         ],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.notify.answer",
@@ -9254,6 +10225,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ID_ERROR", "ANSWER_TEXT_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.notify.confirm",
@@ -9264,6 +10236,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ID_ERROR", "NOTIFY_VALUE_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.notify.delete",
@@ -9274,6 +10247,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["PARAMS_ERROR", "ACCESS_DENIED"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.notify.get",
@@ -9284,6 +10258,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["LAST_ID_AND_LAST_TYPE", "LAST_ID_STRING"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.notify.history.search",
@@ -9294,6 +10269,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["SEARCH_TEXT_ERROR", "LAST_ID_STRING"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.notify.personal.add",
@@ -9310,6 +10286,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ATTACH_ERROR",
         ],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.notify.read",
@@ -9320,6 +10297,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.notify.read.all",
@@ -9330,6 +10308,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.notify.read.list",
@@ -9340,6 +10319,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["PARAMS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.notify.schema.get",
@@ -9350,6 +10330,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.notify.system.add",
@@ -9366,6 +10347,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ATTACH_ERROR",
         ],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.recent.get",
@@ -9376,6 +10358,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.recent.hide",
@@ -9386,6 +10369,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["DIALOG_ID_EMPTY"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.recent.list",
@@ -9396,6 +10380,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.recent.pin",
@@ -9406,6 +10391,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["DIALOG_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.recent.unread",
@@ -9416,6 +10402,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["DIALOG_ID_EMPTY"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.revision.get",
@@ -9426,6 +10413,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.search.chat.list",
@@ -9436,6 +10424,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["FIND_SHORT"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.search.department.list",
@@ -9446,6 +10435,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["FIND_SHORT"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.search.last.add",
@@ -9456,6 +10446,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["DIALOG_ID_EMPTY"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.search.last.delete",
@@ -9466,6 +10457,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["DIALOG_ID_EMPTY"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.search.last.get",
@@ -9476,6 +10468,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.search.user.list",
@@ -9486,6 +10479,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["FIND_SHORT"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.user.get",
@@ -9496,6 +10490,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ID_EMPTY", "USER_NOT_EXISTS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.user.list.get",
@@ -9506,6 +10501,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["INVALID_FORMAT"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.user.status.get",
@@ -9516,6 +10512,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.user.status.idle.end",
@@ -9526,6 +10523,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.user.status.idle.start",
@@ -9536,6 +10534,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.user.status.set",
@@ -9546,6 +10545,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["STATUS_ERROR"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.v2.Event.get",
@@ -9556,6 +10556,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.v2.Event.subscribe",
@@ -9566,6 +10567,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.v2.Event.unsubscribe",
@@ -9576,6 +10578,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.v2.File.download",
@@ -9586,6 +10589,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["FILE_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.v2.File.upload",
@@ -9605,6 +10609,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.app.register",
@@ -9623,6 +10628,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_REQUEST",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.app.unregister",
@@ -9633,6 +10639,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_APP_ID_ERROR", "APP_ID_ERROR", "WRONG_REQUEST"],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.app.update",
@@ -9643,6 +10650,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_APP_ID_ERROR", "APP_ID_ERROR", "IFRAME_HTTPS", "WRONG_REQUEST"],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.bot.list",
@@ -9653,6 +10661,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.chat.add",
@@ -9663,6 +10672,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["INVALID_FORMAT", "BOT_ID_ERROR", "APP_ID_ERROR", "WRONG_REQUEST"],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.chat.get",
@@ -9673,6 +10683,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["AUTHORIZE_ERROR", "ACCESS_ERROR"],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.chat.leave",
@@ -9689,6 +10700,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "APP_ID_ERROR",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.chat.sendTyping",
@@ -9699,6 +10711,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["BOT_ID_ERROR", "APP_ID_ERROR", "DIALOG_ID_EMPTY"],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.chat.setManager",
@@ -9715,6 +10728,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "APP_ID_ERROR",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.chat.setOwner",
@@ -9732,6 +10746,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "APP_ID_ERROR",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.chat.updateAvatar",
@@ -9750,6 +10765,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "APP_ID_ERROR",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.chat.updateColor",
@@ -9767,6 +10783,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "APP_ID_ERROR",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.chat.updateTitle",
@@ -9783,6 +10800,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "APP_ID_ERROR",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.chat.user.add",
@@ -9799,6 +10817,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "APP_ID_ERROR",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.chat.user.delete",
@@ -9816,6 +10835,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "APP_ID_ERROR",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.chat.user.list",
@@ -9826,6 +10846,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID_EMPTY", "ACCESS_ERROR", "BOT_ID_ERROR", "APP_ID_ERROR"],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.command.answer",
@@ -9847,6 +10868,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_REQUEST",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.command.register",
@@ -9864,6 +10886,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_REQUEST",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.command.unregister",
@@ -9874,6 +10897,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["COMMAND_ID_ERROR", "APP_ID_ERROR", "WRONG_REQUEST"],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.command.update",
@@ -9889,6 +10913,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_REQUEST",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.dialog.get",
@@ -9899,6 +10924,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["DIALOG_ID_EMPTY", "ACCESS_ERROR"],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.message.add",
@@ -9921,6 +10947,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_REQUEST",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.message.delete",
@@ -9936,6 +10963,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CANT_EDIT_MESSAGE",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.message.like",
@@ -9946,6 +10974,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["BOT_ID_ERROR", "APP_ID_ERROR", "MESSAGE_ID_ERROR", "WITHOUT_CHANGES"],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.message.update",
@@ -9967,6 +10996,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CANT_EDIT_MESSAGE",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.register",
@@ -9989,6 +11019,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_REQUEST",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.unregister",
@@ -10005,6 +11036,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_REQUEST",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.update",
@@ -10027,6 +11059,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_REQUEST",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Bot.get",
@@ -10037,6 +11070,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["BOT_TOKEN_NOT_SPECIFIED", "PARAMS_REQUIRED", "BOT_NOT_FOUND"],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Bot.list",
@@ -10047,6 +11081,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["BOT_TOKEN_NOT_SPECIFIED"],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Bot.register",
@@ -10070,6 +11105,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BOT_AVATAR_INCORRECT_SIZE",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Bot.unregister",
@@ -10086,6 +11122,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BOT_UNREGISTER_FAILED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Bot.update",
@@ -10106,6 +11143,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BOT_TOKEN_ROTATION_FAILED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.InputAction.notify",
@@ -10122,6 +11160,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.Manager.add",
@@ -10139,6 +11178,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.Manager.delete",
@@ -10156,6 +11196,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.Message.Reaction.add",
@@ -10174,6 +11215,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "REACTION_ALREADY_SET",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.Message.Reaction.delete",
@@ -10191,6 +11233,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "REACTION_NOT_FOUND",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.Message.delete",
@@ -10207,6 +11250,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.Message.get",
@@ -10223,6 +11267,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BOT_TYPE_NOT_ALLOWED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.Message.getContext",
@@ -10241,6 +11286,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "MESSAGE_ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.Message.read",
@@ -10258,6 +11304,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "MESSAGE_NOT_FOUND",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.Message.send",
@@ -10276,6 +11323,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SENDING_FAILED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.Message.update",
@@ -10292,6 +11340,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.TextField.enabled",
@@ -10308,6 +11357,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.User.add",
@@ -10324,6 +11374,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.User.delete",
@@ -10340,6 +11391,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.User.list",
@@ -10356,6 +11408,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.add",
@@ -10371,6 +11424,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BOT_OWNERSHIP_ERROR",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.get",
@@ -10387,6 +11441,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.leave",
@@ -10403,6 +11458,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.setOwner",
@@ -10419,6 +11475,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Chat.update",
@@ -10435,6 +11492,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Command.answer",
@@ -10451,6 +11509,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "COMMAND_ANSWER_FAILED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Command.list",
@@ -10466,6 +11525,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BOT_OWNERSHIP_ERROR",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Command.register",
@@ -10485,6 +11545,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "COMMAND_REGISTER_FAILED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Command.unregister",
@@ -10501,6 +11562,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "COMMAND_NOT_FOUND",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Command.update",
@@ -10520,6 +11582,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "COMMAND_ALREADY_EXISTS",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Event.get",
@@ -10538,6 +11601,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "USER_NOT_SUBSCRIBED",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.File.download",
@@ -10555,6 +11619,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "FILE_NOT_FOUND",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.File.upload",
@@ -10576,6 +11641,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "FILE_TOO_LARGE",
         ],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.v2.Revision.get",
@@ -10586,6 +11652,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imconnector.activate",
@@ -10596,6 +11663,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_AUTH_TYPE", "ERROR_ARGUMENT"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imconnector.chat.name.set",
@@ -10611,6 +11679,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CHAT_RENAMING_FAILED",
         ],
         enabled: cfg!(feature = "imconnector"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imconnector.connector.data.set",
@@ -10621,6 +11690,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_AUTH_TYPE", "ERROR_ARGUMENT"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imconnector.delete.messages",
@@ -10636,6 +11706,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "IMCONNECTOR_NO_CORRECT_PROVIDER",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imconnector.list",
@@ -10646,6 +11717,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_AUTH_TYPE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imconnector.register",
@@ -10666,6 +11738,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_AUTH_TYPE",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imconnector.send.messages",
@@ -10682,6 +11755,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "IMCONNECTOR_NOT_SPECIFIED_CORRECT_COMMAND",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imconnector.send.status.delivery",
@@ -10696,6 +11770,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "IMCONNECTOR_NO_CORRECT_PROVIDER",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imconnector.send.status.reading",
@@ -10710,6 +11785,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "IMCONNECTOR_NO_CORRECT_PROVIDER",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imconnector.status",
@@ -10720,6 +11796,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_AUTH_TYPE", "ERROR_ARGUMENT"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imconnector.unregister",
@@ -10734,6 +11811,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_AUTH_TYPE",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imconnector.update.messages",
@@ -10749,6 +11827,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "IMCONNECTOR_NO_CORRECT_PROVIDER",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.bot.session.finish",
@@ -10759,6 +11838,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID_EMPTY", "BOT_ID_ERROR", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.bot.session.message.send",
@@ -10769,6 +11849,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID_EMPTY", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.bot.session.operator",
@@ -10779,6 +11860,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID_EMPTY", "WRONG_CHAT", "WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.bot.session.transfer",
@@ -10797,6 +11879,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_AUTH_TYPE",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.config.add",
@@ -10807,6 +11890,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.config.delete",
@@ -10817,6 +11901,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CONFIG_ID_EMPTY", "CONFIG_WRONG_USER_PERMISSION"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.config.get",
@@ -10827,6 +11912,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CONFIG_ID_EMPTY"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.config.list.get",
@@ -10837,6 +11923,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["INVALID_FORMAT"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.config.path.get",
@@ -10847,6 +11934,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.config.update",
@@ -10857,6 +11945,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CONFIG_ID_EMPTY", "CONFIG_WRONG_USER_PERMISSION"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.crm.chat.get",
@@ -10867,6 +11956,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "ERROR_ARGUMENT"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.crm.chat.getLastId",
@@ -10877,6 +11967,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CRM_CHAT_EMPTY_CRM_DATA", "ERROR_ARGUMENT"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.crm.chat.user.add",
@@ -10894,6 +11985,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_REQUEST",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.crm.chat.user.delete",
@@ -10914,6 +12006,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_REQUEST",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.crm.lead.create",
@@ -10930,6 +12023,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_USER_NOT_OPERATOR",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.crm.message.add",
@@ -10945,6 +12039,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "MESSAGE_ADD_ERROR",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.dialog.get",
@@ -10955,6 +12050,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["IM_NOT_INSTALLED", "ACCESS_ERROR"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.message.quick.save",
@@ -10965,6 +12061,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID", "CHAT_TYPE", "CANT_SAVE_QUICK_ANSWER", "ACCESS_DENIED"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.message.session.start",
@@ -10975,6 +12072,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.network.join",
@@ -10985,6 +12083,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CODE", "IMBOT_ERROR", "NOT_FOUND", "INACTIVE"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.network.message.add",
@@ -11007,6 +12106,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_REQUEST",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.operator.another.finish",
@@ -11017,6 +12117,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.operator.answer",
@@ -11027,6 +12128,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.operator.finish",
@@ -11037,6 +12139,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.operator.skip",
@@ -11053,6 +12156,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "USER_ID",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.operator.spam",
@@ -11063,6 +12167,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.operator.transfer",
@@ -11079,6 +12184,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "OPERATOR_WRONG",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.revision.get",
@@ -11089,6 +12195,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.session.head.vote",
@@ -11099,6 +12206,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["EMPTY_SESSION_ID", "EMPTY_VOTE_PARAMS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.session.history.get",
@@ -11109,6 +12217,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_REQUIRED_PARAM", "INVALID_SESSION_ID", "ACCESS_DENIED"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.session.intercept",
@@ -11119,6 +12228,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID_EMPTY", "OPERATOR_WRONG"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.session.join",
@@ -11129,6 +12239,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.session.mode.pin",
@@ -11139,6 +12250,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID_EMPTY", "CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.session.mode.pinAll",
@@ -11149,6 +12261,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.session.mode.silent",
@@ -11159,6 +12272,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.session.mode.unpinAll",
@@ -11169,6 +12283,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.session.open",
@@ -11179,6 +12294,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.session.start",
@@ -11189,6 +12305,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["CHAT_ID", "CHAT_TYPE", "ACCESS_DENIED", "USER_ID"],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.addcard",
@@ -11205,6 +12322,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CARD_NOT_FOUND",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.changeAnchor",
@@ -11221,6 +12339,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BAD_ANCHOR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.changeNodeName",
@@ -11238,6 +12357,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "TYPE_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.clonecard",
@@ -11254,6 +12374,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CARD_NOT_FOUND",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.getContentFromRepository",
@@ -11264,6 +12385,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.getbyid",
@@ -11280,6 +12402,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.getcontent",
@@ -11295,6 +12418,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BLOCK_NOT_FOUND",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.getlist",
@@ -11311,6 +12435,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.getmanifest",
@@ -11326,6 +12451,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BLOCK_NOT_FOUND",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.getmanifestfile",
@@ -11336,6 +12462,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.getrepository",
@@ -11346,6 +12473,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.removecard",
@@ -11362,6 +12490,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CARD_NOT_FOUND",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.updateCards",
@@ -11378,6 +12507,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "INCORRECT_AFFECTED",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.updateStyles",
@@ -11394,6 +12524,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "TYPE_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.updateattrs",
@@ -11409,6 +12540,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BLOCK_NOT_FOUND",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.updatecontent",
@@ -11424,6 +12556,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.updatenodes",
@@ -11442,6 +12575,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "INCORRECT_AFFECTED",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.block.uploadfile",
@@ -11452,6 +12586,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "BLOCK_NOT_FOUND", "FILE_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.demos.getList",
@@ -11462,6 +12597,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.demos.getPageList",
@@ -11478,6 +12614,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.demos.getSiteList",
@@ -11494,6 +12631,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.demos.register",
@@ -11510,6 +12648,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.demos.unregister",
@@ -11520,6 +12659,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.add",
@@ -11538,6 +12678,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_CODE_FORMAT",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.addByTemplate",
@@ -11558,6 +12699,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_CODE_FORMAT",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.addblock",
@@ -11575,6 +12717,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BLOCK_NOT_FOUND",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.copy",
@@ -11585,6 +12728,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["LANDING_NOT_EXIST", "SITE_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.copyblock",
@@ -11600,6 +12744,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BLOCK_NOT_FOUND",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.delete",
@@ -11617,6 +12762,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.deleteblock",
@@ -11632,6 +12778,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BLOCK_NOT_FOUND",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.downblock",
@@ -11649,6 +12796,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "TYPE_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.favoriteBlock",
@@ -11667,6 +12815,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.getList",
@@ -11677,6 +12826,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.getadditionalfields",
@@ -11687,6 +12837,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "LANDING_NOT_EXIST", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.getpreview",
@@ -11697,6 +12848,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "LANDING_NOT_EXIST"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.getpublicurl",
@@ -11713,6 +12865,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.hideblock",
@@ -11728,6 +12881,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BLOCK_NOT_FOUND",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.markDelete",
@@ -11745,6 +12899,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.markUnDelete",
@@ -11755,6 +12910,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.markdeletedblock",
@@ -11771,6 +12927,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "TYPE_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.markundeletedblock",
@@ -11787,6 +12944,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "TYPE_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.move",
@@ -11805,6 +12963,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.moveblock",
@@ -11820,6 +12979,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BLOCK_NOT_FOUND",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.publication",
@@ -11844,6 +13004,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.removeEntities",
@@ -11854,6 +13015,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "LANDING_NOT_EXIST", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.resolveIdByPublicUrl",
@@ -11864,6 +13026,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.showblock",
@@ -11879,6 +13042,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BLOCK_NOT_FOUND",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.unFavoriteBlock",
@@ -11889,6 +13053,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "TYPE_ERROR", "BLOCK_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.unpublic",
@@ -11905,6 +13070,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.upblock",
@@ -11922,6 +13088,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "TYPE_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.landing.update",
@@ -11943,6 +13110,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.repo.checkContent",
@@ -11958,6 +13126,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "insufficient_scope",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.repo.getList",
@@ -11973,6 +13142,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "insufficient_scope",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.repo.register",
@@ -11995,6 +13165,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.repo.unbind",
@@ -12005,6 +13176,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "PLACEMENT_NO_EXIST", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.repo.unregister",
@@ -12021,6 +13193,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "-",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.repowidget.debug",
@@ -12031,6 +13204,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["APP_NOT_FOUND"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.repowidget.getlist",
@@ -12041,6 +13215,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.repowidget.register",
@@ -12051,6 +13226,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["REQUIRED_FIELD_NO_EXISTS", "REQUIRED_PARAM_NO_EXISTS"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.repowidget.unregister",
@@ -12061,6 +13237,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.role.enable",
@@ -12076,6 +13253,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "MISSING_PARAMS",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.role.getList",
@@ -12086,6 +13264,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "IS_NOT_ADMIN", "FEATURE_NOT_AVAIL"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.role.getRights",
@@ -12102,6 +13281,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ROLE_SCOPE_MISMATCH",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.role.isEnabled",
@@ -12112,6 +13292,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "IS_NOT_ADMIN", "FEATURE_NOT_AVAIL"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.role.setAccessCodes",
@@ -12129,6 +13310,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ROLE_SCOPE_MISMATCH",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.role.setRights",
@@ -12145,6 +13327,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ROLE_SCOPE_MISMATCH",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.add",
@@ -12166,6 +13349,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CONTROLLER_ERROR_BADLICENSE",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.addFolder",
@@ -12181,6 +13365,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SLASH_IS_NOT_ALLOWED",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.bindingToGroup",
@@ -12191,6 +13376,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "TYPE_ERROR", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.bindingToMenu",
@@ -12201,6 +13387,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "TYPE_ERROR", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.delete",
@@ -12219,6 +13406,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.fullExport",
@@ -12235,6 +13423,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.getFolders",
@@ -12245,6 +13434,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.getGroupBindings",
@@ -12255,6 +13445,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["TYPE_ERROR", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.getList",
@@ -12265,6 +13456,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.getMenuBindings",
@@ -12275,6 +13467,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["TYPE_ERROR", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.getPreview",
@@ -12285,6 +13478,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.getPublicUrl",
@@ -12295,6 +13489,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.getRights",
@@ -12305,6 +13500,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "FEATURE_NOT_AVAIL", "MISSING_PARAMS"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.getadditionalfields",
@@ -12315,6 +13511,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.markDelete",
@@ -12331,6 +13528,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.markFolderDelete",
@@ -12347,6 +13545,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.markFolderUnDelete",
@@ -12357,6 +13556,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.markUnDelete",
@@ -12373,6 +13573,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.publication",
@@ -12397,6 +13598,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SYSTEM_ERROR",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.publicationFolder",
@@ -12407,6 +13609,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.setRights",
@@ -12422,6 +13625,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "MISSING_PARAMS",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.unPublicFolder",
@@ -12432,6 +13636,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.unbindingFromGroup",
@@ -12442,6 +13647,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "TYPE_ERROR", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.unbindingFromMenu",
@@ -12452,6 +13658,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "TYPE_ERROR", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.unpublic",
@@ -12462,6 +13669,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.update",
@@ -12484,6 +13692,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "CONTROLLER_ERROR_BADLICENSE",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.site.updateFolder",
@@ -12499,6 +13708,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SLASH_IS_NOT_ALLOWED",
         ],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.syspage.deleteForLanding",
@@ -12509,6 +13719,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.syspage.deleteForSite",
@@ -12519,6 +13730,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.syspage.get",
@@ -12529,6 +13741,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.syspage.getSpecialPage",
@@ -12539,6 +13752,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED", "ERROR_ARGUMENT", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.syspage.set",
@@ -12549,6 +13763,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ACCESS_DENIED", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.template.getLandingRef",
@@ -12559,6 +13774,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ENTITY_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.template.getSiteRef",
@@ -12569,6 +13785,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ENTITY_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.template.getlist",
@@ -12579,6 +13796,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "TYPE_ERROR", "SYSTEM_ERROR"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.template.setLandingRef",
@@ -12589,6 +13807,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ENTITY_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "landing.template.setSiteRef",
@@ -12599,6 +13818,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["MISSING_PARAMS", "ENTITY_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "landing"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.add",
@@ -12614,6 +13834,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.delete",
@@ -12628,6 +13849,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.element.add",
@@ -12645,6 +13867,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.element.delete",
@@ -12661,6 +13884,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.element.get",
@@ -12675,6 +13899,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.element.get.file.url",
@@ -12690,6 +13915,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.element.update",
@@ -12707,6 +13933,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.field.add",
@@ -12722,6 +13949,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.field.delete",
@@ -12736,6 +13964,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.field.get",
@@ -12750,6 +13979,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.field.type.get",
@@ -12764,6 +13994,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.field.update",
@@ -12779,6 +14010,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.get",
@@ -12789,6 +14021,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ERROR_REQUIRED_PARAMETERS_MISSING", "ACCESS_DENIED"],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.get.iblock.type.id",
@@ -12799,6 +14032,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.section.add",
@@ -12813,6 +14047,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.section.delete",
@@ -12828,6 +14063,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.section.get",
@@ -12838,6 +14074,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ERROR_REQUIRED_PARAMETERS_MISSING", "ACCESS_DENIED"],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.section.update",
@@ -12853,6 +14090,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.update",
@@ -12868,6 +14106,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "log.blogcomment.add",
@@ -12878,6 +14117,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["-"],
         enabled: cfg!(feature = "log"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "log.blogcomment.delete",
@@ -12888,6 +14128,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["-"],
         enabled: cfg!(feature = "log"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "log.blogcomment.user.get",
@@ -12898,6 +14139,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "log"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "log.blogpost.add",
@@ -12912,6 +14154,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SONET_CONTROLLER_LIVEFEED_BLOG_NOT_FOUND",
         ],
         enabled: cfg!(feature = "log"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "log.blogpost.delete",
@@ -12922,6 +14165,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0", "403"],
         enabled: cfg!(feature = "log"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "log.blogpost.get",
@@ -12932,6 +14176,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "log"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "log.blogpost.getusers.important",
@@ -12942,6 +14187,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "log"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "log.blogpost.share",
@@ -12952,6 +14198,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "log"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "log.blogpost.update",
@@ -12962,6 +14209,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["SONET_CONTROLLER_LIVEFEED_BLOGPOST_UPDATE_ERROR", "EMPTY_TITLE"],
         enabled: cfg!(feature = "log"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.mailbox.field.get",
@@ -12970,8 +14218,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.mailbox.field.list",
@@ -12980,8 +14235,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.mailbox.get",
@@ -12990,8 +14250,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.mailbox.list",
@@ -13000,8 +14265,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.mailbox.senders",
@@ -13010,8 +14279,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.createcalendarevent",
@@ -13020,8 +14293,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.createchat",
@@ -13030,8 +14307,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.createcrmactivity",
@@ -13040,8 +14321,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.createfeedpost",
@@ -13050,8 +14335,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.createtask",
@@ -13060,8 +14349,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.field.get",
@@ -13070,8 +14363,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.field.list",
@@ -13080,8 +14380,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.forward",
@@ -13090,8 +14395,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.get",
@@ -13100,8 +14409,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.list",
@@ -13110,8 +14424,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.movetofolder",
@@ -13120,8 +14439,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.removecrmactivity",
@@ -13130,8 +14453,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.reply",
@@ -13140,8 +14467,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.send",
@@ -13150,8 +14481,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.message.thread",
@@ -13160,8 +14495,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.recipient.field.get",
@@ -13170,8 +14510,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.recipient.field.list",
@@ -13180,8 +14527,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.recipient.listcontacts",
@@ -13190,8 +14542,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mail.recipient.listemployees",
@@ -13200,8 +14556,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        ],
         enabled: cfg!(feature = "mail"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mailservice.add",
@@ -13212,6 +14573,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "mailservice"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mailservice.delete",
@@ -13222,6 +14584,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "mailservice"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mailservice.fields",
@@ -13232,6 +14595,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "mailservice"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mailservice.get",
@@ -13242,6 +14606,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "mailservice"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mailservice.list",
@@ -13252,6 +14617,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "mailservice"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "mailservice.update",
@@ -13262,6 +14628,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "mailservice"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "main.eventlog.field.get",
@@ -13270,8 +14637,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "main"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "main.eventlog.field.list",
@@ -13280,8 +14654,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "main"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "main.eventlog.get",
@@ -13290,8 +14669,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "main"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "main.eventlog.list",
@@ -13300,8 +14683,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+        ],
         enabled: cfg!(feature = "main"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "main.eventlog.tail",
@@ -13310,8 +14697,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDFILTEREXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+        ],
         enabled: cfg!(feature = "main"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "messageservice.message.status.update",
@@ -13327,6 +14719,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "messageservice"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "messageservice.sender.add",
@@ -13342,6 +14735,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "messageservice"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "messageservice.sender.delete",
@@ -13356,6 +14750,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "messageservice"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "messageservice.sender.list",
@@ -13366,6 +14761,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "messageservice"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "messageservice.sender.update",
@@ -13382,6 +14778,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "messageservice"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "method.get",
@@ -13392,6 +14789,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "basic"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.collection.add",
@@ -13400,8 +14798,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.collection.archive",
@@ -13410,8 +14813,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.collection.delete",
@@ -13420,8 +14828,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+            "NOTE_COLLECTION_UNDER_IMPORT",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.collection.field.get",
@@ -13430,8 +14844,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.collection.field.list",
@@ -13440,8 +14861,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.collection.get",
@@ -13450,8 +14876,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.collection.list",
@@ -13460,8 +14890,9 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &["BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION"],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.collection.update",
@@ -13470,8 +14901,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.document.add",
@@ -13480,8 +14917,16 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION",
+            "NOTE_MARKDOWN_TOO_LARGE",
+            "NOTE_INVALID_PARENT",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.document.archive",
@@ -13490,8 +14935,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.document.delete",
@@ -13500,8 +14950,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.document.field.get",
@@ -13510,8 +14965,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.document.field.list",
@@ -13520,8 +14982,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.document.get",
@@ -13530,8 +14997,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.document.search.field.get",
@@ -13540,8 +15012,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.document.search.field.list",
@@ -13550,8 +15029,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.document.search.list",
@@ -13560,8 +15044,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "NOTE_SEARCH_QUERY_TOO_SHORT",
+            "NOTE_SEARCH_QUERY_TOO_LONG",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.document.tree.field.get",
@@ -13570,8 +15060,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.document.tree.field.list",
@@ -13580,8 +15077,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.document.tree.list",
@@ -13590,8 +15092,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.document.update",
@@ -13600,8 +15107,17 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION",
+            "NOTE_EMPTY_UPDATE",
+            "NOTE_MARKDOWN_TOO_LARGE",
+            "NOTE_DOCUMENT_HAS_UNSAVED_CHANGES",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.file.add",
@@ -13610,8 +15126,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "NOTE_FILE_TOO_LARGE",
+            "NOTE_FILE_TYPE_NOT_ALLOWED",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.file.field.get",
@@ -13620,8 +15143,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.file.field.list",
@@ -13630,8 +15160,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "note.file.get",
@@ -13640,8 +15175,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
         enabled: cfg!(feature = "note"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "placement.bind",
@@ -13658,6 +15197,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "WRONG_AUTH_TYPE",
         ],
         enabled: cfg!(feature = "placement"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "placement.get",
@@ -13668,6 +15208,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "placement"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "placement.list",
@@ -13678,6 +15219,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "placement"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "placement.unbind",
@@ -13688,6 +15230,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_AUTH_TYPE", "ACCESS_DENIED", "ERROR_ARGUMENT"],
         enabled: cfg!(feature = "placement"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.comment.add",
@@ -13698,6 +15241,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.comment.delete",
@@ -13708,6 +15252,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.comment.update",
@@ -13718,6 +15263,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.fields.getSettings",
@@ -13728,6 +15274,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.fields.setSettings",
@@ -13738,6 +15285,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.fields.setVisibilitySettings",
@@ -13748,6 +15296,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.item.add",
@@ -13758,6 +15307,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.item.delete",
@@ -13768,6 +15318,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.item.get",
@@ -13778,6 +15329,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.item.getTasks",
@@ -13788,6 +15340,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.item.list",
@@ -13798,6 +15351,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.item.update",
@@ -13808,6 +15362,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.stage.add",
@@ -13818,6 +15373,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.stage.delete",
@@ -13828,6 +15384,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.stage.get",
@@ -13838,6 +15395,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.stage.listForType",
@@ -13848,6 +15406,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.stage.update",
@@ -13858,6 +15417,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.task.addUser",
@@ -13868,6 +15428,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.task.delete",
@@ -13878,6 +15439,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.task.do",
@@ -13888,6 +15450,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.timeline.add",
@@ -13898,6 +15461,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.timeline.delete",
@@ -13908,6 +15472,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.timeline.listForItem",
@@ -13918,6 +15483,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.timeline.update",
@@ -13928,6 +15494,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.timeline.updateIsFixed",
@@ -13938,6 +15505,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.type.add",
@@ -13948,6 +15516,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.type.delete",
@@ -13958,6 +15527,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.type.get",
@@ -13968,6 +15538,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.type.list",
@@ -13978,6 +15549,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "rpa.type.update",
@@ -13988,6 +15560,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "rpa"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketitem.add",
@@ -14006,6 +15579,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketitem.addCatalogProduct",
@@ -14025,6 +15599,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketitem.delete",
@@ -14035,6 +15610,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200140400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketitem.get",
@@ -14045,6 +15621,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200140400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketitem.getFields",
@@ -14055,6 +15632,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketitem.getFieldsCatalogProduct",
@@ -14065,6 +15643,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketitem.list",
@@ -14075,6 +15654,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketitem.update",
@@ -14093,6 +15673,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketitem.updateCatalogProduct",
@@ -14112,6 +15693,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketproperties.add",
@@ -14129,6 +15711,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketproperties.delete",
@@ -14139,6 +15722,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200140400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketproperties.get",
@@ -14149,6 +15733,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200240400003", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketproperties.getFields",
@@ -14159,6 +15744,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketproperties.list",
@@ -14169,6 +15755,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketproperties.update",
@@ -14179,6 +15766,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["20004030001", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.businessValuePersonDomain.add",
@@ -14189,6 +15777,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201250000001", "201240400002", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.businessValuePersonDomain.deleteByFilter",
@@ -14206,6 +15795,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.businessValuePersonDomain.getFields",
@@ -14216,6 +15806,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.businessValuePersonDomain.list",
@@ -14226,6 +15817,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.cashbox.add",
@@ -14236,6 +15828,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_CASHBOX_ADD"],
         enabled: cfg!(feature = "cashbox"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.cashbox.check.apply",
@@ -14251,6 +15844,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CHECK_APPLY",
         ],
         enabled: cfg!(feature = "cashbox"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.cashbox.delete",
@@ -14266,6 +15860,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CASHBOX_DELETE",
         ],
         enabled: cfg!(feature = "cashbox"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.cashbox.handler.add",
@@ -14281,6 +15876,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_HANDLER_ADD",
         ],
         enabled: cfg!(feature = "cashbox"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.cashbox.handler.delete",
@@ -14296,6 +15892,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_HANDLER_DELETE",
         ],
         enabled: cfg!(feature = "cashbox"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.cashbox.handler.list",
@@ -14306,6 +15903,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "cashbox"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.cashbox.handler.update",
@@ -14321,6 +15919,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_HANDLER_UPDATE",
         ],
         enabled: cfg!(feature = "cashbox"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.cashbox.list",
@@ -14331,6 +15930,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "cashbox"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.cashbox.update",
@@ -14346,6 +15946,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CASHBOX_UPDATE",
         ],
         enabled: cfg!(feature = "cashbox"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.add",
@@ -14361,6 +15962,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.config.get",
@@ -14371,6 +15973,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_DELIVERY_NOT_FOUND", "ERROR_CHECK_FAILURE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.config.update",
@@ -14386,6 +15989,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.delete",
@@ -14401,6 +16005,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.extra.service.add",
@@ -14416,6 +16021,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.extra.service.delete",
@@ -14431,6 +16037,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.extra.service.get",
@@ -14441,6 +16048,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_DELIVERY_NOT_FOUND", "ERROR_CHECK_FAILURE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.extra.service.update",
@@ -14456,6 +16064,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.getlist",
@@ -14466,6 +16075,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CHECK_FAILURE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.handler.add",
@@ -14481,6 +16091,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.handler.delete",
@@ -14496,6 +16107,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.handler.list",
@@ -14506,6 +16118,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.handler.update",
@@ -14522,6 +16135,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.request.delete",
@@ -14539,6 +16153,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.request.sendmessage",
@@ -14562,6 +16177,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.request.update",
@@ -14589,6 +16205,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.delivery.update",
@@ -14604,6 +16221,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "delivery"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.order.add",
@@ -14614,6 +16232,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.order.delete",
@@ -14630,6 +16249,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.order.get",
@@ -14640,6 +16260,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201240400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.order.getfields",
@@ -14650,6 +16271,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.order.list",
@@ -14660,6 +16282,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.order.update",
@@ -14670,6 +16293,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200540400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.payment.add",
@@ -14680,6 +16304,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.payment.delete",
@@ -14690,6 +16315,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200640400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.payment.get",
@@ -14700,6 +16326,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200640400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.payment.getFields",
@@ -14710,6 +16337,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.payment.list",
@@ -14720,6 +16348,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.payment.update",
@@ -14730,6 +16359,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200640400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paymentItemShipment.add",
@@ -14747,6 +16377,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paymentItemShipment.delete",
@@ -14757,6 +16388,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201240400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paymentItemShipment.get",
@@ -14767,6 +16399,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201240400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paymentItemShipment.getFields",
@@ -14777,6 +16410,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paymentItemShipment.list",
@@ -14787,6 +16421,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paymentItemShipment.update",
@@ -14797,6 +16432,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201240400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paymentitembasket.add",
@@ -14814,6 +16450,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paymentitembasket.delete",
@@ -14824,6 +16461,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201240400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paymentitembasket.get",
@@ -14834,6 +16472,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201240400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paymentitembasket.getfields",
@@ -14844,6 +16483,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paymentitembasket.list",
@@ -14854,6 +16494,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paymentitembasket.update",
@@ -14864,6 +16505,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201240400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paysystem.add",
@@ -14880,6 +16522,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_PERSON_TYPE_NOT_FOUND",
         ],
         enabled: cfg!(feature = "pay_system"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paysystem.delete",
@@ -14890,6 +16533,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "ERROR_PAY_SYSTEM_NOT_FOUND", "ERROR_CHECK_FAILURE"],
         enabled: cfg!(feature = "pay_system"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paysystem.handler.add",
@@ -14905,6 +16549,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_HANDLER_ADD",
         ],
         enabled: cfg!(feature = "pay_system"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paysystem.handler.delete",
@@ -14920,6 +16565,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_HANDLER_DELETE",
         ],
         enabled: cfg!(feature = "pay_system"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paysystem.handler.list",
@@ -14930,6 +16576,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "pay_system"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paysystem.handler.update",
@@ -14946,6 +16593,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_UNEXPECTED_ANSWER",
         ],
         enabled: cfg!(feature = "pay_system"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paysystem.list",
@@ -14956,6 +16604,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CHECK_FAILURE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "pay_system"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paysystem.pay.invoice",
@@ -14972,6 +16621,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_PROCESS_REQUEST_RESULT",
         ],
         enabled: cfg!(feature = "pay_system"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paysystem.pay.payment",
@@ -14986,6 +16636,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_PROCESS_REQUEST_RESULT",
         ],
         enabled: cfg!(feature = "pay_system"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paysystem.settings.get",
@@ -14996,6 +16647,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "ERROR_CHECK_FAILURE"],
         enabled: cfg!(feature = "pay_system"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paysystem.settings.invoice.get",
@@ -15010,6 +16662,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_INTERNAL_INVOICE_NOT_FOUND",
         ],
         enabled: cfg!(feature = "pay_system"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paysystem.settings.payment.get",
@@ -15024,6 +16677,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_INTERNAL_ORDER_NOT_FOUND",
         ],
         enabled: cfg!(feature = "pay_system"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paysystem.settings.update",
@@ -15034,6 +16688,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "ERROR_CHECK_FAILURE", "ERROR_HANDLER_NOT_FOUND"],
         enabled: cfg!(feature = "pay_system"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.paysystem.update",
@@ -15050,6 +16705,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_CHECK_FAILURE",
         ],
         enabled: cfg!(feature = "pay_system"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.persontype.add",
@@ -15060,6 +16716,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200750000005", "200750000001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.persontype.delete",
@@ -15077,6 +16734,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.persontype.get",
@@ -15087,6 +16745,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200740400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.persontype.getFields",
@@ -15097,6 +16756,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.persontype.list",
@@ -15107,6 +16767,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.persontype.update",
@@ -15117,6 +16778,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200740400001", "200750000007", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.property.add",
@@ -15127,6 +16789,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.property.delete",
@@ -15144,6 +16807,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.property.get",
@@ -15154,6 +16818,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200840400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.property.getfieldsbytype",
@@ -15164,6 +16829,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.property.list",
@@ -15174,6 +16840,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.property.update",
@@ -15198,6 +16865,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyRelation.add",
@@ -15208,6 +16876,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201650000001", "201650000002", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyRelation.deleteByFilter",
@@ -15218,6 +16887,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201640400004", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyRelation.getFields",
@@ -15228,6 +16898,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyRelation.list",
@@ -15238,6 +16909,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertygroup.add",
@@ -15248,6 +16920,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200950000006", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertygroup.delete",
@@ -15258,6 +16931,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200940400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertygroup.get",
@@ -15268,6 +16942,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200940400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertygroup.getFields",
@@ -15278,6 +16953,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertygroup.list",
@@ -15288,6 +16964,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertygroup.update",
@@ -15298,6 +16975,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200940400001", "200040300020", "200950000008", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyvalue.delete",
@@ -15308,6 +16986,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201040400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyvalue.get",
@@ -15318,6 +16997,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201040400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyvalue.getfields",
@@ -15328,6 +17008,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyvalue.list",
@@ -15338,6 +17019,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyvalue.modify",
@@ -15348,6 +17030,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyvariant.add",
@@ -15365,6 +17048,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_NO_NAME",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyvariant.delete",
@@ -15375,6 +17059,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201540400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyvariant.get",
@@ -15385,6 +17070,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201540400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyvariant.getFields",
@@ -15395,6 +17081,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyvariant.list",
@@ -15405,6 +17092,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.propertyvariant.update",
@@ -15422,6 +17110,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ERROR_NO_NAME",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipment.add",
@@ -15438,6 +17127,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "BX_INVALID_VALUE",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipment.delete",
@@ -15454,6 +17144,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipment.get",
@@ -15464,6 +17155,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201140400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipment.getFields",
@@ -15474,6 +17166,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipment.list",
@@ -15484,6 +17177,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipment.update",
@@ -15494,6 +17188,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201140400001", "200040300020", "BX_INVALID_VALUE", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentitem.add",
@@ -15511,6 +17206,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentitem.delete",
@@ -15521,6 +17217,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201240400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentitem.get",
@@ -15531,6 +17228,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201240400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentitem.getFields",
@@ -15541,6 +17239,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentitem.list",
@@ -15551,6 +17250,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentitem.update",
@@ -15561,6 +17261,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201240400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentproperty.add",
@@ -15571,6 +17272,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentproperty.delete",
@@ -15588,6 +17290,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentproperty.get",
@@ -15598,6 +17301,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200840400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentproperty.getfieldsbytype",
@@ -15608,6 +17312,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentproperty.list",
@@ -15618,6 +17323,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentproperty.update",
@@ -15642,6 +17348,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentpropertyvalue.delete",
@@ -15652,6 +17359,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201040400001", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentpropertyvalue.get",
@@ -15662,6 +17370,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201040400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentpropertyvalue.getFields",
@@ -15672,6 +17381,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300020", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentpropertyvalue.list",
@@ -15682,6 +17392,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipmentpropertyvalue.modify",
@@ -15699,6 +17410,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.status.add",
@@ -15717,6 +17429,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.status.delete",
@@ -15727,6 +17440,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201340400001", "200040300020", "201350000002", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.status.get",
@@ -15737,6 +17451,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201340400001", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.status.getFields",
@@ -15747,6 +17462,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.status.list",
@@ -15757,6 +17473,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.status.update",
@@ -15776,6 +17493,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "0",
         ],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.statusLang.add",
@@ -15786,6 +17504,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201750000003", "201750000004", "200040300020", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.statusLang.deleteByFilter",
@@ -15796,6 +17515,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["201740400001", "201750000004", "200040300010", "100", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.statusLang.getFields",
@@ -15806,6 +17526,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.statusLang.getListLangs",
@@ -15816,6 +17537,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.statusLang.list",
@@ -15826,6 +17548,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.tradeBinding.getFields",
@@ -15836,6 +17559,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.tradeBinding.list",
@@ -15846,6 +17570,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010", "0"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.tradePlatform.getFields",
@@ -15856,6 +17581,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200040300010"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.tradePlatform.list",
@@ -15866,6 +17592,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["200040300010"],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "salescenter.payment.getPublicUrl",
@@ -15876,6 +17603,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["200640400001", "100", "0"],
         enabled: cfg!(feature = "salescenter"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "server.time",
@@ -15886,6 +17614,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "basic"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sign.b2e.company.provider.list",
@@ -15896,6 +17625,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "WRONG_AUTH_TYPE", "510", "-"],
         enabled: cfg!(feature = "sign.b2e"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sign.b2e.document.get",
@@ -15906,6 +17636,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "WRONG_AUTH_TYPE", "INTERNAL_ERROR", "-"],
         enabled: cfg!(feature = "sign.b2e"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sign.b2e.document.send",
@@ -15922,6 +17653,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "-",
         ],
         enabled: cfg!(feature = "sign.b2e"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sign.b2e.hcmlink.document.get",
@@ -15938,6 +17670,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SIGN_HCMLINK_NO_SIGNED_FILE_EXIST",
         ],
         enabled: cfg!(feature = "sign.b2e"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sign.b2e.mysafe.tail",
@@ -15948,6 +17681,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sign.b2e"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sign.b2e.personal.tail",
@@ -15958,6 +17692,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sign.b2e"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "socialnetwork.api.workgroup.get",
@@ -15971,6 +17706,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "SONET_CONTROLLER_WORKGROUP_NOT_FOUND",
         ],
         enabled: cfg!(feature = "socialnetwork"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "socialnetwork.api.workgroup.list",
@@ -15981,6 +17717,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "socialnetwork"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.create",
@@ -15991,6 +17728,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_IMAGE_ID"],
         enabled: cfg!(feature = "sonet"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.delete",
@@ -16001,6 +17739,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sonet"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.feature.access",
@@ -16011,6 +17750,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sonet"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.get",
@@ -16021,6 +17761,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "sonet"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.setowner",
@@ -16031,6 +17772,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sonet"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.update",
@@ -16041,6 +17783,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_IMAGE_ID"],
         enabled: cfg!(feature = "sonet"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.user.add",
@@ -16051,6 +17794,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sonet"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.user.delete",
@@ -16061,6 +17805,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sonet"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.user.get",
@@ -16071,6 +17816,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sonet"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.user.groups",
@@ -16081,6 +17827,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sonet"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.user.invite",
@@ -16091,6 +17838,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sonet"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.user.request",
@@ -16101,6 +17849,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sonet"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.user.update",
@@ -16111,6 +17860,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sonet"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.checklistitem.add",
@@ -16121,6 +17871,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.checklistitem.complete",
@@ -16131,6 +17882,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.checklistitem.delete",
@@ -16141,6 +17893,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.checklistitem.get",
@@ -16151,6 +17904,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.checklistitem.getlist",
@@ -16161,6 +17915,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.checklistitem.getmanifest",
@@ -16171,6 +17926,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.checklistitem.isactionallowed",
@@ -16181,6 +17937,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.checklistitem.moveafteritem",
@@ -16191,6 +17948,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.checklistitem.renew",
@@ -16201,6 +17959,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.checklistitem.update",
@@ -16211,6 +17970,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.comment.add",
@@ -16221,6 +17981,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.commentitem.add",
@@ -16231,6 +17992,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.commentitem.delete",
@@ -16241,6 +18003,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.commentitem.get",
@@ -16251,6 +18014,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.commentitem.getlist",
@@ -16261,6 +18025,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.commentitem.getmanifest",
@@ -16271,6 +18036,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.commentitem.isactionallowed",
@@ -16281,6 +18047,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.commentitem.update",
@@ -16291,6 +18058,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.dependence.add",
@@ -16301,6 +18069,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ILLEGAL_NEW_LINK", "ACTION_NOT_ALLOWED"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.dependence.delete",
@@ -16311,6 +18080,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ILLEGAL_NEW_LINK", "ACTION_NOT_ALLOWED"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.elapseditem.add",
@@ -16321,6 +18091,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0x000001", "0x100002", "0x000004", "0x000040"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.elapseditem.delete",
@@ -16331,6 +18102,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0x000001", "0x100002", "0x000004", "0x000040"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.elapseditem.get",
@@ -16341,6 +18113,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0x000001", "0x100002", "0x000004", "0x000040"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.elapseditem.getlist",
@@ -16351,6 +18124,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0x100002", "0x000004", "0x000040", "0x000100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.elapseditem.getmanifest",
@@ -16361,6 +18135,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.elapseditem.isactionallowed",
@@ -16371,6 +18146,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.elapseditem.update",
@@ -16381,6 +18157,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0x000001", "0x100002", "0x000004", "0x000040"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item",
@@ -16391,6 +18168,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.add",
@@ -16401,6 +18179,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.addfile",
@@ -16411,6 +18190,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.addtofavorite",
@@ -16421,6 +18201,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.approve",
@@ -16431,6 +18212,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.complete",
@@ -16441,6 +18223,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.defer",
@@ -16451,6 +18234,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.delegate",
@@ -16461,6 +18245,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.delete",
@@ -16471,6 +18256,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.deletefile",
@@ -16481,6 +18267,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.deletefromfavorite",
@@ -16491,6 +18278,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.disapprove",
@@ -16501,6 +18289,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.getallowedactions",
@@ -16511,6 +18300,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.getallowedtaskactionsasstrings",
@@ -16521,6 +18311,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.getdata",
@@ -16531,6 +18322,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.getdependson",
@@ -16541,6 +18333,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.getdescription",
@@ -16551,6 +18344,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.getfiles",
@@ -16561,6 +18355,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.getmanifest",
@@ -16571,6 +18366,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.isactionallowed",
@@ -16581,6 +18377,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.list",
@@ -16591,6 +18388,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.renew",
@@ -16601,6 +18399,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.startexecution",
@@ -16611,6 +18410,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.update",
@@ -16621,6 +18421,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.userfield.add",
@@ -16631,6 +18432,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.userfield.delete",
@@ -16641,6 +18443,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.userfield.get",
@@ -16651,6 +18454,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ERROR_CORE", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.userfield.getfields",
@@ -16661,6 +18465,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.userfield.getlist",
@@ -16671,6 +18476,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.userfield.gettypes",
@@ -16681,6 +18487,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.userfield.update",
@@ -16691,6 +18498,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.items.getlist",
@@ -16701,6 +18509,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.logitem.list",
@@ -16711,6 +18520,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.planner.getlist",
@@ -16721,6 +18531,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.stages.add",
@@ -16731,6 +18542,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["EMPTY_TITLE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.stages.canmovetask",
@@ -16741,6 +18553,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.stages.delete",
@@ -16751,6 +18564,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "CANT_DELETE_FIRST", "IS_SYSTEM", "NOT_FOUND"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.stages.get",
@@ -16761,6 +18575,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.stages.movetask",
@@ -16771,6 +18586,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED_MOVE", "TASK_NOT_FOUND", "NOT_FOUND"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.stages.update",
@@ -16781,6 +18597,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED", "NOT_FOUND"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.backlog.add",
@@ -16791,6 +18608,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.backlog.delete",
@@ -16801,6 +18619,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.backlog.get",
@@ -16811,6 +18630,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.backlog.getFields",
@@ -16821,6 +18641,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.backlog.update",
@@ -16831,6 +18652,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.epic.add",
@@ -16841,6 +18663,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.epic.delete",
@@ -16851,6 +18674,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.epic.get",
@@ -16861,6 +18685,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.epic.getFields",
@@ -16871,6 +18696,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.epic.list",
@@ -16881,6 +18707,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.epic.update",
@@ -16891,6 +18718,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.kanban.addStage",
@@ -16901,6 +18729,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.kanban.addTask",
@@ -16911,6 +18740,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.kanban.deleteStage",
@@ -16921,6 +18751,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.kanban.deleteTask",
@@ -16931,6 +18762,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.kanban.getFields",
@@ -16941,6 +18773,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.kanban.getStages",
@@ -16951,6 +18784,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.kanban.updateStage",
@@ -16961,6 +18795,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.sprint.add",
@@ -16971,6 +18806,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.sprint.complete",
@@ -16981,6 +18817,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.sprint.delete",
@@ -16991,6 +18828,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.sprint.get",
@@ -17001,6 +18839,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.sprint.getFields",
@@ -17011,6 +18850,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.sprint.list",
@@ -17021,6 +18861,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.sprint.start",
@@ -17031,6 +18872,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.sprint.update",
@@ -17041,6 +18883,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.task.get",
@@ -17051,6 +18894,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.task.getFields",
@@ -17061,6 +18905,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.api.scrum.task.update",
@@ -17071,6 +18916,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.flow.Flow.activate",
@@ -17081,6 +18927,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.flow.Flow.create",
@@ -17091,6 +18938,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.flow.Flow.delete",
@@ -17101,6 +18949,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.flow.Flow.get",
@@ -17111,6 +18960,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.flow.Flow.isExists",
@@ -17121,6 +18971,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.flow.Flow.pin",
@@ -17131,6 +18982,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.flow.Flow.update",
@@ -17141,6 +18993,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.access.field.get",
@@ -17149,8 +19002,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.access.field.list",
@@ -17159,8 +19019,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.access.get",
@@ -17169,8 +19034,9 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &["BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION"],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.add",
@@ -17181,6 +19047,18 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
+    },
+    ::bitrix24_runtime::MethodInfo {
+        name: "tasks.task.add",
+        aliases: &[],
+        scope: "tasks",
+        deprecated: false,
+        rate_limit_per_sec: 2.0,
+        pagination: ::bitrix24_runtime::Pagination::None,
+        errors: &["BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION"],
+        enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.approve",
@@ -17191,6 +19069,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "1048582", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.chat.message.field.get",
@@ -17199,8 +19078,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.chat.message.field.list",
@@ -17209,8 +19095,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.chat.message.send",
@@ -17219,8 +19110,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.complete",
@@ -17231,6 +19126,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.counters.get",
@@ -17241,6 +19137,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.defer",
@@ -17251,6 +19148,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "1048582"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.delegate",
@@ -17261,6 +19159,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.delete",
@@ -17271,6 +19170,21 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "1048582", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
+    },
+    ::bitrix24_runtime::MethodInfo {
+        name: "tasks.task.delete",
+        aliases: &[],
+        scope: "tasks",
+        deprecated: false,
+        rate_limit_per_sec: 2.0,
+        pagination: ::bitrix24_runtime::Pagination::None,
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
+        enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.disapprove",
@@ -17281,6 +19195,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "1048582", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.favorite.add",
@@ -17291,6 +19206,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "1", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.favorite.remove",
@@ -17301,6 +19217,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "1", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.field.get",
@@ -17309,8 +19226,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.field.list",
@@ -17319,8 +19243,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.file.attach",
@@ -17329,8 +19258,9 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &["BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION"],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.file.field.get",
@@ -17339,8 +19269,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.file.field.list",
@@ -17349,8 +19286,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.files.attach",
@@ -17361,6 +19303,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0", "ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.get",
@@ -17371,6 +19314,22 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
+    },
+    ::bitrix24_runtime::MethodInfo {
+        name: "tasks.task.get",
+        aliases: &[],
+        scope: "tasks",
+        deprecated: false,
+        rate_limit_per_sec: 2.0,
+        pagination: ::bitrix24_runtime::Pagination::None,
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+        ],
+        enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.getFields",
@@ -17381,6 +19340,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.getaccess",
@@ -17391,6 +19351,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.history.list",
@@ -17401,6 +19362,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.list",
@@ -17411,6 +19373,23 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
+    },
+    ::bitrix24_runtime::MethodInfo {
+        name: "tasks.task.list",
+        aliases: &[],
+        scope: "tasks",
+        deprecated: false,
+        rate_limit_per_sec: 2.0,
+        pagination: ::bitrix24_runtime::Pagination::None,
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDORDEREXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+        ],
+        enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.mute",
@@ -17421,6 +19400,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.pause",
@@ -17431,6 +19411,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "1048582"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.pin",
@@ -17441,6 +19422,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.renew",
@@ -17451,6 +19433,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "1048582"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.result.add",
@@ -17459,8 +19442,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.result.addFromComment",
@@ -17471,6 +19459,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.result.addfromchatmessage",
@@ -17479,8 +19468,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.result.delete",
@@ -17489,8 +19484,12 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.result.deleteFromComment",
@@ -17501,6 +19500,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.result.list",
@@ -17511,6 +19511,27 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
+    },
+    ::bitrix24_runtime::MethodInfo {
+        name: "tasks.task.result.list",
+        aliases: &[],
+        scope: "tasks",
+        deprecated: false,
+        rate_limit_per_sec: 2.0,
+        pagination: ::bitrix24_runtime::Pagination::None,
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTFILTERVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDFILTEREXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNFILTEROPERATOREXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDORDEREXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
+        enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.result.update",
@@ -17519,8 +19540,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
         enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.start",
@@ -17531,6 +19558,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.startwatch",
@@ -17541,6 +19569,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "1048584"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.stopwatch",
@@ -17551,6 +19580,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "1048584"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.unmute",
@@ -17561,6 +19591,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.unpin",
@@ -17571,6 +19602,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.update",
@@ -17581,6 +19613,21 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100", "ERROR_CORE"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
+    },
+    ::bitrix24_runtime::MethodInfo {
+        name: "tasks.task.update",
+        aliases: &[],
+        scope: "tasks",
+        deprecated: false,
+        rate_limit_per_sec: 2.0,
+        pagination: ::bitrix24_runtime::Pagination::None,
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        ],
+        enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.add",
@@ -17591,6 +19638,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.checklist.add",
@@ -17601,6 +19649,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.checklist.addAttachmentByContent",
@@ -17611,6 +19660,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.checklist.addAttachmentsFromDisk",
@@ -17621,6 +19671,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.checklist.complete",
@@ -17631,6 +19682,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.checklist.delete",
@@ -17641,6 +19693,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.checklist.get",
@@ -17651,6 +19704,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.checklist.list",
@@ -17661,6 +19715,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["0", "100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.checklist.moveAfter",
@@ -17671,6 +19726,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.checklist.moveBefore",
@@ -17681,6 +19737,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.checklist.removeAttachments",
@@ -17691,6 +19748,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.checklist.renew",
@@ -17701,6 +19759,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.checklist.update",
@@ -17711,6 +19770,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "0"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.delete",
@@ -17721,6 +19781,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.fields",
@@ -17731,6 +19792,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.get",
@@ -17741,6 +19803,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.template.update",
@@ -17751,6 +19814,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100"],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "telephony.call.attachTranscription",
@@ -17761,6 +19825,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "telephony.externalCall.attachRecord",
@@ -17771,6 +19836,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "telephony.externalCall.finish",
@@ -17781,6 +19847,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_AUTH_TYPE", "INVALID_ARGUMENT", "ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "telephony.externalCall.hide",
@@ -17791,6 +19858,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "telephony.externalCall.register",
@@ -17801,6 +19869,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_AUTH_TYPE", "ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "telephony.externalCall.searchCrmEntities",
@@ -17811,6 +19880,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "telephony.externalCall.show",
@@ -17821,6 +19891,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "telephony.externalLine.add",
@@ -17831,6 +19902,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_AUTH_TYPE", "ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "telephony.externalLine.delete",
@@ -17841,6 +19913,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_AUTH_TYPE", "ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "telephony.externalLine.get",
@@ -17851,6 +19924,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_AUTH_TYPE"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "telephony.externalLine.update",
@@ -17861,6 +19935,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_AUTH_TYPE", "ERROR_CORE"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.close",
@@ -17871,6 +19946,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_DATETIME"],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.networkrange.check",
@@ -17881,6 +19957,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_ERROR"],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.networkrange.get",
@@ -17891,6 +19968,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_ERROR"],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.networkrange.set",
@@ -17901,6 +19979,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_ERROR", "INVALID_FORMAT"],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.open",
@@ -17911,6 +19990,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["WRONG_DATETIME", "TIME"],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.pause",
@@ -17921,6 +20001,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.record.field.get",
@@ -17929,8 +20010,15 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.record.field.list",
@@ -17939,8 +20027,13 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+        ],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.record.list",
@@ -17949,8 +20042,14 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         deprecated: false,
         rate_limit_per_sec: 2.0,
         pagination: ::bitrix24_runtime::Pagination::None,
-        errors: &[],
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDFILTEREXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+        ],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.schedule.get",
@@ -17961,6 +20060,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.settings",
@@ -17971,6 +20071,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.status",
@@ -17981,6 +20082,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.timecontrol.report.add",
@@ -17991,6 +20093,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_ERROR", "TEXT_EMPTY"],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.timecontrol.reports.get",
@@ -18001,6 +20104,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_ERROR", "USER_ACCESS_ERROR"],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.timecontrol.reports.settings.get",
@@ -18011,6 +20115,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.timecontrol.reports.users.get",
@@ -18021,6 +20126,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.timecontrol.settings.get",
@@ -18031,6 +20137,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_ERROR"],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "timeman.timecontrol.settings.set",
@@ -18041,6 +20148,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_ERROR"],
         enabled: cfg!(feature = "timeman"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.access",
@@ -18051,6 +20159,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "basic"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.add",
@@ -18061,6 +20170,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_CORE", "ERROR_GROUPID", "ERROR_NO_GROUP"],
         enabled: cfg!(feature = "user"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.admin",
@@ -18071,6 +20181,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "basic"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.current",
@@ -18081,6 +20192,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "user"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.fields",
@@ -18091,6 +20203,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "user"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.get",
@@ -18101,6 +20214,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "user"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.option.get",
@@ -18111,6 +20225,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["AccessException"],
         enabled: cfg!(feature = "basic"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.option.set",
@@ -18121,6 +20236,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ArgumentNullException", "AccessException"],
         enabled: cfg!(feature = "basic"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.search",
@@ -18131,6 +20247,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "user"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.update",
@@ -18141,6 +20258,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE"],
         enabled: cfg!(feature = "user"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.userfield.add",
@@ -18151,6 +20269,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_CORE"],
         enabled: cfg!(feature = "user.userfield"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.userfield.delete",
@@ -18161,6 +20280,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "user.userfield"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.userfield.file.get",
@@ -18171,6 +20291,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "user.userfield"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.userfield.list",
@@ -18181,6 +20302,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "user.userfield"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.userfield.update",
@@ -18191,6 +20313,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "user.userfield"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "userconsent.agreement.list",
@@ -18201,6 +20324,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "userconsent"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "userconsent.agreement.text",
@@ -18211,6 +20335,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT"],
         enabled: cfg!(feature = "userconsent"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "userconsent.consent.add",
@@ -18221,6 +20346,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT"],
         enabled: cfg!(feature = "userconsent"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "userfieldconfig.add",
@@ -18231,6 +20357,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "userfieldconfig"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "userfieldconfig.delete",
@@ -18241,6 +20368,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "userfieldconfig"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "userfieldconfig.get",
@@ -18251,6 +20379,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "userfieldconfig"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "userfieldconfig.getTypes",
@@ -18261,6 +20390,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "userfieldconfig"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "userfieldconfig.list",
@@ -18271,6 +20401,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "userfieldconfig"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "userfieldconfig.update",
@@ -18281,6 +20412,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "userfieldconfig"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "userfieldtype.add",
@@ -18291,6 +20423,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE", "ERROR_ARGUMENT"],
         enabled: cfg!(feature = "placement"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "userfieldtype.delete",
@@ -18301,6 +20434,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "placement"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "userfieldtype.list",
@@ -18311,6 +20445,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "placement"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "userfieldtype.update",
@@ -18321,6 +20456,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE", "ERROR_ARGUMENT", "ERROR_NOT_FOUND"],
         enabled: cfg!(feature = "placement"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "vote.AttachedVote.download",
@@ -18331,6 +20467,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "vote.AttachedVote.get",
@@ -18341,6 +20478,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "vote.AttachedVote.getAnswerVoted",
@@ -18351,6 +20489,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "vote.AttachedVote.getMany",
@@ -18361,6 +20500,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "vote"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "vote.AttachedVote.getWithVoted",
@@ -18371,6 +20511,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "vote.AttachedVote.recall",
@@ -18381,6 +20522,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "vote.AttachedVote.resume",
@@ -18391,6 +20533,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "vote.AttachedVote.stop",
@@ -18401,6 +20544,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "ATTACH_NOT_FOUND", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "vote.AttachedVote.vote",
@@ -18411,6 +20555,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["100", "400", "403", "ATTACH_READ_ACCESS_DENIED"],
         enabled: cfg!(feature = "vote"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "vote.Integration.Im.send",
@@ -18421,6 +20566,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["403", "400"],
         enabled: cfg!(feature = "vote"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.callback.start",
@@ -18431,6 +20577,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.infocall.startwithsound",
@@ -18441,6 +20588,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.infocall.startwithtext",
@@ -18451,6 +20599,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_CORE", "ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.line.get",
@@ -18461,6 +20610,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.line.outgoing.get",
@@ -18471,6 +20621,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.line.outgoing.set",
@@ -18481,6 +20632,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.line.outgoing.sip.set",
@@ -18491,6 +20643,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_ARGUMENT", "ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.sip.add",
@@ -18506,6 +20659,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.sip.connector.status",
@@ -18516,6 +20670,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.sip.delete",
@@ -18526,6 +20681,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["ERROR_NOT_FOUND", "REG_ID_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.sip.get",
@@ -18536,6 +20692,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.sip.status",
@@ -18546,6 +20703,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["REG_ID_NOT_FOUND", "ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.sip.update",
@@ -18561,6 +20719,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "ACCESS_DENIED",
         ],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.statistic.get",
@@ -18571,6 +20730,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &["ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.tts.voices.get",
@@ -18581,6 +20741,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.url.get",
@@ -18591,6 +20752,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.user.activatePhone",
@@ -18601,6 +20763,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.user.deactivatePhone",
@@ -18611,6 +20774,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "voximplant.user.get",
@@ -18621,6 +20785,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &["METHOD_CONFIRM_WAITING", "METHOD_CONFIRM_DENIED", "ACCESS_DENIED"],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
 ];
 
@@ -20139,149 +22304,149 @@ fn index(name: &str) -> Option<usize> {
         "tasks.task.access.field.list" => Some(1505),
         "tasks.task.access.get" => Some(1506),
         "tasks.task.add" => Some(1507),
-        "tasks.task.approve" => Some(1508),
-        "tasks.task.chat.message.field.get" => Some(1509),
-        "tasks.task.chat.message.field.list" => Some(1510),
-        "tasks.task.chat.message.send" => Some(1511),
-        "tasks.task.complete" => Some(1512),
-        "tasks.task.counters.get" => Some(1513),
-        "tasks.task.defer" => Some(1514),
-        "tasks.task.delegate" => Some(1515),
-        "tasks.task.delete" => Some(1516),
-        "tasks.task.disapprove" => Some(1517),
-        "tasks.task.favorite.add" => Some(1518),
-        "tasks.task.favorite.remove" => Some(1519),
-        "tasks.task.field.get" => Some(1520),
-        "tasks.task.field.list" => Some(1521),
-        "tasks.task.file.attach" => Some(1522),
-        "tasks.task.file.field.get" => Some(1523),
-        "tasks.task.file.field.list" => Some(1524),
-        "tasks.task.files.attach" => Some(1525),
-        "tasks.task.get" => Some(1526),
-        "tasks.task.getfields" => Some(1527),
-        "tasks.task.getaccess" => Some(1528),
-        "tasks.task.history.list" => Some(1529),
-        "tasks.task.list" => Some(1530),
-        "tasks.task.mute" => Some(1531),
-        "tasks.task.pause" => Some(1532),
-        "tasks.task.pin" => Some(1533),
-        "tasks.task.renew" => Some(1534),
-        "tasks.task.result.add" => Some(1535),
-        "tasks.task.result.addfromcomment" => Some(1536),
-        "tasks.task.result.addfromchatmessage" => Some(1537),
-        "tasks.task.result.delete" => Some(1538),
-        "tasks.task.result.deletefromcomment" => Some(1539),
-        "tasks.task.result.list" => Some(1540),
-        "tasks.task.result.update" => Some(1541),
-        "tasks.task.start" => Some(1542),
-        "tasks.task.startwatch" => Some(1543),
-        "tasks.task.stopwatch" => Some(1544),
-        "tasks.task.unmute" => Some(1545),
-        "tasks.task.unpin" => Some(1546),
-        "tasks.task.update" => Some(1547),
-        "tasks.template.add" => Some(1548),
-        "tasks.template.checklist.add" => Some(1549),
-        "tasks.template.checklist.addattachmentbycontent" => Some(1550),
-        "tasks.template.checklist.addattachmentsfromdisk" => Some(1551),
-        "tasks.template.checklist.complete" => Some(1552),
-        "tasks.template.checklist.delete" => Some(1553),
-        "tasks.template.checklist.get" => Some(1554),
-        "tasks.template.checklist.list" => Some(1555),
-        "tasks.template.checklist.moveafter" => Some(1556),
-        "tasks.template.checklist.movebefore" => Some(1557),
-        "tasks.template.checklist.removeattachments" => Some(1558),
-        "tasks.template.checklist.renew" => Some(1559),
-        "tasks.template.checklist.update" => Some(1560),
-        "tasks.template.delete" => Some(1561),
-        "tasks.template.fields" => Some(1562),
-        "tasks.template.get" => Some(1563),
-        "tasks.template.update" => Some(1564),
-        "telephony.call.attachtranscription" => Some(1565),
-        "telephony.externalcall.attachrecord" => Some(1566),
-        "telephony.externalcall.finish" => Some(1567),
-        "telephony.externalcall.hide" => Some(1568),
-        "telephony.externalcall.register" => Some(1569),
-        "telephony.externalcall.searchcrmentities" => Some(1570),
-        "telephony.externalcall.show" => Some(1571),
-        "telephony.externalline.add" => Some(1572),
-        "telephony.externalline.delete" => Some(1573),
-        "telephony.externalline.get" => Some(1574),
-        "telephony.externalline.update" => Some(1575),
-        "timeman.close" => Some(1576),
-        "timeman.networkrange.check" => Some(1577),
-        "timeman.networkrange.get" => Some(1578),
-        "timeman.networkrange.set" => Some(1579),
-        "timeman.open" => Some(1580),
-        "timeman.pause" => Some(1581),
-        "timeman.record.field.get" => Some(1582),
-        "timeman.record.field.list" => Some(1583),
-        "timeman.record.list" => Some(1584),
-        "timeman.schedule.get" => Some(1585),
-        "timeman.settings" => Some(1586),
-        "timeman.status" => Some(1587),
-        "timeman.timecontrol.report.add" => Some(1588),
-        "timeman.timecontrol.reports.get" => Some(1589),
-        "timeman.timecontrol.reports.settings.get" => Some(1590),
-        "timeman.timecontrol.reports.users.get" => Some(1591),
-        "timeman.timecontrol.settings.get" => Some(1592),
-        "timeman.timecontrol.settings.set" => Some(1593),
-        "user.access" => Some(1594),
-        "user.add" => Some(1595),
-        "user.admin" => Some(1596),
-        "user.current" => Some(1597),
-        "user.fields" => Some(1598),
-        "user.get" => Some(1599),
-        "user.option.get" => Some(1600),
-        "user.option.set" => Some(1601),
-        "user.search" => Some(1602),
-        "user.update" => Some(1603),
-        "user.userfield.add" => Some(1604),
-        "user.userfield.delete" => Some(1605),
-        "user.userfield.file.get" => Some(1606),
-        "user.userfield.list" => Some(1607),
-        "user.userfield.update" => Some(1608),
-        "userconsent.agreement.list" => Some(1609),
-        "userconsent.agreement.text" => Some(1610),
-        "userconsent.consent.add" => Some(1611),
-        "userfieldconfig.add" => Some(1612),
-        "userfieldconfig.delete" => Some(1613),
-        "userfieldconfig.get" => Some(1614),
-        "userfieldconfig.gettypes" => Some(1615),
-        "userfieldconfig.list" => Some(1616),
-        "userfieldconfig.update" => Some(1617),
-        "userfieldtype.add" => Some(1618),
-        "userfieldtype.delete" => Some(1619),
-        "userfieldtype.list" => Some(1620),
-        "userfieldtype.update" => Some(1621),
-        "vote.attachedvote.download" => Some(1622),
-        "vote.attachedvote.get" => Some(1623),
-        "vote.attachedvote.getanswervoted" => Some(1624),
-        "vote.attachedvote.getmany" => Some(1625),
-        "vote.attachedvote.getwithvoted" => Some(1626),
-        "vote.attachedvote.recall" => Some(1627),
-        "vote.attachedvote.resume" => Some(1628),
-        "vote.attachedvote.stop" => Some(1629),
-        "vote.attachedvote.vote" => Some(1630),
-        "vote.integration.im.send" => Some(1631),
-        "voximplant.callback.start" => Some(1632),
-        "voximplant.infocall.startwithsound" => Some(1633),
-        "voximplant.infocall.startwithtext" => Some(1634),
-        "voximplant.line.get" => Some(1635),
-        "voximplant.line.outgoing.get" => Some(1636),
-        "voximplant.line.outgoing.set" => Some(1637),
-        "voximplant.line.outgoing.sip.set" => Some(1638),
-        "voximplant.sip.add" => Some(1639),
-        "voximplant.sip.connector.status" => Some(1640),
-        "voximplant.sip.delete" => Some(1641),
-        "voximplant.sip.get" => Some(1642),
-        "voximplant.sip.status" => Some(1643),
-        "voximplant.sip.update" => Some(1644),
-        "voximplant.statistic.get" => Some(1645),
-        "voximplant.tts.voices.get" => Some(1646),
-        "voximplant.url.get" => Some(1647),
-        "voximplant.user.activatephone" => Some(1648),
-        "voximplant.user.deactivatephone" => Some(1649),
-        "voximplant.user.get" => Some(1650),
+        "tasks.task.approve" => Some(1509),
+        "tasks.task.chat.message.field.get" => Some(1510),
+        "tasks.task.chat.message.field.list" => Some(1511),
+        "tasks.task.chat.message.send" => Some(1512),
+        "tasks.task.complete" => Some(1513),
+        "tasks.task.counters.get" => Some(1514),
+        "tasks.task.defer" => Some(1515),
+        "tasks.task.delegate" => Some(1516),
+        "tasks.task.delete" => Some(1517),
+        "tasks.task.disapprove" => Some(1519),
+        "tasks.task.favorite.add" => Some(1520),
+        "tasks.task.favorite.remove" => Some(1521),
+        "tasks.task.field.get" => Some(1522),
+        "tasks.task.field.list" => Some(1523),
+        "tasks.task.file.attach" => Some(1524),
+        "tasks.task.file.field.get" => Some(1525),
+        "tasks.task.file.field.list" => Some(1526),
+        "tasks.task.files.attach" => Some(1527),
+        "tasks.task.get" => Some(1528),
+        "tasks.task.getfields" => Some(1530),
+        "tasks.task.getaccess" => Some(1531),
+        "tasks.task.history.list" => Some(1532),
+        "tasks.task.list" => Some(1533),
+        "tasks.task.mute" => Some(1535),
+        "tasks.task.pause" => Some(1536),
+        "tasks.task.pin" => Some(1537),
+        "tasks.task.renew" => Some(1538),
+        "tasks.task.result.add" => Some(1539),
+        "tasks.task.result.addfromcomment" => Some(1540),
+        "tasks.task.result.addfromchatmessage" => Some(1541),
+        "tasks.task.result.delete" => Some(1542),
+        "tasks.task.result.deletefromcomment" => Some(1543),
+        "tasks.task.result.list" => Some(1544),
+        "tasks.task.result.update" => Some(1546),
+        "tasks.task.start" => Some(1547),
+        "tasks.task.startwatch" => Some(1548),
+        "tasks.task.stopwatch" => Some(1549),
+        "tasks.task.unmute" => Some(1550),
+        "tasks.task.unpin" => Some(1551),
+        "tasks.task.update" => Some(1552),
+        "tasks.template.add" => Some(1554),
+        "tasks.template.checklist.add" => Some(1555),
+        "tasks.template.checklist.addattachmentbycontent" => Some(1556),
+        "tasks.template.checklist.addattachmentsfromdisk" => Some(1557),
+        "tasks.template.checklist.complete" => Some(1558),
+        "tasks.template.checklist.delete" => Some(1559),
+        "tasks.template.checklist.get" => Some(1560),
+        "tasks.template.checklist.list" => Some(1561),
+        "tasks.template.checklist.moveafter" => Some(1562),
+        "tasks.template.checklist.movebefore" => Some(1563),
+        "tasks.template.checklist.removeattachments" => Some(1564),
+        "tasks.template.checklist.renew" => Some(1565),
+        "tasks.template.checklist.update" => Some(1566),
+        "tasks.template.delete" => Some(1567),
+        "tasks.template.fields" => Some(1568),
+        "tasks.template.get" => Some(1569),
+        "tasks.template.update" => Some(1570),
+        "telephony.call.attachtranscription" => Some(1571),
+        "telephony.externalcall.attachrecord" => Some(1572),
+        "telephony.externalcall.finish" => Some(1573),
+        "telephony.externalcall.hide" => Some(1574),
+        "telephony.externalcall.register" => Some(1575),
+        "telephony.externalcall.searchcrmentities" => Some(1576),
+        "telephony.externalcall.show" => Some(1577),
+        "telephony.externalline.add" => Some(1578),
+        "telephony.externalline.delete" => Some(1579),
+        "telephony.externalline.get" => Some(1580),
+        "telephony.externalline.update" => Some(1581),
+        "timeman.close" => Some(1582),
+        "timeman.networkrange.check" => Some(1583),
+        "timeman.networkrange.get" => Some(1584),
+        "timeman.networkrange.set" => Some(1585),
+        "timeman.open" => Some(1586),
+        "timeman.pause" => Some(1587),
+        "timeman.record.field.get" => Some(1588),
+        "timeman.record.field.list" => Some(1589),
+        "timeman.record.list" => Some(1590),
+        "timeman.schedule.get" => Some(1591),
+        "timeman.settings" => Some(1592),
+        "timeman.status" => Some(1593),
+        "timeman.timecontrol.report.add" => Some(1594),
+        "timeman.timecontrol.reports.get" => Some(1595),
+        "timeman.timecontrol.reports.settings.get" => Some(1596),
+        "timeman.timecontrol.reports.users.get" => Some(1597),
+        "timeman.timecontrol.settings.get" => Some(1598),
+        "timeman.timecontrol.settings.set" => Some(1599),
+        "user.access" => Some(1600),
+        "user.add" => Some(1601),
+        "user.admin" => Some(1602),
+        "user.current" => Some(1603),
+        "user.fields" => Some(1604),
+        "user.get" => Some(1605),
+        "user.option.get" => Some(1606),
+        "user.option.set" => Some(1607),
+        "user.search" => Some(1608),
+        "user.update" => Some(1609),
+        "user.userfield.add" => Some(1610),
+        "user.userfield.delete" => Some(1611),
+        "user.userfield.file.get" => Some(1612),
+        "user.userfield.list" => Some(1613),
+        "user.userfield.update" => Some(1614),
+        "userconsent.agreement.list" => Some(1615),
+        "userconsent.agreement.text" => Some(1616),
+        "userconsent.consent.add" => Some(1617),
+        "userfieldconfig.add" => Some(1618),
+        "userfieldconfig.delete" => Some(1619),
+        "userfieldconfig.get" => Some(1620),
+        "userfieldconfig.gettypes" => Some(1621),
+        "userfieldconfig.list" => Some(1622),
+        "userfieldconfig.update" => Some(1623),
+        "userfieldtype.add" => Some(1624),
+        "userfieldtype.delete" => Some(1625),
+        "userfieldtype.list" => Some(1626),
+        "userfieldtype.update" => Some(1627),
+        "vote.attachedvote.download" => Some(1628),
+        "vote.attachedvote.get" => Some(1629),
+        "vote.attachedvote.getanswervoted" => Some(1630),
+        "vote.attachedvote.getmany" => Some(1631),
+        "vote.attachedvote.getwithvoted" => Some(1632),
+        "vote.attachedvote.recall" => Some(1633),
+        "vote.attachedvote.resume" => Some(1634),
+        "vote.attachedvote.stop" => Some(1635),
+        "vote.attachedvote.vote" => Some(1636),
+        "vote.integration.im.send" => Some(1637),
+        "voximplant.callback.start" => Some(1638),
+        "voximplant.infocall.startwithsound" => Some(1639),
+        "voximplant.infocall.startwithtext" => Some(1640),
+        "voximplant.line.get" => Some(1641),
+        "voximplant.line.outgoing.get" => Some(1642),
+        "voximplant.line.outgoing.set" => Some(1643),
+        "voximplant.line.outgoing.sip.set" => Some(1644),
+        "voximplant.sip.add" => Some(1645),
+        "voximplant.sip.connector.status" => Some(1646),
+        "voximplant.sip.delete" => Some(1647),
+        "voximplant.sip.get" => Some(1648),
+        "voximplant.sip.status" => Some(1649),
+        "voximplant.sip.update" => Some(1650),
+        "voximplant.statistic.get" => Some(1651),
+        "voximplant.tts.voices.get" => Some(1652),
+        "voximplant.url.get" => Some(1653),
+        "voximplant.user.activatephone" => Some(1654),
+        "voximplant.user.deactivatephone" => Some(1655),
+        "voximplant.user.get" => Some(1656),
         _ => None,
     }
 }
@@ -29345,860 +31510,896 @@ pub fn validate_params(
                 super::tasks::task::AddRequest,
             >("tasks.task.add", params)
         }
-        #[cfg(feature = "task")]
+        #[cfg(feature = "tasks")]
         Some(1508) => {
+            ::bitrix24_runtime::registry::check_params::<
+                super::tasks::task::AddV3Request,
+            >("tasks.task.add", params)
+        }
+        #[cfg(feature = "task")]
+        Some(1509) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::ApproveRequest,
             >("tasks.task.approve", params)
         }
         #[cfg(feature = "tasks")]
-        Some(1509) => {
+        Some(1510) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::chat::message::field::GetRequest,
             >("tasks.task.chat.message.field.get", params)
         }
         #[cfg(feature = "tasks")]
-        Some(1510) => {
+        Some(1511) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::chat::message::field::ListRequest,
             >("tasks.task.chat.message.field.list", params)
         }
         #[cfg(feature = "tasks")]
-        Some(1511) => {
+        Some(1512) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::chat::message::SendRequest,
             >("tasks.task.chat.message.send", params)
         }
         #[cfg(feature = "task")]
-        Some(1512) => {
+        Some(1513) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::CompleteRequest,
             >("tasks.task.complete", params)
         }
         #[cfg(feature = "task")]
-        Some(1513) => {
+        Some(1514) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::counters::GetRequest,
             >("tasks.task.counters.get", params)
         }
         #[cfg(feature = "task")]
-        Some(1514) => {
+        Some(1515) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::DeferRequest,
             >("tasks.task.defer", params)
         }
         #[cfg(feature = "task")]
-        Some(1515) => {
+        Some(1516) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::DelegateRequest,
             >("tasks.task.delegate", params)
         }
         #[cfg(feature = "task")]
-        Some(1516) => {
+        Some(1517) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::DeleteRequest,
             >("tasks.task.delete", params)
         }
+        #[cfg(feature = "tasks")]
+        Some(1518) => {
+            ::bitrix24_runtime::registry::check_params::<
+                super::tasks::task::DeleteV3Request,
+            >("tasks.task.delete", params)
+        }
         #[cfg(feature = "task")]
-        Some(1517) => {
+        Some(1519) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::DisapproveRequest,
             >("tasks.task.disapprove", params)
         }
         #[cfg(feature = "task")]
-        Some(1518) => {
+        Some(1520) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::favorite::AddRequest,
             >("tasks.task.favorite.add", params)
         }
         #[cfg(feature = "task")]
-        Some(1519) => {
+        Some(1521) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::favorite::RemoveRequest,
             >("tasks.task.favorite.remove", params)
         }
         #[cfg(feature = "tasks")]
-        Some(1520) => {
+        Some(1522) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::field::GetRequest,
             >("tasks.task.field.get", params)
         }
         #[cfg(feature = "tasks")]
-        Some(1521) => {
+        Some(1523) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::field::ListRequest,
             >("tasks.task.field.list", params)
         }
         #[cfg(feature = "tasks")]
-        Some(1522) => {
+        Some(1524) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::file::AttachRequest,
             >("tasks.task.file.attach", params)
         }
         #[cfg(feature = "tasks")]
-        Some(1523) => {
+        Some(1525) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::file::field::GetRequest,
             >("tasks.task.file.field.get", params)
         }
         #[cfg(feature = "tasks")]
-        Some(1524) => {
+        Some(1526) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::file::field::ListRequest,
             >("tasks.task.file.field.list", params)
         }
         #[cfg(feature = "task")]
-        Some(1525) => {
+        Some(1527) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::files::AttachRequest,
             >("tasks.task.files.attach", params)
         }
         #[cfg(feature = "task")]
-        Some(1526) => {
+        Some(1528) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::GetRequest,
             >("tasks.task.get", params)
         }
+        #[cfg(feature = "tasks")]
+        Some(1529) => {
+            ::bitrix24_runtime::registry::check_params::<
+                super::tasks::task::GetV3Request,
+            >("tasks.task.get", params)
+        }
         #[cfg(feature = "task")]
-        Some(1527) => {
+        Some(1530) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::GetFieldsRequest,
             >("tasks.task.getFields", params)
         }
         #[cfg(feature = "task")]
-        Some(1528) => {
+        Some(1531) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::GetaccessRequest,
             >("tasks.task.getaccess", params)
         }
         #[cfg(feature = "task")]
-        Some(1529) => {
+        Some(1532) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::history::ListRequest,
             >("tasks.task.history.list", params)
         }
         #[cfg(feature = "task")]
-        Some(1530) => {
+        Some(1533) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::ListRequest,
             >("tasks.task.list", params)
         }
+        #[cfg(feature = "tasks")]
+        Some(1534) => {
+            ::bitrix24_runtime::registry::check_params::<
+                super::tasks::task::ListV3Request,
+            >("tasks.task.list", params)
+        }
         #[cfg(feature = "task")]
-        Some(1531) => {
+        Some(1535) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::MuteRequest,
             >("tasks.task.mute", params)
         }
         #[cfg(feature = "task")]
-        Some(1532) => {
+        Some(1536) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::PauseRequest,
             >("tasks.task.pause", params)
         }
         #[cfg(feature = "task")]
-        Some(1533) => {
+        Some(1537) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::PinRequest,
             >("tasks.task.pin", params)
         }
         #[cfg(feature = "task")]
-        Some(1534) => {
+        Some(1538) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::RenewRequest,
             >("tasks.task.renew", params)
         }
         #[cfg(feature = "tasks")]
-        Some(1535) => {
+        Some(1539) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::result::AddRequest,
             >("tasks.task.result.add", params)
         }
         #[cfg(feature = "task")]
-        Some(1536) => {
+        Some(1540) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::result::AddFromCommentRequest,
             >("tasks.task.result.addFromComment", params)
         }
         #[cfg(feature = "tasks")]
-        Some(1537) => {
+        Some(1541) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::result::AddfromchatmessageRequest,
             >("tasks.task.result.addfromchatmessage", params)
         }
         #[cfg(feature = "tasks")]
-        Some(1538) => {
+        Some(1542) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::result::DeleteRequest,
             >("tasks.task.result.delete", params)
         }
         #[cfg(feature = "task")]
-        Some(1539) => {
+        Some(1543) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::result::DeleteFromCommentRequest,
             >("tasks.task.result.deleteFromComment", params)
         }
         #[cfg(feature = "task")]
-        Some(1540) => {
+        Some(1544) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::result::ListRequest,
             >("tasks.task.result.list", params)
         }
         #[cfg(feature = "tasks")]
-        Some(1541) => {
+        Some(1545) => {
+            ::bitrix24_runtime::registry::check_params::<
+                super::tasks::task::result::ListV3Request,
+            >("tasks.task.result.list", params)
+        }
+        #[cfg(feature = "tasks")]
+        Some(1546) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::result::UpdateRequest,
             >("tasks.task.result.update", params)
         }
         #[cfg(feature = "task")]
-        Some(1542) => {
+        Some(1547) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::StartRequest,
             >("tasks.task.start", params)
         }
         #[cfg(feature = "task")]
-        Some(1543) => {
+        Some(1548) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::StartwatchRequest,
             >("tasks.task.startwatch", params)
         }
         #[cfg(feature = "task")]
-        Some(1544) => {
+        Some(1549) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::StopwatchRequest,
             >("tasks.task.stopwatch", params)
         }
         #[cfg(feature = "task")]
-        Some(1545) => {
+        Some(1550) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::UnmuteRequest,
             >("tasks.task.unmute", params)
         }
         #[cfg(feature = "task")]
-        Some(1546) => {
+        Some(1551) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::UnpinRequest,
             >("tasks.task.unpin", params)
         }
         #[cfg(feature = "task")]
-        Some(1547) => {
+        Some(1552) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::UpdateRequest,
             >("tasks.task.update", params)
         }
+        #[cfg(feature = "tasks")]
+        Some(1553) => {
+            ::bitrix24_runtime::registry::check_params::<
+                super::tasks::task::UpdateV3Request,
+            >("tasks.task.update", params)
+        }
         #[cfg(feature = "task")]
-        Some(1548) => {
+        Some(1554) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::AddRequest,
             >("tasks.template.add", params)
         }
         #[cfg(feature = "task")]
-        Some(1549) => {
+        Some(1555) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::checklist::AddRequest,
             >("tasks.template.checklist.add", params)
         }
         #[cfg(feature = "task")]
-        Some(1550) => {
+        Some(1556) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::checklist::AddAttachmentByContentRequest,
             >("tasks.template.checklist.addAttachmentByContent", params)
         }
         #[cfg(feature = "task")]
-        Some(1551) => {
+        Some(1557) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::checklist::AddAttachmentsFromDiskRequest,
             >("tasks.template.checklist.addAttachmentsFromDisk", params)
         }
         #[cfg(feature = "task")]
-        Some(1552) => {
+        Some(1558) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::checklist::CompleteRequest,
             >("tasks.template.checklist.complete", params)
         }
         #[cfg(feature = "task")]
-        Some(1553) => {
+        Some(1559) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::checklist::DeleteRequest,
             >("tasks.template.checklist.delete", params)
         }
         #[cfg(feature = "task")]
-        Some(1554) => {
+        Some(1560) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::checklist::GetRequest,
             >("tasks.template.checklist.get", params)
         }
         #[cfg(feature = "task")]
-        Some(1555) => {
+        Some(1561) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::checklist::ListRequest,
             >("tasks.template.checklist.list", params)
         }
         #[cfg(feature = "task")]
-        Some(1556) => {
+        Some(1562) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::checklist::MoveAfterRequest,
             >("tasks.template.checklist.moveAfter", params)
         }
         #[cfg(feature = "task")]
-        Some(1557) => {
+        Some(1563) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::checklist::MoveBeforeRequest,
             >("tasks.template.checklist.moveBefore", params)
         }
         #[cfg(feature = "task")]
-        Some(1558) => {
+        Some(1564) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::checklist::RemoveAttachmentsRequest,
             >("tasks.template.checklist.removeAttachments", params)
         }
         #[cfg(feature = "task")]
-        Some(1559) => {
+        Some(1565) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::checklist::RenewRequest,
             >("tasks.template.checklist.renew", params)
         }
         #[cfg(feature = "task")]
-        Some(1560) => {
+        Some(1566) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::checklist::UpdateRequest,
             >("tasks.template.checklist.update", params)
         }
         #[cfg(feature = "task")]
-        Some(1561) => {
+        Some(1567) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::DeleteRequest,
             >("tasks.template.delete", params)
         }
         #[cfg(feature = "task")]
-        Some(1562) => {
+        Some(1568) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::FieldsRequest,
             >("tasks.template.fields", params)
         }
         #[cfg(feature = "task")]
-        Some(1563) => {
+        Some(1569) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::GetRequest,
             >("tasks.template.get", params)
         }
         #[cfg(feature = "task")]
-        Some(1564) => {
+        Some(1570) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::tasks::template::UpdateRequest,
             >("tasks.template.update", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1565) => {
+        Some(1571) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::telephony::call::AttachTranscriptionRequest,
             >("telephony.call.attachTranscription", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1566) => {
+        Some(1572) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::telephony::external_call::AttachRecordRequest,
             >("telephony.externalCall.attachRecord", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1567) => {
+        Some(1573) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::telephony::external_call::FinishRequest,
             >("telephony.externalCall.finish", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1568) => {
+        Some(1574) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::telephony::external_call::HideRequest,
             >("telephony.externalCall.hide", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1569) => {
+        Some(1575) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::telephony::external_call::RegisterRequest,
             >("telephony.externalCall.register", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1570) => {
+        Some(1576) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::telephony::external_call::SearchCrmEntitiesRequest,
             >("telephony.externalCall.searchCrmEntities", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1571) => {
+        Some(1577) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::telephony::external_call::ShowRequest,
             >("telephony.externalCall.show", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1572) => {
+        Some(1578) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::telephony::external_line::AddRequest,
             >("telephony.externalLine.add", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1573) => {
+        Some(1579) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::telephony::external_line::DeleteRequest,
             >("telephony.externalLine.delete", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1574) => {
+        Some(1580) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::telephony::external_line::GetRequest,
             >("telephony.externalLine.get", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1575) => {
+        Some(1581) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::telephony::external_line::UpdateRequest,
             >("telephony.externalLine.update", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1576) => {
+        Some(1582) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::CloseRequest,
             >("timeman.close", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1577) => {
+        Some(1583) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::networkrange::CheckRequest,
             >("timeman.networkrange.check", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1578) => {
+        Some(1584) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::networkrange::GetRequest,
             >("timeman.networkrange.get", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1579) => {
+        Some(1585) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::networkrange::SetRequest,
             >("timeman.networkrange.set", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1580) => {
+        Some(1586) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::OpenRequest,
             >("timeman.open", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1581) => {
+        Some(1587) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::PauseRequest,
             >("timeman.pause", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1582) => {
+        Some(1588) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::record::field::GetRequest,
             >("timeman.record.field.get", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1583) => {
+        Some(1589) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::record::field::ListRequest,
             >("timeman.record.field.list", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1584) => {
+        Some(1590) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::record::ListRequest,
             >("timeman.record.list", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1585) => {
+        Some(1591) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::schedule::GetRequest,
             >("timeman.schedule.get", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1586) => {
+        Some(1592) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::SettingsRequest,
             >("timeman.settings", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1587) => {
+        Some(1593) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::StatusRequest,
             >("timeman.status", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1588) => {
+        Some(1594) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::timecontrol::report::AddRequest,
             >("timeman.timecontrol.report.add", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1589) => {
+        Some(1595) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::timecontrol::reports::GetRequest,
             >("timeman.timecontrol.reports.get", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1590) => {
+        Some(1596) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::timecontrol::reports::settings::GetRequest,
             >("timeman.timecontrol.reports.settings.get", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1591) => {
+        Some(1597) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::timecontrol::reports::users::GetRequest,
             >("timeman.timecontrol.reports.users.get", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1592) => {
+        Some(1598) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::timecontrol::settings::GetRequest,
             >("timeman.timecontrol.settings.get", params)
         }
         #[cfg(feature = "timeman")]
-        Some(1593) => {
+        Some(1599) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::timeman::timecontrol::settings::SetRequest,
             >("timeman.timecontrol.settings.set", params)
         }
         #[cfg(feature = "basic")]
-        Some(1594) => {
+        Some(1600) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::AccessRequest,
             >("user.access", params)
         }
         #[cfg(feature = "user")]
-        Some(1595) => {
+        Some(1601) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::AddRequest,
             >("user.add", params)
         }
         #[cfg(feature = "basic")]
-        Some(1596) => {
+        Some(1602) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::AdminRequest,
             >("user.admin", params)
         }
         #[cfg(feature = "user")]
-        Some(1597) => {
+        Some(1603) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::CurrentRequest,
             >("user.current", params)
         }
         #[cfg(feature = "user")]
-        Some(1598) => {
+        Some(1604) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::FieldsRequest,
             >("user.fields", params)
         }
         #[cfg(feature = "user")]
-        Some(1599) => {
+        Some(1605) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::GetRequest,
             >("user.get", params)
         }
         #[cfg(feature = "basic")]
-        Some(1600) => {
+        Some(1606) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::option::GetRequest,
             >("user.option.get", params)
         }
         #[cfg(feature = "basic")]
-        Some(1601) => {
+        Some(1607) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::option::SetRequest,
             >("user.option.set", params)
         }
         #[cfg(feature = "user")]
-        Some(1602) => {
+        Some(1608) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::SearchRequest,
             >("user.search", params)
         }
         #[cfg(feature = "user")]
-        Some(1603) => {
+        Some(1609) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::UpdateRequest,
             >("user.update", params)
         }
         #[cfg(feature = "user.userfield")]
-        Some(1604) => {
+        Some(1610) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::userfield::AddRequest,
             >("user.userfield.add", params)
         }
         #[cfg(feature = "user.userfield")]
-        Some(1605) => {
+        Some(1611) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::userfield::DeleteRequest,
             >("user.userfield.delete", params)
         }
         #[cfg(feature = "user.userfield")]
-        Some(1606) => {
+        Some(1612) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::userfield::file::GetRequest,
             >("user.userfield.file.get", params)
         }
         #[cfg(feature = "user.userfield")]
-        Some(1607) => {
+        Some(1613) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::userfield::ListRequest,
             >("user.userfield.list", params)
         }
         #[cfg(feature = "user.userfield")]
-        Some(1608) => {
+        Some(1614) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::userfield::UpdateRequest,
             >("user.userfield.update", params)
         }
         #[cfg(feature = "userconsent")]
-        Some(1609) => {
+        Some(1615) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::userconsent::agreement::ListRequest,
             >("userconsent.agreement.list", params)
         }
         #[cfg(feature = "userconsent")]
-        Some(1610) => {
+        Some(1616) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::userconsent::agreement::TextRequest,
             >("userconsent.agreement.text", params)
         }
         #[cfg(feature = "userconsent")]
-        Some(1611) => {
+        Some(1617) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::userconsent::consent::AddRequest,
             >("userconsent.consent.add", params)
         }
         #[cfg(feature = "userfieldconfig")]
-        Some(1612) => {
+        Some(1618) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::userfieldconfig::AddRequest,
             >("userfieldconfig.add", params)
         }
         #[cfg(feature = "userfieldconfig")]
-        Some(1613) => {
+        Some(1619) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::userfieldconfig::DeleteRequest,
             >("userfieldconfig.delete", params)
         }
         #[cfg(feature = "userfieldconfig")]
-        Some(1614) => {
+        Some(1620) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::userfieldconfig::GetRequest,
             >("userfieldconfig.get", params)
         }
         #[cfg(feature = "userfieldconfig")]
-        Some(1615) => {
+        Some(1621) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::userfieldconfig::GetTypesRequest,
             >("userfieldconfig.getTypes", params)
         }
         #[cfg(feature = "userfieldconfig")]
-        Some(1616) => {
+        Some(1622) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::userfieldconfig::ListRequest,
             >("userfieldconfig.list", params)
         }
         #[cfg(feature = "userfieldconfig")]
-        Some(1617) => {
+        Some(1623) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::userfieldconfig::UpdateRequest,
             >("userfieldconfig.update", params)
         }
         #[cfg(feature = "placement")]
-        Some(1618) => {
+        Some(1624) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::userfieldtype::AddRequest,
             >("userfieldtype.add", params)
         }
         #[cfg(feature = "placement")]
-        Some(1619) => {
+        Some(1625) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::userfieldtype::DeleteRequest,
             >("userfieldtype.delete", params)
         }
         #[cfg(feature = "placement")]
-        Some(1620) => {
+        Some(1626) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::userfieldtype::ListRequest,
             >("userfieldtype.list", params)
         }
         #[cfg(feature = "placement")]
-        Some(1621) => {
+        Some(1627) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::userfieldtype::UpdateRequest,
             >("userfieldtype.update", params)
         }
         #[cfg(feature = "vote")]
-        Some(1622) => {
+        Some(1628) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::vote::attached_vote::DownloadRequest,
             >("vote.AttachedVote.download", params)
         }
         #[cfg(feature = "vote")]
-        Some(1623) => {
+        Some(1629) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::vote::attached_vote::GetRequest,
             >("vote.AttachedVote.get", params)
         }
         #[cfg(feature = "vote")]
-        Some(1624) => {
+        Some(1630) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::vote::attached_vote::GetAnswerVotedRequest,
             >("vote.AttachedVote.getAnswerVoted", params)
         }
         #[cfg(feature = "vote")]
-        Some(1625) => {
+        Some(1631) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::vote::attached_vote::GetManyRequest,
             >("vote.AttachedVote.getMany", params)
         }
         #[cfg(feature = "vote")]
-        Some(1626) => {
+        Some(1632) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::vote::attached_vote::GetWithVotedRequest,
             >("vote.AttachedVote.getWithVoted", params)
         }
         #[cfg(feature = "vote")]
-        Some(1627) => {
+        Some(1633) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::vote::attached_vote::RecallRequest,
             >("vote.AttachedVote.recall", params)
         }
         #[cfg(feature = "vote")]
-        Some(1628) => {
+        Some(1634) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::vote::attached_vote::ResumeRequest,
             >("vote.AttachedVote.resume", params)
         }
         #[cfg(feature = "vote")]
-        Some(1629) => {
+        Some(1635) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::vote::attached_vote::StopRequest,
             >("vote.AttachedVote.stop", params)
         }
         #[cfg(feature = "vote")]
-        Some(1630) => {
+        Some(1636) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::vote::attached_vote::VoteRequest,
             >("vote.AttachedVote.vote", params)
         }
         #[cfg(feature = "vote")]
-        Some(1631) => {
+        Some(1637) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::vote::integration::im::SendRequest,
             >("vote.Integration.Im.send", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1632) => {
+        Some(1638) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::callback::StartRequest,
             >("voximplant.callback.start", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1633) => {
+        Some(1639) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::infocall::StartwithsoundRequest,
             >("voximplant.infocall.startwithsound", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1634) => {
+        Some(1640) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::infocall::StartwithtextRequest,
             >("voximplant.infocall.startwithtext", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1635) => {
+        Some(1641) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::line::GetRequest,
             >("voximplant.line.get", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1636) => {
+        Some(1642) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::line::outgoing::GetRequest,
             >("voximplant.line.outgoing.get", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1637) => {
+        Some(1643) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::line::outgoing::SetRequest,
             >("voximplant.line.outgoing.set", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1638) => {
+        Some(1644) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::line::outgoing::sip::SetRequest,
             >("voximplant.line.outgoing.sip.set", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1639) => {
+        Some(1645) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::sip::AddRequest,
             >("voximplant.sip.add", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1640) => {
+        Some(1646) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::sip::connector::StatusRequest,
             >("voximplant.sip.connector.status", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1641) => {
+        Some(1647) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::sip::DeleteRequest,
             >("voximplant.sip.delete", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1642) => {
+        Some(1648) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::sip::GetRequest,
             >("voximplant.sip.get", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1643) => {
+        Some(1649) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::sip::StatusRequest,
             >("voximplant.sip.status", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1644) => {
+        Some(1650) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::sip::UpdateRequest,
             >("voximplant.sip.update", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1645) => {
+        Some(1651) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::statistic::GetRequest,
             >("voximplant.statistic.get", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1646) => {
+        Some(1652) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::tts::voices::GetRequest,
             >("voximplant.tts.voices.get", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1647) => {
+        Some(1653) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::url::GetRequest,
             >("voximplant.url.get", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1648) => {
+        Some(1654) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::user::ActivatePhoneRequest,
             >("voximplant.user.activatePhone", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1649) => {
+        Some(1655) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::user::DeactivatePhoneRequest,
             >("voximplant.user.deactivatePhone", params)
         }
         #[cfg(feature = "telephony")]
-        Some(1650) => {
+        Some(1656) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::voximplant::user::GetRequest,
             >("voximplant.user.get", params)
@@ -39262,860 +41463,896 @@ pub fn decode_result(
                 super::tasks::task::AddResponse,
             >("tasks.task.add", result)
         }
-        #[cfg(feature = "task")]
+        #[cfg(feature = "tasks")]
         Some(1508) => {
+            ::bitrix24_runtime::registry::decode_result::<
+                super::tasks::task::AddV3Response,
+            >("tasks.task.add", result)
+        }
+        #[cfg(feature = "task")]
+        Some(1509) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::ApproveResponse,
             >("tasks.task.approve", result)
         }
         #[cfg(feature = "tasks")]
-        Some(1509) => {
+        Some(1510) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::chat::message::field::GetResponse,
             >("tasks.task.chat.message.field.get", result)
         }
         #[cfg(feature = "tasks")]
-        Some(1510) => {
+        Some(1511) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::chat::message::field::ListResponse,
             >("tasks.task.chat.message.field.list", result)
         }
         #[cfg(feature = "tasks")]
-        Some(1511) => {
+        Some(1512) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::chat::message::SendResponse,
             >("tasks.task.chat.message.send", result)
         }
         #[cfg(feature = "task")]
-        Some(1512) => {
+        Some(1513) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::CompleteResponse,
             >("tasks.task.complete", result)
         }
         #[cfg(feature = "task")]
-        Some(1513) => {
+        Some(1514) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::counters::GetResponse,
             >("tasks.task.counters.get", result)
         }
         #[cfg(feature = "task")]
-        Some(1514) => {
+        Some(1515) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::DeferResponse,
             >("tasks.task.defer", result)
         }
         #[cfg(feature = "task")]
-        Some(1515) => {
+        Some(1516) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::DelegateResponse,
             >("tasks.task.delegate", result)
         }
         #[cfg(feature = "task")]
-        Some(1516) => {
+        Some(1517) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::DeleteResponse,
             >("tasks.task.delete", result)
         }
+        #[cfg(feature = "tasks")]
+        Some(1518) => {
+            ::bitrix24_runtime::registry::decode_result::<
+                super::tasks::task::DeleteV3Response,
+            >("tasks.task.delete", result)
+        }
         #[cfg(feature = "task")]
-        Some(1517) => {
+        Some(1519) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::DisapproveResponse,
             >("tasks.task.disapprove", result)
         }
         #[cfg(feature = "task")]
-        Some(1518) => {
+        Some(1520) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::favorite::AddResponse,
             >("tasks.task.favorite.add", result)
         }
         #[cfg(feature = "task")]
-        Some(1519) => {
+        Some(1521) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::favorite::RemoveResponse,
             >("tasks.task.favorite.remove", result)
         }
         #[cfg(feature = "tasks")]
-        Some(1520) => {
+        Some(1522) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::field::GetResponse,
             >("tasks.task.field.get", result)
         }
         #[cfg(feature = "tasks")]
-        Some(1521) => {
+        Some(1523) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::field::ListResponse,
             >("tasks.task.field.list", result)
         }
         #[cfg(feature = "tasks")]
-        Some(1522) => {
+        Some(1524) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::file::AttachResponse,
             >("tasks.task.file.attach", result)
         }
         #[cfg(feature = "tasks")]
-        Some(1523) => {
+        Some(1525) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::file::field::GetResponse,
             >("tasks.task.file.field.get", result)
         }
         #[cfg(feature = "tasks")]
-        Some(1524) => {
+        Some(1526) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::file::field::ListResponse,
             >("tasks.task.file.field.list", result)
         }
         #[cfg(feature = "task")]
-        Some(1525) => {
+        Some(1527) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::files::AttachResponse,
             >("tasks.task.files.attach", result)
         }
         #[cfg(feature = "task")]
-        Some(1526) => {
+        Some(1528) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::GetResponse,
             >("tasks.task.get", result)
         }
+        #[cfg(feature = "tasks")]
+        Some(1529) => {
+            ::bitrix24_runtime::registry::decode_result::<
+                super::tasks::task::GetV3Response,
+            >("tasks.task.get", result)
+        }
         #[cfg(feature = "task")]
-        Some(1527) => {
+        Some(1530) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::GetFieldsResponse,
             >("tasks.task.getFields", result)
         }
         #[cfg(feature = "task")]
-        Some(1528) => {
+        Some(1531) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::GetaccessResponse,
             >("tasks.task.getaccess", result)
         }
         #[cfg(feature = "task")]
-        Some(1529) => {
+        Some(1532) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::history::ListResponse,
             >("tasks.task.history.list", result)
         }
         #[cfg(feature = "task")]
-        Some(1530) => {
+        Some(1533) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::ListResponse,
             >("tasks.task.list", result)
         }
+        #[cfg(feature = "tasks")]
+        Some(1534) => {
+            ::bitrix24_runtime::registry::decode_result::<
+                super::tasks::task::ListV3Response,
+            >("tasks.task.list", result)
+        }
         #[cfg(feature = "task")]
-        Some(1531) => {
+        Some(1535) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::MuteResponse,
             >("tasks.task.mute", result)
         }
         #[cfg(feature = "task")]
-        Some(1532) => {
+        Some(1536) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::PauseResponse,
             >("tasks.task.pause", result)
         }
         #[cfg(feature = "task")]
-        Some(1533) => {
+        Some(1537) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::PinResponse,
             >("tasks.task.pin", result)
         }
         #[cfg(feature = "task")]
-        Some(1534) => {
+        Some(1538) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::RenewResponse,
             >("tasks.task.renew", result)
         }
         #[cfg(feature = "tasks")]
-        Some(1535) => {
+        Some(1539) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::result::AddResponse,
             >("tasks.task.result.add", result)
         }
         #[cfg(feature = "task")]
-        Some(1536) => {
+        Some(1540) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::result::AddFromCommentResponse,
             >("tasks.task.result.addFromComment", result)
         }
         #[cfg(feature = "tasks")]
-        Some(1537) => {
+        Some(1541) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::result::AddfromchatmessageResponse,
             >("tasks.task.result.addfromchatmessage", result)
         }
         #[cfg(feature = "tasks")]
-        Some(1538) => {
+        Some(1542) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::result::DeleteResponse,
             >("tasks.task.result.delete", result)
         }
         #[cfg(feature = "task")]
-        Some(1539) => {
+        Some(1543) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::result::DeleteFromCommentResponse,
             >("tasks.task.result.deleteFromComment", result)
         }
         #[cfg(feature = "task")]
-        Some(1540) => {
+        Some(1544) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::result::ListResponse,
             >("tasks.task.result.list", result)
         }
         #[cfg(feature = "tasks")]
-        Some(1541) => {
+        Some(1545) => {
+            ::bitrix24_runtime::registry::decode_result::<
+                super::tasks::task::result::ListV3Response,
+            >("tasks.task.result.list", result)
+        }
+        #[cfg(feature = "tasks")]
+        Some(1546) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::result::UpdateResponse,
             >("tasks.task.result.update", result)
         }
         #[cfg(feature = "task")]
-        Some(1542) => {
+        Some(1547) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::StartResponse,
             >("tasks.task.start", result)
         }
         #[cfg(feature = "task")]
-        Some(1543) => {
+        Some(1548) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::StartwatchResponse,
             >("tasks.task.startwatch", result)
         }
         #[cfg(feature = "task")]
-        Some(1544) => {
+        Some(1549) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::StopwatchResponse,
             >("tasks.task.stopwatch", result)
         }
         #[cfg(feature = "task")]
-        Some(1545) => {
+        Some(1550) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::UnmuteResponse,
             >("tasks.task.unmute", result)
         }
         #[cfg(feature = "task")]
-        Some(1546) => {
+        Some(1551) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::UnpinResponse,
             >("tasks.task.unpin", result)
         }
         #[cfg(feature = "task")]
-        Some(1547) => {
+        Some(1552) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::UpdateResponse,
             >("tasks.task.update", result)
         }
+        #[cfg(feature = "tasks")]
+        Some(1553) => {
+            ::bitrix24_runtime::registry::decode_result::<
+                super::tasks::task::UpdateV3Response,
+            >("tasks.task.update", result)
+        }
         #[cfg(feature = "task")]
-        Some(1548) => {
+        Some(1554) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::AddResponse,
             >("tasks.template.add", result)
         }
         #[cfg(feature = "task")]
-        Some(1549) => {
+        Some(1555) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::checklist::AddResponse,
             >("tasks.template.checklist.add", result)
         }
         #[cfg(feature = "task")]
-        Some(1550) => {
+        Some(1556) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::checklist::AddAttachmentByContentResponse,
             >("tasks.template.checklist.addAttachmentByContent", result)
         }
         #[cfg(feature = "task")]
-        Some(1551) => {
+        Some(1557) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::checklist::AddAttachmentsFromDiskResponse,
             >("tasks.template.checklist.addAttachmentsFromDisk", result)
         }
         #[cfg(feature = "task")]
-        Some(1552) => {
+        Some(1558) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::checklist::CompleteResponse,
             >("tasks.template.checklist.complete", result)
         }
         #[cfg(feature = "task")]
-        Some(1553) => {
+        Some(1559) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::checklist::DeleteResponse,
             >("tasks.template.checklist.delete", result)
         }
         #[cfg(feature = "task")]
-        Some(1554) => {
+        Some(1560) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::checklist::GetResponse,
             >("tasks.template.checklist.get", result)
         }
         #[cfg(feature = "task")]
-        Some(1555) => {
+        Some(1561) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::checklist::ListResponse,
             >("tasks.template.checklist.list", result)
         }
         #[cfg(feature = "task")]
-        Some(1556) => {
+        Some(1562) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::checklist::MoveAfterResponse,
             >("tasks.template.checklist.moveAfter", result)
         }
         #[cfg(feature = "task")]
-        Some(1557) => {
+        Some(1563) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::checklist::MoveBeforeResponse,
             >("tasks.template.checklist.moveBefore", result)
         }
         #[cfg(feature = "task")]
-        Some(1558) => {
+        Some(1564) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::checklist::RemoveAttachmentsResponse,
             >("tasks.template.checklist.removeAttachments", result)
         }
         #[cfg(feature = "task")]
-        Some(1559) => {
+        Some(1565) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::checklist::RenewResponse,
             >("tasks.template.checklist.renew", result)
         }
         #[cfg(feature = "task")]
-        Some(1560) => {
+        Some(1566) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::checklist::UpdateResponse,
             >("tasks.template.checklist.update", result)
         }
         #[cfg(feature = "task")]
-        Some(1561) => {
+        Some(1567) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::DeleteResponse,
             >("tasks.template.delete", result)
         }
         #[cfg(feature = "task")]
-        Some(1562) => {
+        Some(1568) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::FieldsResponse,
             >("tasks.template.fields", result)
         }
         #[cfg(feature = "task")]
-        Some(1563) => {
+        Some(1569) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::GetResponse,
             >("tasks.template.get", result)
         }
         #[cfg(feature = "task")]
-        Some(1564) => {
+        Some(1570) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::template::UpdateResponse,
             >("tasks.template.update", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1565) => {
+        Some(1571) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::telephony::call::AttachTranscriptionResponse,
             >("telephony.call.attachTranscription", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1566) => {
+        Some(1572) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::telephony::external_call::AttachRecordResponse,
             >("telephony.externalCall.attachRecord", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1567) => {
+        Some(1573) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::telephony::external_call::FinishResponse,
             >("telephony.externalCall.finish", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1568) => {
+        Some(1574) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::telephony::external_call::HideResponse,
             >("telephony.externalCall.hide", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1569) => {
+        Some(1575) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::telephony::external_call::RegisterResponse,
             >("telephony.externalCall.register", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1570) => {
+        Some(1576) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::telephony::external_call::SearchCrmEntitiesResponse,
             >("telephony.externalCall.searchCrmEntities", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1571) => {
+        Some(1577) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::telephony::external_call::ShowResponse,
             >("telephony.externalCall.show", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1572) => {
+        Some(1578) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::telephony::external_line::AddResponse,
             >("telephony.externalLine.add", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1573) => {
+        Some(1579) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::telephony::external_line::DeleteResponse,
             >("telephony.externalLine.delete", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1574) => {
+        Some(1580) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::telephony::external_line::GetResponse,
             >("telephony.externalLine.get", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1575) => {
+        Some(1581) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::telephony::external_line::UpdateResponse,
             >("telephony.externalLine.update", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1576) => {
+        Some(1582) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::CloseResponse,
             >("timeman.close", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1577) => {
+        Some(1583) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::networkrange::CheckResponse,
             >("timeman.networkrange.check", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1578) => {
+        Some(1584) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::networkrange::GetResponse,
             >("timeman.networkrange.get", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1579) => {
+        Some(1585) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::networkrange::SetResponse,
             >("timeman.networkrange.set", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1580) => {
+        Some(1586) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::OpenResponse,
             >("timeman.open", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1581) => {
+        Some(1587) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::PauseResponse,
             >("timeman.pause", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1582) => {
+        Some(1588) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::record::field::GetResponse,
             >("timeman.record.field.get", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1583) => {
+        Some(1589) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::record::field::ListResponse,
             >("timeman.record.field.list", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1584) => {
+        Some(1590) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::record::ListResponse,
             >("timeman.record.list", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1585) => {
+        Some(1591) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::schedule::GetResponse,
             >("timeman.schedule.get", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1586) => {
+        Some(1592) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::SettingsResponse,
             >("timeman.settings", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1587) => {
+        Some(1593) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::StatusResponse,
             >("timeman.status", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1588) => {
+        Some(1594) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::timecontrol::report::AddResponse,
             >("timeman.timecontrol.report.add", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1589) => {
+        Some(1595) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::timecontrol::reports::GetResponse,
             >("timeman.timecontrol.reports.get", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1590) => {
+        Some(1596) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::timecontrol::reports::settings::GetResponse,
             >("timeman.timecontrol.reports.settings.get", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1591) => {
+        Some(1597) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::timecontrol::reports::users::GetResponse,
             >("timeman.timecontrol.reports.users.get", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1592) => {
+        Some(1598) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::timecontrol::settings::GetResponse,
             >("timeman.timecontrol.settings.get", result)
         }
         #[cfg(feature = "timeman")]
-        Some(1593) => {
+        Some(1599) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::timeman::timecontrol::settings::SetResponse,
             >("timeman.timecontrol.settings.set", result)
         }
         #[cfg(feature = "basic")]
-        Some(1594) => {
+        Some(1600) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::AccessResponse,
             >("user.access", result)
         }
         #[cfg(feature = "user")]
-        Some(1595) => {
+        Some(1601) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::AddResponse,
             >("user.add", result)
         }
         #[cfg(feature = "basic")]
-        Some(1596) => {
+        Some(1602) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::AdminResponse,
             >("user.admin", result)
         }
         #[cfg(feature = "user")]
-        Some(1597) => {
+        Some(1603) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::CurrentResponse,
             >("user.current", result)
         }
         #[cfg(feature = "user")]
-        Some(1598) => {
+        Some(1604) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::FieldsResponse,
             >("user.fields", result)
         }
         #[cfg(feature = "user")]
-        Some(1599) => {
+        Some(1605) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::GetResponse,
             >("user.get", result)
         }
         #[cfg(feature = "basic")]
-        Some(1600) => {
+        Some(1606) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::option::GetResponse,
             >("user.option.get", result)
         }
         #[cfg(feature = "basic")]
-        Some(1601) => {
+        Some(1607) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::option::SetResponse,
             >("user.option.set", result)
         }
         #[cfg(feature = "user")]
-        Some(1602) => {
+        Some(1608) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::SearchResponse,
             >("user.search", result)
         }
         #[cfg(feature = "user")]
-        Some(1603) => {
+        Some(1609) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::UpdateResponse,
             >("user.update", result)
         }
         #[cfg(feature = "user.userfield")]
-        Some(1604) => {
+        Some(1610) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::userfield::AddResponse,
             >("user.userfield.add", result)
         }
         #[cfg(feature = "user.userfield")]
-        Some(1605) => {
+        Some(1611) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::userfield::DeleteResponse,
             >("user.userfield.delete", result)
         }
         #[cfg(feature = "user.userfield")]
-        Some(1606) => {
+        Some(1612) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::userfield::file::GetResponse,
             >("user.userfield.file.get", result)
         }
         #[cfg(feature = "user.userfield")]
-        Some(1607) => {
+        Some(1613) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::userfield::ListResponse,
             >("user.userfield.list", result)
         }
         #[cfg(feature = "user.userfield")]
-        Some(1608) => {
+        Some(1614) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::userfield::UpdateResponse,
             >("user.userfield.update", result)
         }
         #[cfg(feature = "userconsent")]
-        Some(1609) => {
+        Some(1615) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::userconsent::agreement::ListResponse,
             >("userconsent.agreement.list", result)
         }
         #[cfg(feature = "userconsent")]
-        Some(1610) => {
+        Some(1616) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::userconsent::agreement::TextResponse,
             >("userconsent.agreement.text", result)
         }
         #[cfg(feature = "userconsent")]
-        Some(1611) => {
+        Some(1617) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::userconsent::consent::AddResponse,
             >("userconsent.consent.add", result)
         }
         #[cfg(feature = "userfieldconfig")]
-        Some(1612) => {
+        Some(1618) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::userfieldconfig::AddResponse,
             >("userfieldconfig.add", result)
         }
         #[cfg(feature = "userfieldconfig")]
-        Some(1613) => {
+        Some(1619) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::userfieldconfig::DeleteResponse,
             >("userfieldconfig.delete", result)
         }
         #[cfg(feature = "userfieldconfig")]
-        Some(1614) => {
+        Some(1620) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::userfieldconfig::GetResponse,
             >("userfieldconfig.get", result)
         }
         #[cfg(feature = "userfieldconfig")]
-        Some(1615) => {
+        Some(1621) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::userfieldconfig::GetTypesResponse,
             >("userfieldconfig.getTypes", result)
         }
         #[cfg(feature = "userfieldconfig")]
-        Some(1616) => {
+        Some(1622) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::userfieldconfig::ListResponse,
             >("userfieldconfig.list", result)
         }
         #[cfg(feature = "userfieldconfig")]
-        Some(1617) => {
+        Some(1623) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::userfieldconfig::UpdateResponse,
             >("userfieldconfig.update", result)
         }
         #[cfg(feature = "placement")]
-        Some(1618) => {
+        Some(1624) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::userfieldtype::AddResponse,
             >("userfieldtype.add", result)
         }
         #[cfg(feature = "placement")]
-        Some(1619) => {
+        Some(1625) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::userfieldtype::DeleteResponse,
             >("userfieldtype.delete", result)
         }
         #[cfg(feature = "placement")]
-        Some(1620) => {
+        Some(1626) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::userfieldtype::ListResponse,
             >("userfieldtype.list", result)
         }
         #[cfg(feature = "placement")]
-        Some(1621) => {
+        Some(1627) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::userfieldtype::UpdateResponse,
             >("userfieldtype.update", result)
         }
         #[cfg(feature = "vote")]
-        Some(1622) => {
+        Some(1628) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::vote::attached_vote::DownloadResponse,
             >("vote.AttachedVote.download", result)
         }
         #[cfg(feature = "vote")]
-        Some(1623) => {
+        Some(1629) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::vote::attached_vote::GetResponse,
             >("vote.AttachedVote.get", result)
         }
         #[cfg(feature = "vote")]
-        Some(1624) => {
+        Some(1630) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::vote::attached_vote::GetAnswerVotedResponse,
             >("vote.AttachedVote.getAnswerVoted", result)
         }
         #[cfg(feature = "vote")]
-        Some(1625) => {
+        Some(1631) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::vote::attached_vote::GetManyResponse,
             >("vote.AttachedVote.getMany", result)
         }
         #[cfg(feature = "vote")]
-        Some(1626) => {
+        Some(1632) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::vote::attached_vote::GetWithVotedResponse,
             >("vote.AttachedVote.getWithVoted", result)
         }
         #[cfg(feature = "vote")]
-        Some(1627) => {
+        Some(1633) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::vote::attached_vote::RecallResponse,
             >("vote.AttachedVote.recall", result)
         }
         #[cfg(feature = "vote")]
-        Some(1628) => {
+        Some(1634) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::vote::attached_vote::ResumeResponse,
             >("vote.AttachedVote.resume", result)
         }
         #[cfg(feature = "vote")]
-        Some(1629) => {
+        Some(1635) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::vote::attached_vote::StopResponse,
             >("vote.AttachedVote.stop", result)
         }
         #[cfg(feature = "vote")]
-        Some(1630) => {
+        Some(1636) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::vote::attached_vote::VoteResponse,
             >("vote.AttachedVote.vote", result)
         }
         #[cfg(feature = "vote")]
-        Some(1631) => {
+        Some(1637) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::vote::integration::im::SendResponse,
             >("vote.Integration.Im.send", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1632) => {
+        Some(1638) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::callback::StartResponse,
             >("voximplant.callback.start", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1633) => {
+        Some(1639) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::infocall::StartwithsoundResponse,
             >("voximplant.infocall.startwithsound", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1634) => {
+        Some(1640) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::infocall::StartwithtextResponse,
             >("voximplant.infocall.startwithtext", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1635) => {
+        Some(1641) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::line::GetResponse,
             >("voximplant.line.get", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1636) => {
+        Some(1642) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::line::outgoing::GetResponse,
             >("voximplant.line.outgoing.get", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1637) => {
+        Some(1643) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::line::outgoing::SetResponse,
             >("voximplant.line.outgoing.set", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1638) => {
+        Some(1644) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::line::outgoing::sip::SetResponse,
             >("voximplant.line.outgoing.sip.set", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1639) => {
+        Some(1645) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::sip::AddResponse,
             >("voximplant.sip.add", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1640) => {
+        Some(1646) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::sip::connector::StatusResponse,
             >("voximplant.sip.connector.status", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1641) => {
+        Some(1647) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::sip::DeleteResponse,
             >("voximplant.sip.delete", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1642) => {
+        Some(1648) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::sip::GetResponse,
             >("voximplant.sip.get", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1643) => {
+        Some(1649) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::sip::StatusResponse,
             >("voximplant.sip.status", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1644) => {
+        Some(1650) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::sip::UpdateResponse,
             >("voximplant.sip.update", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1645) => {
+        Some(1651) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::statistic::GetResponse,
             >("voximplant.statistic.get", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1646) => {
+        Some(1652) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::tts::voices::GetResponse,
             >("voximplant.tts.voices.get", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1647) => {
+        Some(1653) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::url::GetResponse,
             >("voximplant.url.get", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1648) => {
+        Some(1654) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::user::ActivatePhoneResponse,
             >("voximplant.user.activatePhone", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1649) => {
+        Some(1655) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::user::DeactivatePhoneResponse,
             >("voximplant.user.deactivatePhone", result)
         }
         #[cfg(feature = "telephony")]
-        Some(1650) => {
+        Some(1656) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::voximplant::user::GetResponse,
             >("voximplant.user.get", result)

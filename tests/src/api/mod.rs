@@ -51,7 +51,7 @@ pub mod sonet_group;
 #[cfg(feature = "task")]
 pub mod task;
 
-#[cfg(feature = "task")]
+#[cfg(any(feature = "task", feature = "tasks"))]
 pub mod tasks;
 
 #[cfg(feature = "telephony")]

@@ -14,6 +14,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "bizproc"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "calendar.event.get",
@@ -24,6 +25,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "calendar"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.priceType.list",
@@ -34,6 +36,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "catalog.product.add",
@@ -44,6 +47,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "catalog"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.activity.add",
@@ -54,6 +58,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.automatedsolution.fields",
@@ -64,6 +69,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.contact.list",
@@ -74,6 +80,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.details.configuration.get",
@@ -84,6 +91,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.list",
@@ -94,6 +102,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.deal.update",
@@ -104,6 +113,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.invoice.add",
@@ -114,6 +124,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.add",
@@ -124,6 +135,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.delivery.list",
@@ -134,6 +146,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.list",
@@ -144,6 +157,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.fields",
@@ -154,6 +168,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.getAvailableForPayment",
@@ -164,6 +179,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.item.productrow.list",
@@ -174,6 +190,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.lead.list",
@@ -184,6 +201,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.livefeedmessage.add",
@@ -194,6 +212,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.status.fields",
@@ -204,6 +223,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.timeline.comment.add",
@@ -214,6 +234,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.type.add",
@@ -224,6 +245,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "crm.type.list",
@@ -234,6 +256,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "crm"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "department.get",
@@ -244,6 +267,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "department"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.getExternalLink",
@@ -254,6 +278,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.file.uploadversion",
@@ -264,6 +289,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "disk.folder.getchildren",
@@ -274,6 +300,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "disk"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "entity.item.get",
@@ -284,6 +311,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "entity"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.chat.user.list",
@@ -294,6 +322,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.dialog.messages.get",
@@ -304,6 +333,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "im.message.add",
@@ -314,6 +344,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "im"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imbot.bot.list",
@@ -324,6 +355,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "imbot"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "imopenlines.crm.message.add",
@@ -339,6 +371,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
             "MESSAGE_ADD_ERROR",
         ],
         enabled: cfg!(feature = "imopenlines"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "lists.element.add",
@@ -349,6 +382,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "lists"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "log.blogpost.add",
@@ -359,6 +393,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "log"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.basketitem.getfields",
@@ -369,6 +404,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sale.shipment.add",
@@ -379,6 +415,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sale"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "sonet_group.create",
@@ -389,6 +426,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "sonet_group"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.commentitem.add",
@@ -399,6 +437,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "task.item.list",
@@ -409,6 +448,18 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
+    },
+    ::bitrix24_runtime::MethodInfo {
+        name: "tasks.task.add",
+        aliases: &[],
+        scope: "tasks",
+        deprecated: false,
+        rate_limit_per_sec: 2.0,
+        pagination: ::bitrix24_runtime::Pagination::None,
+        errors: &["BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION"],
+        enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.chat.message.field.list",
@@ -419,6 +470,21 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
+    },
+    ::bitrix24_runtime::MethodInfo {
+        name: "tasks.task.get",
+        aliases: &[],
+        scope: "tasks",
+        deprecated: false,
+        rate_limit_per_sec: 2.0,
+        pagination: ::bitrix24_runtime::Pagination::None,
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        ],
+        enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "tasks.task.list",
@@ -429,6 +495,23 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "task"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
+    },
+    ::bitrix24_runtime::MethodInfo {
+        name: "tasks.task.list",
+        aliases: &[],
+        scope: "tasks",
+        deprecated: false,
+        rate_limit_per_sec: 2.0,
+        pagination: ::bitrix24_runtime::Pagination::None,
+        errors: &[
+            "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDORDEREXCEPTION",
+            "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+        ],
+        enabled: cfg!(feature = "tasks"),
+        api: ::bitrix24_runtime::ApiVersion::V3,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "telephony.externalcall.register",
@@ -439,6 +522,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "telephony"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.get",
@@ -449,6 +533,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::Start,
         errors: &[],
         enabled: cfg!(feature = "user"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
     ::bitrix24_runtime::MethodInfo {
         name: "user.userfield.add",
@@ -459,6 +544,7 @@ pub static METHODS: &[::bitrix24_runtime::MethodInfo] = &[
         pagination: ::bitrix24_runtime::Pagination::None,
         errors: &[],
         enabled: cfg!(feature = "user.userfield"),
+        api: ::bitrix24_runtime::ApiVersion::Classic,
     },
 ];
 
@@ -509,11 +595,13 @@ fn index(name: &str) -> Option<usize> {
         "sonet_group.create" => Some(37),
         "task.commentitem.add" => Some(38),
         "task.item.list" => Some(39),
-        "tasks.task.chat.message.field.list" => Some(40),
-        "tasks.task.list" | "tasks.task.getlist" => Some(41),
-        "telephony.externalcall.register" => Some(42),
-        "user.get" => Some(43),
-        "user.userfield.add" => Some(44),
+        "tasks.task.add" => Some(40),
+        "tasks.task.chat.message.field.list" => Some(41),
+        "tasks.task.get" => Some(42),
+        "tasks.task.list" | "tasks.task.getlist" => Some(43),
+        "telephony.externalcall.register" => Some(45),
+        "user.get" => Some(46),
+        "user.userfield.add" => Some(47),
         _ => None,
     }
 }
@@ -769,32 +857,50 @@ pub fn validate_params(
                 super::task::item::ListRequest,
             >("task.item.list", params)
         }
-        #[cfg(feature = "task")]
+        #[cfg(feature = "tasks")]
         Some(40) => {
             ::bitrix24_runtime::registry::check_params::<
-                super::tasks::task::chat::message::field::ListRequest,
-            >("tasks.task.chat.message.field.list", params)
+                super::tasks::task::AddRequest,
+            >("tasks.task.add", params)
         }
         #[cfg(feature = "task")]
         Some(41) => {
             ::bitrix24_runtime::registry::check_params::<
+                super::tasks::task::chat::message::field::ListRequest,
+            >("tasks.task.chat.message.field.list", params)
+        }
+        #[cfg(feature = "tasks")]
+        Some(42) => {
+            ::bitrix24_runtime::registry::check_params::<
+                super::tasks::task::GetRequest,
+            >("tasks.task.get", params)
+        }
+        #[cfg(feature = "task")]
+        Some(43) => {
+            ::bitrix24_runtime::registry::check_params::<
                 super::tasks::task::ListRequest,
             >("tasks.task.list", params)
         }
+        #[cfg(feature = "tasks")]
+        Some(44) => {
+            ::bitrix24_runtime::registry::check_params::<
+                super::tasks::task::ListV3Request,
+            >("tasks.task.list", params)
+        }
         #[cfg(feature = "telephony")]
-        Some(42) => {
+        Some(45) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::telephony::externalcall::RegisterRequest,
             >("telephony.externalcall.register", params)
         }
         #[cfg(feature = "user")]
-        Some(43) => {
+        Some(46) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::GetRequest,
             >("user.get", params)
         }
         #[cfg(feature = "user.userfield")]
-        Some(44) => {
+        Some(47) => {
             ::bitrix24_runtime::registry::check_params::<
                 super::user::userfield::AddRequest,
             >("user.userfield.add", params)
@@ -1050,32 +1156,50 @@ pub fn decode_result(
                 super::task::item::ListResponse,
             >("task.item.list", result)
         }
-        #[cfg(feature = "task")]
+        #[cfg(feature = "tasks")]
         Some(40) => {
             ::bitrix24_runtime::registry::decode_result::<
-                super::tasks::task::chat::message::field::ListResponse,
-            >("tasks.task.chat.message.field.list", result)
+                super::tasks::task::AddResponse,
+            >("tasks.task.add", result)
         }
         #[cfg(feature = "task")]
         Some(41) => {
             ::bitrix24_runtime::registry::decode_result::<
+                super::tasks::task::chat::message::field::ListResponse,
+            >("tasks.task.chat.message.field.list", result)
+        }
+        #[cfg(feature = "tasks")]
+        Some(42) => {
+            ::bitrix24_runtime::registry::decode_result::<
+                super::tasks::task::GetResponse,
+            >("tasks.task.get", result)
+        }
+        #[cfg(feature = "task")]
+        Some(43) => {
+            ::bitrix24_runtime::registry::decode_result::<
                 super::tasks::task::ListResponse,
             >("tasks.task.list", result)
         }
+        #[cfg(feature = "tasks")]
+        Some(44) => {
+            ::bitrix24_runtime::registry::decode_result::<
+                super::tasks::task::ListV3Response,
+            >("tasks.task.list", result)
+        }
         #[cfg(feature = "telephony")]
-        Some(42) => {
+        Some(45) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::telephony::externalcall::RegisterResponse,
             >("telephony.externalcall.register", result)
         }
         #[cfg(feature = "user")]
-        Some(43) => {
+        Some(46) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::GetResponse,
             >("user.get", result)
         }
         #[cfg(feature = "user.userfield")]
-        Some(44) => {
+        Some(47) => {
             ::bitrix24_runtime::registry::decode_result::<
                 super::user::userfield::AddResponse,
             >("user.userfield.add", result)

@@ -3,5 +3,5 @@
 
 //! Methods under `tasks.`.
 
-#[cfg(feature = "task")]
+#[cfg(any(feature = "task", feature = "tasks"))]
 pub mod task;

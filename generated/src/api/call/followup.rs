@@ -187,6 +187,14 @@ impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "call.followup.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+        "access_denied",
+        "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        "invalid_select_field",
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = GetResponse;
 }
 
@@ -1069,5 +1077,14 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "call.followup.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+        "invalid_date_range",
+        "invalid_select_field",
+        "invalid_order",
+        "invalid_pagination",
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = ListResponse;
 }

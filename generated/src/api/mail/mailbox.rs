@@ -287,6 +287,12 @@ impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "mail.mailbox.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = GetResponse;
 }
 
@@ -473,6 +479,11 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "mail.mailbox.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = ListResponse;
 }
 
@@ -629,5 +640,10 @@ impl ::bitrix24_runtime::Method for SendersRequest {
     const NAME: &'static str = "mail.mailbox.senders";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = SendersResponse;
 }

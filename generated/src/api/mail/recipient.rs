@@ -176,6 +176,11 @@ impl ::bitrix24_runtime::Method for ListcontactsRequest {
     const NAME: &'static str = "mail.recipient.listcontacts";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = ListcontactsResponse;
 }
 
@@ -347,5 +352,11 @@ impl ::bitrix24_runtime::Method for ListemployeesRequest {
     const NAME: &'static str = "mail.recipient.listemployees";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = ListemployeesResponse;
 }

@@ -433,6 +433,12 @@ impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "note.collection.add";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = AddResponse;
 }
 
@@ -587,6 +593,12 @@ impl ::bitrix24_runtime::Method for ArchiveRequest {
     const NAME: &'static str = "note.collection.archive";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = ArchiveResponse;
 }
 
@@ -741,6 +753,13 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "note.collection.delete";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        "NOTE_COLLECTION_UNDER_IMPORT",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = DeleteResponse;
 }
 
@@ -1080,6 +1099,11 @@ impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "note.collection.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = GetResponse;
 }
 
@@ -1514,6 +1538,10 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "note.collection.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = ListResponse;
 }
 
@@ -1937,5 +1965,12 @@ impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "note.collection.update";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = UpdateResponse;
 }

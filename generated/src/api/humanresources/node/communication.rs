@@ -299,6 +299,12 @@ impl ::bitrix24_runtime::Method for EditRequest {
     const NAME: &'static str = "humanresources.node.communication.edit";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = EditResponse;
 }
 
@@ -546,5 +552,11 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "humanresources.node.communication.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = ListResponse;
 }

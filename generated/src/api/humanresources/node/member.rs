@@ -251,6 +251,13 @@ impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "humanresources.node.member.add";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = AddResponse;
 }
 
@@ -498,6 +505,13 @@ impl ::bitrix24_runtime::Method for MoveRequest {
     const NAME: &'static str = "humanresources.node.member.move";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = MoveResponse;
 }
 
@@ -686,6 +700,13 @@ impl ::bitrix24_runtime::Method for RemoveRequest {
     const NAME: &'static str = "humanresources.node.member.remove";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = RemoveResponse;
 }
 
@@ -1005,5 +1026,12 @@ impl ::bitrix24_runtime::Method for SetRequest {
     const NAME: &'static str = "humanresources.node.member.set";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_INSUFFICIENTSCOPEEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ENTITYNOTFOUNDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = SetResponse;
 }

@@ -6,6 +6,7 @@
 //   specs/tasks.task.result.delete.md
 //   specs/tasks.task.result.deleteFromComment.md
 //   specs/tasks.task.result.list.md
+//   specs/tasks.task.result.list.v3.md
 //   specs/tasks.task.result.update.md
 
 //! Methods under `tasks.task.result.`.
@@ -468,6 +469,12 @@ impl ::bitrix24_runtime::Method for AddRequest {
     const NAME: &'static str = "tasks.task.result.add";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = AddResponse;
 }
 
@@ -1229,6 +1236,13 @@ impl ::bitrix24_runtime::Method for AddfromchatmessageRequest {
     const NAME: &'static str = "tasks.task.result.addfromchatmessage";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = AddfromchatmessageResponse;
 }
 
@@ -1391,6 +1405,11 @@ impl ::bitrix24_runtime::Method for DeleteRequest {
     const NAME: &'static str = "tasks.task.result.delete";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = DeleteResponse;
 }
 
@@ -1588,6 +1607,202 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
     const ERRORS: &'static [&'static str] = &["0", "100"];
     type Response = ListResponse;
+}
+
+/// Calls `tasks.task.result.list`.
+///
+/// Scope `tasks`; at most 2 calls per second.
+#[cfg(feature = "tasks")]
+pub async fn list_v3(
+    client: &::bitrix24_runtime::Client,
+    request: &ListV3Request,
+) -> Result<ListV3Response, ::bitrix24_runtime::Error> {
+    client.call(request).await
+}
+
+/// Parameters of `tasks.task.result.list`.
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+pub struct ListV3Request {
+    pub filter: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub order: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub pagination: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub select: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+impl<'de> ::serde::Deserialize<'de> for ListV3Request {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListV3Request;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListV3Request")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListV3Request, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __f1: Option<::serde_json::Value> = None;
+                let mut __f2: Option<::serde_json::Value> = None;
+                let mut __f3: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "filter" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("filter"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "order" => {
+                            if __f1.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("order"));
+                            }
+                            __f1 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "pagination" => {
+                            if __f2.is_some() {
+                                return Err(
+                                    ::serde::de::Error::duplicate_field("pagination"),
+                                );
+                            }
+                            __f2 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        "select" => {
+                            if __f3.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("select"));
+                            }
+                            __f3 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(ListV3Request {
+                    filter: __f0
+                        .ok_or_else(|| ::serde::de::Error::missing_field("filter"))?,
+                    order: __f1.unwrap_or_default(),
+                    pagination: __f2.unwrap_or_default(),
+                    select: __f3.unwrap_or_default(),
+                    additional: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3Request {
+    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        ::bitrix24_runtime::loose::object(deserializer)
+    }
+}
+
+/// The `result` of `tasks.task.result.list`.
+#[cfg(feature = "tasks")]
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize)]
+pub struct ListV3Response {
+    #[serde(skip_serializing_if = "::serde_json::Value::is_null")]
+    pub items: ::serde_json::Value,
+    /// Keys not declared in the spec, kept as received.
+    #[serde(flatten)]
+    pub additional: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+}
+
+#[cfg(feature = "tasks")]
+impl<'de> ::serde::Deserialize<'de> for ListV3Response {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        struct __Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for __Visitor {
+            type Value = ListV3Response;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListV3Response")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListV3Response, A::Error> {
+                let mut __f0: Option<::serde_json::Value> = None;
+                let mut __extra: ::std::collections::BTreeMap<
+                    String,
+                    ::serde_json::Value,
+                > = ::std::collections::BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "items" => {
+                            if __f0.is_some() {
+                                return Err(::serde::de::Error::duplicate_field("items"));
+                            }
+                            __f0 = Some(map.next_value::<::serde_json::Value>()?);
+                        }
+                        _ => {
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            __extra.insert(key, value);
+                        }
+                    }
+                }
+                Ok(ListV3Response {
+                    items: __f0.unwrap_or_default(),
+                    additional: __extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(__Visitor)
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::loose::Loose for ListV3Response {
+    fn deserialize_loose<'de, D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        ::bitrix24_runtime::loose::object(deserializer)
+    }
+}
+
+#[cfg(feature = "tasks")]
+impl ::bitrix24_runtime::Method for ListV3Request {
+    const NAME: &'static str = "tasks.task.result.list";
+    const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
+    const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTFILTERVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_INVALIDFILTEREXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_UNKNOWNFILTEROPERATOREXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_INVALIDPAGINATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_INVALIDORDEREXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
+    type Response = ListV3Response;
 }
 
 /// Calls `tasks.task.result.update`.
@@ -2051,5 +2266,12 @@ impl ::bitrix24_runtime::Method for UpdateRequest {
     const NAME: &'static str = "tasks.task.result.update";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_DTOVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = UpdateResponse;
 }

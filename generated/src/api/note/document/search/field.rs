@@ -341,6 +341,14 @@ impl ::bitrix24_runtime::Method for GetRequest {
     const NAME: &'static str = "note.document.search.field.get";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "BITRIX_REST_V3_REALISATION_EXCEPTION_FIELDNOTFOUNDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_VALIDATION_REQUESTVALIDATIONEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = GetResponse;
 }
 
@@ -495,5 +503,11 @@ impl ::bitrix24_runtime::Method for ListRequest {
     const NAME: &'static str = "note.document.search.field.list";
     const PAGINATION: ::bitrix24_runtime::Pagination = ::bitrix24_runtime::Pagination::None;
     const RATE_LIMIT_PER_SEC: f64 = 2.0;
+    const ERRORS: &'static [&'static str] = &[
+        "BITRIX_REST_V3_EXCEPTION_ACCESSDENIEDEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_UNKNOWNDTOPROPERTYEXCEPTION",
+        "BITRIX_REST_V3_EXCEPTION_INVALIDSELECTEXCEPTION",
+    ];
+    const API: ::bitrix24_runtime::ApiVersion = ::bitrix24_runtime::ApiVersion::V3;
     type Response = ListResponse;
 }
