@@ -544,3 +544,7 @@ mod tests {
         assert_eq!(limiter.budget_wait(&mut m, reset), None);
     }
 }
+
+#[cfg(test)]
+#[path = "limiter/defects.rs"]
+mod defects;
