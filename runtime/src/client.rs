@@ -274,6 +274,7 @@ impl Client {
         let inner = &self.inner;
         let mut refreshed = false;
         let mut attempt: u32 = 0;
+        let mut operating_retried = false;
         // Bounded: every round either returns or counts an attempt, except the single
         // round after a token refresh.
         loop {
@@ -315,12 +316,13 @@ impl Client {
                             })
                             .flatten();
                         permit.observe(time.as_ref());
+                        permit.finish().await;
                         return Ok(object);
                     }
                     Err(e) => e,
                 },
             };
-            drop(permit);
+            permit.finish().await;
             let kind = error.kind();
             let expired = error.api().is_some_and(|a| a.code.is("expired_token"));
             if expired && inner.auth.is_oauth() && !refreshed {
@@ -333,13 +335,21 @@ impl Client {
             }
             let retry = match kind {
                 ErrorKind::RateLimited => {
-                    inner.limiter.bucket_full();
+                    // The portal's own refusal says its bucket is full; a 429 page of a
+                    // proxy says nothing about it: a plain pause and a repeat.
+                    if matches!(error, Error::Api(_)) {
+                        inner.limiter.bucket_full().await;
+                    }
                     true
                 }
-                ErrorKind::OperatingTimeLimit => {
-                    inner.limiter.method_blocked(method);
+                // Held until the budget resets (or for a short probe when no recent answer
+                // said when), then tried once more: one call never loops for many minutes.
+                ErrorKind::OperatingTimeLimit if !operating_retried => {
+                    operating_retried = true;
+                    inner.limiter.method_blocked(method).await;
                     true
                 }
+                ErrorKind::OperatingTimeLimit => false,
                 ErrorKind::Transport => {
                     read || matches!(
                         &error,

@@ -185,7 +185,7 @@ async fn a_stale_reset_does_not_block_for_ten_minutes() {
     let p = limiter.acquire("a.add", None).await.unwrap();
     p.observe(Some(&time(470.0, -3600.0, 1.0)));
     drop(p);
-    limiter.method_blocked("a.add");
+    limiter.method_blocked("a.add").await;
     let t0 = Instant::now();
     drop(limiter.acquire("a.add", None).await.unwrap());
     let waited = Instant::now() - t0;
@@ -199,7 +199,7 @@ async fn a_plausible_reset_ends_the_block() {
     let p = limiter.acquire("a.add", None).await.unwrap();
     p.observe(Some(&time(470.0, 30.0, 1.0)));
     drop(p);
-    limiter.method_blocked("a.add");
+    limiter.method_blocked("a.add").await;
     let t0 = Instant::now();
     drop(limiter.acquire("a.add", None).await.unwrap());
     let waited = (Instant::now() - t0).as_secs_f64();
