@@ -55,6 +55,8 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     timeouts: Option<(Duration, Duration)>,
     methods: &'static [MethodInfo],
+    #[cfg(feature = "redis")]
+    shared: Option<super::limiter::redis::RedisLimits>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -91,6 +93,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Keeps the limiter's state in Redis, shared with every process (and client) that
+    /// calls the same portal through the same server: one bucket per portal, and the same
+    /// per-method rates, server-time figures and holds (cargo feature `redis`).
+    #[cfg(feature = "redis")]
+    pub fn redis_limits(mut self, shared: super::limiter::redis::RedisLimits) -> ClientBuilder {
+        self.shared = Some(shared);
+        self
+    }
+
     /// Repeats safe requests by this policy (default: [`RetryPolicy::default`]).
     pub fn retry(mut self, retry: RetryPolicy) -> ClientBuilder {
         self.retry = retry;
@@ -113,11 +124,18 @@ impl ClientBuilder {
             (None, Some((c, r))) => Arc::new(ReqwestTransport::with_timeouts(c, r)?),
             (None, None) => Arc::new(ReqwestTransport::new()?),
         };
+        #[cfg(feature = "redis")]
+        let limiter = match &self.shared {
+            Some(shared) => Limiter::with_backend(self.limits, shared.backend(&portal)),
+            None => Limiter::new(self.limits),
+        };
+        #[cfg(not(feature = "redis"))]
+        let limiter = Limiter::new(self.limits);
         Ok(Client {
             inner: Arc::new(Inner {
                 transport,
                 auth,
-                limiter: Arc::new(Limiter::new(self.limits)),
+                limiter: Arc::new(limiter),
                 retry: self.retry,
                 portal,
                 methods: self.methods,
@@ -429,6 +447,8 @@ impl ClientBuilder {
             retry: RetryPolicy::default(),
             timeouts: None,
             methods: &[],
+            #[cfg(feature = "redis")]
+            shared: None,
         }
     }
 }

@@ -38,6 +38,8 @@ use super::error::{ApiError, Error, ErrorCode};
 mod backend;
 mod bucket;
 mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 
 use backend::{Backend, Begin, Budget, MAX_RESET_AHEAD, Seen};
 use bucket::BucketSpec;
