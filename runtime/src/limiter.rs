@@ -424,6 +424,16 @@ impl Limiter {
         Err(rate_error(method))
     }
 
+    /// Records what an answer of `method` said that came without a permit of its own (a
+    /// call inside a batch, whose `result_time` carries its server time).
+    #[allow(dead_code)]
+    pub(crate) async fn observe(&self, method: &str, time: &Time) {
+        // Token 0 is never in flight: this only records the figures.
+        self.backend
+            .end(&method.to_ascii_lowercase(), 0, Some(seen(time)))
+            .await;
+    }
+
     /// The portal refused a request for the bucket: treat it as full.
     pub(crate) async fn bucket_full(&self) {
         self.backend.fill(PORTAL, self.portal).await;
