@@ -33,6 +33,11 @@ impl Drop for RedisServer {
 impl RedisServer {
     /// The server, or `None` when the binary is missing and `BITRIX24_SKIP_REDIS=1`.
     fn start(test: &str) -> Option<RedisServer> {
+        RedisServer::start_with(test, &[])
+    }
+
+    /// The same with more arguments for `redis-server`.
+    fn start_with(test: &str, extra: &[&str]) -> Option<RedisServer> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -40,6 +45,7 @@ impl RedisServer {
         let spawned = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -368,6 +374,117 @@ async fn a_hold_for_the_server_time_budget_is_shared() {
         // Other methods go on.
         portal.on("test.ping", |_| Ok(json!(true)));
         other.call_raw("test.ping", &json!({})).await.unwrap();
+    })
+    .await
+    .unwrap();
+}
+
+/// RESP commands over one plain socket (the test needs no Redis client of its own); the
+/// raw replies.
+fn resp(port: u16, commands: &[&[&str]]) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut out = String::new();
+    for command in commands {
+        out.push_str(&format!("*{}\r\n", command.len()));
+        for part in *command {
+            out.push_str(&format!("${}\r\n{part}\r\n", part.len()));
+        }
+    }
+    s.write_all(out.as_bytes()).unwrap();
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Bounded: until the server has been quiet for 200 ms (or 2 s of reading).
+    let start = Instant::now();
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    while start.elapsed() < Duration::from_secs(2) {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+/// The Redis password stays out of `Debug` and errors; the keys name the portal's host and
+/// never the webhook token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_stay_out_of_redis_keys_debug_and_errors() {
+    const PASSWORD: &str = "s3cret-redis-pw";
+    let Some(redis) = RedisServer::start_with(
+        "secrets_stay_out_of_redis_keys_debug_and_errors",
+        &["--requirepass", PASSWORD],
+    ) else {
+        return;
+    };
+    tokio::time::timeout(LIMIT, async {
+        let port: u16 = redis
+            .url
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let with_password = format!("redis://:{PASSWORD}@127.0.0.1:{port}/");
+        let wrong = format!("redis://:{PASSWORD}-wrong@127.0.0.1:{port}/");
+        let err = RedisLimits::connect(&wrong).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(!err.to_string().contains(PASSWORD), "{err}");
+        assert!(!format!("{err:?}").contains(PASSWORD), "{err:?}");
+        let shared = RedisLimits::connect(&with_password).await.unwrap();
+        assert!(!format!("{shared:?}").contains(PASSWORD), "{shared:?}");
+        let portal = portal().await;
+        let client = Client::webhook(&portal.webhook_url())
+            .limits(limits())
+            .redis_limits(shared)
+            .build()
+            .unwrap();
+        assert!(!format!("{client:?}").contains(PASSWORD));
+        client.call_raw("test.ping", &json!({})).await.unwrap();
+        let keys = resp(port, &[&["AUTH", PASSWORD], &["KEYS", "*"]]);
+        let host = portal.base_url().trim_start_matches("http://").to_owned();
+        assert!(
+            keys.contains(&format!("bitrix24:{{{host}}}:b:portal")),
+            "{keys}"
+        );
+        assert!(
+            keys.contains(&format!("bitrix24:{{{host}}}:m:test.ping")),
+            "{keys}"
+        );
+        assert!(!keys.contains(&portal.config().webhook_token), "{keys}");
+        assert!(!keys.contains("/rest/"), "{keys}");
+    })
+    .await
+    .unwrap();
+}
+
+/// When Redis goes away, calls go on, paced by the process's own state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_go_on_when_redis_goes_away() {
+    let Some(redis) = RedisServer::start("calls_go_on_when_redis_goes_away") else {
+        return;
+    };
+    tokio::time::timeout(LIMIT, async {
+        let portal = portal().await;
+        let client = client(
+            &portal.webhook_url(),
+            Some(&redis.url),
+            Duration::from_secs(180),
+            limits(),
+        )
+        .await;
+        pings(&client, 10).await.unwrap();
+        drop(redis);
+        let t0 = Instant::now();
+        pings(&client, 30).await.unwrap();
+        // One operation waits for Redis's failure; then the fallback answers alone for a
+        // while: 30 calls at 50 per second take well under the old timeout per operation.
+        assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+        assert_eq!(portal.stats().rate_rejections, 0);
+        assert_eq!(portal.stats().calls.get("test.ping").copied(), Some(40));
     })
     .await
     .unwrap();

@@ -47,6 +47,13 @@ impl Bucket {
         None
     }
 
+    /// Records a place taken now elsewhere (the shared bucket), whether or not this copy
+    /// had it free: the copy then knows at least this process's own requests.
+    pub(crate) fn record(&mut self, spec: BucketSpec, now: Instant) {
+        let tat = self.tat.map_or(now, |t| t.max(now));
+        self.tat = Some(tat + Duration::from_secs_f64(spec.interval));
+    }
+
     /// Treats the bucket as full now (the portal just said it is).
     pub(crate) fn fill(&mut self, spec: BucketSpec, now: Instant) {
         let full = now + Duration::from_secs_f64(spec.tau + spec.interval);

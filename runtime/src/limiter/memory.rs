@@ -67,6 +67,17 @@ impl Memory {
             .take(spec, now)
     }
 
+    /// Records a place taken in the shared bucket (see [`Bucket::record`]).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn record_now(&self, bucket: &str, spec: BucketSpec) {
+        let now = Instant::now();
+        lock(&self.state)
+            .buckets
+            .entry(bucket.to_owned())
+            .or_default()
+            .record(spec, now);
+    }
+
     pub(crate) fn fill_now(&self, bucket: &str, spec: BucketSpec) {
         let now = Instant::now();
         lock(&self.state)

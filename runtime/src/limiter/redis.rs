@@ -18,7 +18,8 @@
 //!
 //! Nothing is booked ahead: a place is taken when it is free, so a process that dies
 //! leaves no capacity behind. When Redis cannot be reached, each operation falls back to
-//! this process's own state (as without the feature) until it can be again.
+//! this process's own state (as without the feature), which mirrors what this process did
+//! through Redis, for a few seconds at a time, until Redis answers again.
 
 use std::fmt;
 use std::sync::{Arc, LazyLock};
@@ -35,6 +36,10 @@ use crate::transport::BoxFuture;
 
 /// How long one Redis operation may take before the local fallback answers instead.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// After a failed operation, how long the fallback answers alone before Redis is tried
+/// again, so that calls are not slowed by one timeout per operation while it is away.
+const REDIS_PAUSE: Duration = Duration::from_secs(5);
 
 const NOW: &str = r"
 local t = redis.call('TIME')
@@ -289,6 +294,7 @@ impl RedisLimits {
             prefix: format!("bitrix24:{{{}}}", key_part(id)),
             in_flight_ttl: self.in_flight_ttl,
             fallback: Arc::new(Memory::default()),
+            health: Arc::new(Health::default()),
         })
     }
 }
@@ -314,6 +320,26 @@ struct RedisBackend {
     prefix: String,
     in_flight_ttl: Duration,
     fallback: Arc<Memory>,
+    health: Arc<Health>,
+}
+
+/// Whether Redis failed lately.
+#[derive(Debug, Default)]
+struct Health {
+    /// Until when the fallback answers alone.
+    paused_until: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Health {
+    fn paused(&self) -> bool {
+        let until = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        until.is_some_and(|u| std::time::Instant::now() < u)
+    }
+
+    fn failed(&self) {
+        *self.paused_until.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(std::time::Instant::now() + REDIS_PAUSE);
+    }
 }
 
 impl fmt::Debug for RedisBackend {
@@ -346,47 +372,61 @@ impl RedisBackend {
     }
 }
 
-/// Runs a prepared script invocation, within [`REDIS_TIMEOUT`].
+/// Runs a prepared script invocation, within [`REDIS_TIMEOUT`]; `None` when Redis failed
+/// (or failed lately, see [`REDIS_PAUSE`]).
 async fn run(
     conn: &mut ConnectionManager,
+    health: &Health,
     invocation: &redis::ScriptInvocation<'_>,
 ) -> Option<i64> {
+    if health.paused() {
+        return None;
+    }
     match tokio::time::timeout(REDIS_TIMEOUT, invocation.invoke_async::<i64>(conn)).await {
         Ok(Ok(v)) => Some(v),
-        _ => None,
+        _ => {
+            health.failed();
+            None
+        }
     }
 }
 
 impl Backend for RedisBackend {
     fn take(&self, bucket: &str, spec: BucketSpec) -> BoxFuture<'static, Option<Duration>> {
-        let mut conn = self.conn.clone();
+        let (mut conn, health) = (self.conn.clone(), self.health.clone());
         let key = self.bucket_key(bucket);
         let (bucket, fallback) = (bucket.to_owned(), self.fallback.clone());
         Box::pin(async move {
             let mut call = TAKE.key(&key);
             call.arg(micros(spec.interval)).arg(micros(spec.tau));
-            match run(&mut conn, &call).await {
-                Some(us) => wait_of(us),
+            match run(&mut conn, &health, &call).await {
+                Some(us) => {
+                    let wait = wait_of(us);
+                    // Keep the fallback's copy up to date with this process's requests.
+                    if wait.is_none() {
+                        fallback.record_now(&bucket, spec);
+                    }
+                    wait
+                }
                 None => fallback.take_now(&bucket, spec),
             }
         })
     }
 
     fn fill(&self, bucket: &str, spec: BucketSpec) -> BoxFuture<'static, ()> {
-        let mut conn = self.conn.clone();
+        let (mut conn, health) = (self.conn.clone(), self.health.clone());
         let key = self.bucket_key(bucket);
         let (bucket, fallback) = (bucket.to_owned(), self.fallback.clone());
         Box::pin(async move {
             let mut call = FILL.key(&key);
             call.arg(micros(spec.interval)).arg(micros(spec.tau));
-            if run(&mut conn, &call).await.is_none() {
-                fallback.fill_now(&bucket, spec);
-            }
+            let _ = run(&mut conn, &health, &call).await;
+            fallback.fill_now(&bucket, spec);
         })
     }
 
     fn begin(&self, method: &str, budget: Budget, register: bool) -> BoxFuture<'static, Begin> {
-        let mut conn = self.conn.clone();
+        let (mut conn, health) = (self.conn.clone(), self.health.clone());
         let (h, f) = (self.figures_key(method), self.in_flight_key(method));
         let ttl = micros(self.in_flight_ttl.as_secs_f64());
         let (method, fallback) = (method.to_owned(), self.fallback.clone());
@@ -398,7 +438,7 @@ impl Backend for RedisBackend {
                 .arg(u8::from(register))
                 .arg(token)
                 .arg(ttl);
-            match run(&mut conn, &call).await {
+            match run(&mut conn, &health, &call).await {
                 Some(us) => match wait_of(us) {
                     None => Begin::Go(token),
                     Some(wait) => Begin::Wait(wait),
@@ -411,7 +451,7 @@ impl Backend for RedisBackend {
     fn end(&self, method: &str, token: u64, seen: Option<Seen>) -> BoxFuture<'static, ()> {
         // The fallback may hold the call (when Redis failed at its start): end it there too.
         self.fallback.end_now(method, token, seen);
-        let mut conn = self.conn.clone();
+        let (mut conn, health) = (self.conn.clone(), self.health.clone());
         let (h, f) = (self.figures_key(method), self.in_flight_key(method));
         Box::pin(async move {
             let seen = seen.unwrap_or_default();
@@ -435,20 +475,21 @@ impl Backend for RedisBackend {
                 .arg(ahead)
                 .arg(has_cost)
                 .arg(cost);
-            let _ = run(&mut conn, &call).await;
+            let _ = run(&mut conn, &health, &call).await;
         })
     }
 
     fn block(&self, method: &str, budget: Budget) -> BoxFuture<'static, Duration> {
-        let mut conn = self.conn.clone();
+        let (mut conn, health) = (self.conn.clone(), self.health.clone());
         let h = self.figures_key(method);
         let (method, fallback) = (method.to_owned(), self.fallback.clone());
         Box::pin(async move {
             let mut call = BLOCK.key(&h);
             call.arg(micros(budget.probe.as_secs_f64()));
-            match run(&mut conn, &call).await {
+            let local = fallback.block_now(&method, budget);
+            match run(&mut conn, &health, &call).await {
                 Some(us) => Duration::from_micros(us.max(0).unsigned_abs()),
-                None => fallback.block_now(&method, budget),
+                None => local,
             }
         })
     }
