@@ -235,13 +235,7 @@ impl Drop for Permit {
         // at once; a future that is not done at once (Redis) is spawned, and if there is no
         // runtime to spawn it on, the entry expires on its own.
         let seen = *lock(&self.seen);
-        let mut end = self.limiter.backend.end(&self.method, self.token, seen);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        if end.as_mut().poll(&mut cx).is_pending() {
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                handle.spawn(end);
-            }
-        }
+        fire(self.limiter.backend.end(&self.method, self.token, seen));
     }
 }
 
@@ -283,6 +277,19 @@ fn seen(time: &Time) -> Seen {
             .processing
             .or(time.duration)
             .filter(|v| v.is_finite() && *v >= 0.0),
+        extra: None,
+    }
+}
+
+/// Runs a backend operation that nobody waits for: at once when it is ready at once (the
+/// in-process backend), else on the current tokio runtime (without one, it is dropped and
+/// its entries expire on their own).
+fn fire(mut op: crate::transport::BoxFuture<'static, ()>) {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    if op.as_mut().poll(&mut cx).is_pending() {
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(op);
+        }
     }
 }
 
@@ -424,16 +431,6 @@ impl Limiter {
         Err(rate_error(method))
     }
 
-    /// Records what an answer of `method` said that came without a permit of its own (a
-    /// call inside a batch, whose `result_time` carries its server time).
-    #[allow(dead_code)]
-    pub(crate) async fn observe(&self, method: &str, time: &Time) {
-        // Token 0 is never in flight: this only records the figures.
-        self.backend
-            .end(&method.to_ascii_lowercase(), 0, Some(seen(time)))
-            .await;
-    }
-
     /// The portal refused a request for the bucket: treat it as full.
     pub(crate) async fn bucket_full(&self) {
         self.backend.fill(PORTAL, self.portal).await;
@@ -445,6 +442,87 @@ impl Limiter {
         self.backend
             .block(&method.to_ascii_lowercase(), self.budget())
             .await
+    }
+}
+
+// ---- Calls inside a batch: the portal counts each nested call against its own method's
+// ---- server-time budget, not against `batch` (the outer call is not counted).
+
+/// Nested calls let through by the budget check; dropping it marks them answered.
+pub(crate) struct NestedPermit {
+    limiter: Arc<Limiter>,
+    /// The calls counted in flight: method and token.
+    calls: Vec<(String, u64)>,
+}
+
+impl Drop for NestedPermit {
+    fn drop(&mut self) {
+        for (method, token) in self.calls.drain(..) {
+            fire(self.limiter.backend.end(&method, token, None));
+        }
+    }
+}
+
+impl Limiter {
+    /// Waits until the server-time budget of every method of a batch lets a call through
+    /// (a held method waits for the end of its hold), then counts the calls as in flight.
+    /// `counts`: calls per method (lower-case wire name). No method rate applies: the batch
+    /// is one request, paced as `batch`.
+    #[allow(dead_code)]
+    pub(crate) async fn acquire_nested(
+        self: &Arc<Self>,
+        counts: &BTreeMap<String, u32>,
+    ) -> Result<NestedPermit, Error> {
+        let deadline = Instant::now() + self.limits.max_wait;
+        let budget = self.budget();
+        // Bounded: each round either counts the calls or sleeps; the deadline ends the loop.
+        for _ in 0..100_000 {
+            let mut longest: Option<(&String, Duration)> = None;
+            for method in counts.keys() {
+                if let Begin::Wait(wait) = self.backend.begin(method, budget, false).await {
+                    if longest.is_none_or(|(_, w)| wait > w) {
+                        longest = Some((method, wait));
+                    }
+                }
+            }
+            if let Some((method, wait)) = longest {
+                sleep_within(wait, deadline)
+                    .await
+                    .map_err(|()| budget_error(method, "is used up for longer than max_wait"))?;
+                continue;
+            }
+            let mut calls = Vec::new();
+            for (method, n) in counts {
+                for _ in 0..(*n).min(50) {
+                    // The batch goes as one request: a call the estimate no longer lets
+                    // through goes with it, uncounted.
+                    if let Begin::Go(token) = self.backend.begin(method, budget, true).await {
+                        calls.push((method.clone(), token));
+                    }
+                }
+            }
+            return Ok(NestedPermit {
+                limiter: self.clone(),
+                calls,
+            });
+        }
+        Err(budget_error("batch", "could not be waited for"))
+    }
+
+    /// Records the `result_time` of one nested call: it carries no `operating` figure, so
+    /// its server time is added to the method's figure, and it updates the method's
+    /// average cost per call.
+    #[allow(dead_code)]
+    pub(crate) fn observe_nested(&self, method: &str, time: &Time) {
+        let mut seen = seen(time);
+        seen.operating = None;
+        seen.reset_raw = None;
+        seen.reset_ahead = None;
+        seen.extra = seen.cost;
+        fire(
+            self.backend
+                .end(&method.to_ascii_lowercase(), 0, Some(seen)),
+        );
     }
 }
 

@@ -47,6 +47,9 @@ pub(crate) struct Seen {
     pub(crate) reset_ahead: Option<Duration>,
     /// The server time the call took (`processing`, else `duration`).
     pub(crate) cost: Option<f64>,
+    /// Server time to add to the method's figure, for an answer that carries none (a call
+    /// inside a batch: its `result_time` has no `operating`).
+    pub(crate) extra: Option<f64>,
 }
 
 /// The answer to "may a call of this method start now?".

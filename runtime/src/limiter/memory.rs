@@ -143,6 +143,9 @@ impl Memory {
         if let Some(cost) = seen.cost.filter(|c| c.is_finite() && *c >= 0.0) {
             m.cost = Some(next_cost(m.cost, cost));
         }
+        if let Some(extra) = seen.extra.filter(|c| c.is_finite() && *c > 0.0) {
+            m.operating += extra.min(60.0);
+        }
     }
 
     pub(crate) fn block_now(&self, method: &str, budget: Budget) -> Duration {

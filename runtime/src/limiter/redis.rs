@@ -119,8 +119,8 @@ return 0
 });
 
 /// KEYS[1] figures, KEYS[2] calls in flight; ARGV token, then what the answer said, each
-/// as a flag (0/1) and a value: operating, reset as sent, reset ahead (us), cost. The
-/// same bookkeeping as `Memory::end_now`.
+/// as a flag (0/1) and a value: operating, reset as sent, reset ahead (us), cost, server
+/// time to add. The same bookkeeping as `Memory::end_now`.
 static END: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{NOW}{}",
@@ -154,6 +154,10 @@ if ARGV[8] == '1' then
   local a = tonumber(redis.call('HGET', h, 'cost'))
   if a then c = 0.7 * a + 0.3 * c end
   redis.call('HSET', h, 'cost', string.format('%.17g', c))
+end
+if ARGV[10] == '1' then
+  local op = (tonumber(redis.call('HGET', h, 'op')) or 0) + math.min(tonumber(ARGV[11]), 60)
+  redis.call('HSET', h, 'op', string.format('%.17g', op))
 end
 local blk = tonumber(redis.call('HGET', h, 'blk')) or 0
 redis.call('PEXPIRE', h, math.max(660000, math.ceil((blk - now) / 1000) + 1000))
@@ -464,6 +468,7 @@ impl Backend for RedisBackend {
                     .map_or(0, |a| micros(a.min(MAX_RESET_AHEAD).as_secs_f64())),
             );
             let (has_cost, cost) = flag(seen.cost);
+            let (has_extra, extra) = flag(seen.extra.filter(|x| x.is_finite() && *x > 0.0));
             let mut call = END.key(&h);
             call.key(&f)
                 .arg(token)
@@ -474,7 +479,9 @@ impl Backend for RedisBackend {
                 .arg(has_ahead)
                 .arg(ahead)
                 .arg(has_cost)
-                .arg(cost);
+                .arg(cost)
+                .arg(has_extra)
+                .arg(extra);
             let _ = run(&mut conn, &health, &call).await;
         })
     }

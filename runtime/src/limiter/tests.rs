@@ -151,3 +151,34 @@ async fn nonsense_figures_do_not_panic() {
     drop(limiter.acquire("m.get", Some(0.0)).await.unwrap());
     assert!(Instant::now() - t0 >= Duration::from_secs(86_399));
 }
+
+/// Calls inside a batch count against their own methods' budgets: a batch waits while a
+/// nested method is held, counts its calls in flight, and their `result_time` adds to
+/// the method's figure.
+#[tokio::test(start_paused = true)]
+async fn nested_calls_count_against_their_methods() {
+    let limiter = Arc::new(Limiter::new(
+        Limits::custom(50.0, 100.0).with_operating_budget(10.0),
+    ));
+    let counts: std::collections::BTreeMap<String, u32> =
+        [("a.add".to_owned(), 3), ("b.get".to_owned(), 1)].into();
+    // Nine seconds of a.add recorded through nested answers: one more call of 1 s fits,
+    // then the figure itself is at the budget.
+    for _ in 0..9 {
+        limiter.observe_nested(
+            "A.ADD",
+            &crate::Time {
+                processing: Some(1.0),
+                ..crate::Time::default()
+            },
+        );
+    }
+    let nested = limiter.acquire_nested(&counts).await.unwrap();
+    assert_eq!(nested.calls.len(), 2, "one a.add and one b.get fit");
+    drop(nested);
+    // A held method holds the batch.
+    limiter.method_blocked("b.get").await;
+    let t0 = Instant::now();
+    drop(limiter.acquire_nested(&counts).await.unwrap());
+    assert_eq!(Instant::now() - t0, Duration::from_secs(60));
+}
