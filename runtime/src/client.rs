@@ -63,6 +63,8 @@ pub struct ClientBuilder {
     methods: &'static [MethodInfo],
     allow_http: bool,
     max_response_bytes: usize,
+    #[cfg(feature = "redis")]
+    shared: Option<super::limiter::redis::RedisLimits>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -96,6 +98,15 @@ impl ClientBuilder {
     /// Paces requests by these figures (default: [`Limits::standard`]).
     pub fn limits(mut self, limits: Limits) -> ClientBuilder {
         self.limits = limits;
+        self
+    }
+
+    /// Keeps the limiter's state in Redis, shared with every process (and client) that
+    /// calls the same portal through the same server: one bucket per portal, and the same
+    /// per-method rates, server-time figures and holds (cargo feature `redis`).
+    #[cfg(feature = "redis")]
+    pub fn redis_limits(mut self, shared: super::limiter::redis::RedisLimits) -> ClientBuilder {
+        self.shared = Some(shared);
         self
     }
 
@@ -141,11 +152,18 @@ impl ClientBuilder {
             }
             (None, None) => Arc::new(ReqwestTransport::new()?.with_max_response_bytes(max)),
         };
+        #[cfg(feature = "redis")]
+        let limiter = match &self.shared {
+            Some(shared) => Limiter::with_backend(self.limits, shared.backend(&portal)),
+            None => Limiter::new(self.limits),
+        };
+        #[cfg(not(feature = "redis"))]
+        let limiter = Limiter::new(self.limits);
         Ok(Client {
             inner: Arc::new(Inner {
                 transport,
                 auth,
-                limiter: Arc::new(Limiter::new(self.limits)),
+                limiter: Arc::new(limiter),
                 retry: self.retry,
                 portal,
                 methods: self.methods,
@@ -398,6 +416,7 @@ impl Client {
         let mut refreshed = false;
         let mut attempt: u32 = 0;
         let mut timeouts: u32 = 0;
+        let mut operating_retried = false;
         // Bounded: every round either returns or counts an attempt, except the single
         // round after a token refresh.
         loop {
@@ -439,12 +458,13 @@ impl Client {
                             })
                             .flatten();
                         permit.observe(time.as_ref());
+                        permit.finish().await;
                         return Ok(object);
                     }
                     Err(e) => e,
                 },
             };
-            drop(permit);
+            permit.finish().await;
             let kind = error.kind();
             // A batch of reads that timed out may be heavy: it is sent once more at most.
             if matches!(
@@ -470,13 +490,21 @@ impl Client {
             }
             let retry = match kind {
                 ErrorKind::RateLimited => {
-                    inner.limiter.bucket_full();
+                    // The portal's own refusal says its bucket is full; a 429 page of a
+                    // proxy says nothing about it: a plain pause and a repeat.
+                    if matches!(error, Error::Api(_)) {
+                        inner.limiter.bucket_full().await;
+                    }
                     true
                 }
-                ErrorKind::OperatingTimeLimit => {
-                    inner.limiter.method_blocked(method);
+                // Held until the budget resets (or for a short probe when no recent answer
+                // said when), then tried once more: one call never loops for many minutes.
+                ErrorKind::OperatingTimeLimit if !operating_retried => {
+                    operating_retried = true;
+                    inner.limiter.method_blocked(method).await;
                     true
                 }
+                ErrorKind::OperatingTimeLimit => false,
                 ErrorKind::Transport => {
                     let too_large = matches!(
                         &error,
@@ -588,6 +616,8 @@ impl ClientBuilder {
             methods: &[],
             allow_http: false,
             max_response_bytes: super::transport::DEFAULT_MAX_RESPONSE_BYTES,
+            #[cfg(feature = "redis")]
+            shared: None,
         }
     }
 }

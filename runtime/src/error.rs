@@ -104,7 +104,8 @@ pub enum ErrorKind {
     /// `insufficient_scope`, `WRONG_AUTH_TYPE`, `INVALID_CREDENTIALS`, `ACCESS_DENIED`,
     /// `user_access_error`, or a failed OAuth refresh (`invalid_grant`, `invalid_client`).
     Auth,
-    /// The portal's request-rate bucket overflowed (`QUERY_LIMIT_EXCEEDED`).
+    /// The portal's request-rate bucket overflowed (`QUERY_LIMIT_EXCEEDED`), or a proxy
+    /// in front of it answered HTTP 429 without an envelope.
     RateLimited,
     /// The method used up its server-time budget (`OPERATION_TIME_LIMIT`).
     OperatingTimeLimit,
@@ -199,7 +200,9 @@ impl Error {
             Error::Api(e) => e.kind(),
             Error::Decode(_) => ErrorKind::Decode,
             Error::Http { status, .. } if *status == 404 => ErrorKind::NotFound,
-            Error::Http { status, .. } if *status == 429 => ErrorKind::OperatingTimeLimit,
+            // A 429 without an envelope comes from a proxy or gateway, not the portal's
+            // budget (that one arrives as `OPERATION_TIME_LIMIT`): a plain rate refusal.
+            Error::Http { status, .. } if *status == 429 => ErrorKind::RateLimited,
             Error::Http { status, .. } if *status == 401 || *status == 403 => ErrorKind::Auth,
             Error::Http { .. } => ErrorKind::Server,
             Error::Transport { .. } | Error::OutcomeUnknown { .. } => ErrorKind::Transport,

@@ -15,7 +15,9 @@ pub struct MethodInfo {
     pub scope: &'static str,
     /// Whether the spec marks the method deprecated.
     pub deprecated: bool,
-    /// Sustained calls per second the spec allows, on top of the portal-wide limit.
+    /// Sustained calls per second the spec allows, on top of the portal-wide limit; the
+    /// format's default, [`UNSTATED_SPEC_RATE`](crate::UNSTATED_SPEC_RATE) (2), means the
+    /// spec states none, and the limiter applies none.
     pub rate_limit_per_sec: f64,
     /// How the method pages through long lists.
     pub pagination: Pagination,
