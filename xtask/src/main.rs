@@ -5,6 +5,7 @@
 //! share: reading spec folders and doc trees, naming paths, writing files, printing diffs.
 
 mod bench;
+mod examples;
 mod generate;
 mod import;
 mod lint;
@@ -25,6 +26,10 @@ commands:
   import --docs <dir> [--out specs]
              write a fact-only spec for every method page of the docs (never overwrites
              a spec edited by hand)
+  examples --docs <dir> [--check]
+             extract the docs' JSON examples (response results, request bodies) into
+             tests/fidelity/examples.jsonl for the fidelity test; `--check` writes
+             nothing and fails when the file is not up to date
   bench      time generation and the generated crate's build (run with --release:
              `cargo run --release -p xtask -- bench`)";
 
@@ -37,6 +42,7 @@ fn main() -> ExitCode {
         Some("lint") => lint::run(&root, &args[1..]),
         Some("bench") => bench::run(&root),
         Some("import") => import::run(&root, &args[1..]),
+        Some("examples") => examples::run(&root, &args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
